@@ -1,0 +1,106 @@
+"""`python -m labkit ...`: the sandbox, shell settings, the secrets scanner, class progress."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m labkit", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sb = sub.add_parser("sandbox", help="start, stop, reset or check your sandbox AWS account")
+    sb.add_argument("action", choices=["start", "stop", "reset", "status", "serve"])
+    sb.add_argument("--home", type=Path, help=argparse.SUPPRESS)
+
+    sub.add_parser("env", help="print `export` lines that point a shell at your sandbox; "
+                               'use as: eval "$(python -m labkit env)"')
+    sc = sub.add_parser("scan", help="look for access keys and secrets in files", add_help=False)
+    sc.add_argument("rest", nargs=argparse.REMAINDER)
+    pr = sub.add_parser("progress", help="a class table of lesson checkpoints", add_help=False)
+    pr.add_argument("rest", nargs=argparse.REMAINDER)
+    sn = sub.add_parser("scenario", help="seed the sandbox with an example account")
+    sn.add_argument("name", choices=["company"])
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"labkit: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "sandbox" and args.action == "serve":
+        from labkit.sandbox.server import serve
+
+        return serve(args.home)
+    if args.command == "scan":
+        from labkit.scan import main as scan_main
+
+        return scan_main(args.rest)
+    if args.command == "progress":
+        from labkit.progress import main as progress_main
+
+        return progress_main(args.rest)
+
+    from labkit import sandbox
+    from labkit.session import LabError, connect, env_exports, settings
+
+    try:
+        if args.command == "sandbox":
+            return _sandbox(args.action, settings().home)
+        lab = connect()
+        if lab.message:
+            print(lab.message, file=sys.stderr)
+        if args.command == "env":
+            if not lab.simulated:
+                return _fail("`env` is for the sandbox; with real AWS use your own profile.")
+            for name, value in env_exports(lab).items():
+                print(f"export {name}={shlex.quote(value)}")
+            print("# Your sandbox's profiles: [default] (the console admin until you run "
+                  "`aws configure`) and [console].")
+            return 0
+        if args.command == "scenario":
+            from labkit.scenario import company
+
+            made = company(lab)
+            print(made)
+            return 0
+    except (LabError, sandbox.SandboxError) as exc:
+        return _fail(str(exc))
+    return 2
+
+
+def _sandbox(action: str, home: Path) -> int:
+    from labkit import sandbox
+    from labkit.session import connect
+
+    if action == "stop":
+        print("Sandbox stopped." if sandbox.stop(home) else "No sandbox was running.")
+        return 0
+    if action == "status":
+        info = sandbox.status(home)
+        if info is None:
+            print("No sandbox is running. Any labkit call (or `python -m labkit sandbox start`) "
+                  "starts one.")
+            return 3
+        for k, v in info.items():
+            print(f"{k}: {v}")
+        return 0
+    lab = connect()
+    if action == "reset":
+        sandbox.reset(lab.sandbox)
+        print("Sandbox reset: a fresh, empty account (your console identity is the same).")
+        return 0
+    took = lab.sandbox.started_in
+    print(f"Sandbox ready at {lab.endpoint_url}" + (f" (started in {took:.2f} s)" if took else
+                                                    " (already running)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The access-key value type (masked whenever shown) and key format checks."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# AWS key IDs: a 4-letter prefix (AKIA long-term, ASIA temporary) and 16 upper-case letters/digits.
+KEY_ID_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
+# Secret access keys: 40 characters of base64's alphabet.
+SECRET_RE = re.compile(r"^[A-Za-z0-9/+]{40}$")
+EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+class KeyFormatError(ValueError):
+    """A typed or pasted key that cannot be right; the message says what to do."""
+
+
+def mask_key_id(key_id: str | None) -> str:
+    """Show the prefix and last four characters of a key ID: AKIA************MPLE."""
+    if not key_id:
+        return ""
+    if len(key_id) <= 8:
+        return "*" * len(key_id)
+    return key_id[:4] + "*" * (len(key_id) - 8) + key_id[-4:]
+
+
+def mask_secret(secret: str | None) -> str:
+    """Show a secret as `aws configure` does: sixteen stars and its last four characters."""
+    if not secret:
+        return ""
+    return "*" * 16 + secret[-4:]
+
+
+def _clean(value: object, what: str) -> str:
+    if value is None:
+        raise KeyFormatError(f"The {what} is empty. Paste it in and try again.")
+    text = str(value).strip()
+    if not text:
+        raise KeyFormatError(f"The {what} is empty. Paste it in and try again.")
+    if any(ch.isspace() for ch in text):
+        raise KeyFormatError(
+            f"The {what} has a space or line break inside it. Copy it again in one piece."
+        )
+    if not text.isascii():
+        odd = next(ch for ch in text if not ch.isascii())
+        name = unicodedata.name(odd, "an unusual character").lower()
+        raise KeyFormatError(
+            f"The {what} contains {name!s} ({odd!r}), which never appears in AWS keys. "
+            "Copy it again from the place you saved it."
+        )
+    return text
+
+
+def validate_key_id(value: object) -> str:
+    """Return the key ID trimmed of pasted whitespace, or raise KeyFormatError in plain words."""
+    text = _clean(value, "access key ID")
+    if SECRET_RE.match(text) and not KEY_ID_RE.match(text):
+        raise KeyFormatError(
+            "That looks like a secret access key (40 characters), not an access key ID. "
+            "Did you swap the two fields? The ID starts with AKIA and is 20 characters long."
+        )
+    if KEY_ID_RE.match(text.upper()) and not KEY_ID_RE.match(text):
+        raise KeyFormatError(
+            "Access key IDs are all capital letters and digits; this one has lower-case letters. "
+            "Copy it again exactly as AWS showed it."
+        )
+    if not text.upper().startswith(("AKIA", "ASIA")):
+        raise KeyFormatError(
+            f"An access key ID starts with AKIA (or ASIA for temporary keys); this one starts "
+            f"with {text[:4]!r}. Check you copied the access key ID."
+        )
+    if len(text) != 20:
+        raise KeyFormatError(
+            f"An access key ID is 20 characters long; this one has {len(text)}. "
+            "Copy it again in full."
+        )
+    if not KEY_ID_RE.match(text):
+        raise KeyFormatError(
+            "An access key ID has only capital letters and digits after AKIA. Copy it again."
+        )
+    return text
+
+
+def validate_secret(value: object) -> str:
+    """Return the secret trimmed of pasted whitespace, or raise KeyFormatError in plain words."""
+    text = _clean(value, "secret access key")
+    if KEY_ID_RE.match(text.upper()):
+        raise KeyFormatError(
+            "That looks like an access key ID (it starts with AKIA), not the secret. "
+            "Did you swap the two fields? The secret is 40 characters long."
+        )
+    if len(text) != 40:
+        raise KeyFormatError(
+            f"A secret access key is 40 characters long; this one has {len(text)}. "
+            "Copy it again in full from the place you saved it."
+        )
+    if not SECRET_RE.match(text):
+        raise KeyFormatError(
+            "A secret access key has only letters, digits, '/' and '+'. Copy it again."
+        )
+    return text
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class AccessKey:
+    """An access key pair. The secret is masked in every display; `reveal_secret()` gives it."""
+
+    access_key_id: str
+    _secret: str = field(default="", compare=False)
+    user_name: str | None = None
+    status: str = "Active"
+    created: datetime | None = None
+    session_token: str | None = None
+    expiration: datetime | None = None
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self._secret)
+
+    @property
+    def temporary(self) -> bool:
+        return self.access_key_id.startswith("ASIA")
+
+    def reveal_secret(self) -> str:
+        """The secret itself: use it to sign requests, never to print."""
+        return self._secret
+
+    def without_secret(self) -> AccessKey:
+        """The same key with the secret forgotten (for keeping in lists and tables)."""
+        return AccessKey(
+            self.access_key_id, "", self.user_name, self.status, self.created, None, self.expiration
+        )
+
+    @property
+    def masked_id(self) -> str:
+        return mask_key_id(self.access_key_id)
+
+    def _fields(self) -> list[tuple[str, str]]:
+        out = [("access_key_id", self.access_key_id)]
+        if self._secret:
+            out.append(("secret_access_key", mask_secret(self._secret)))
+        if self.session_token:
+            out.append(("session_token", mask_secret(self.session_token)))
+        if self.user_name:
+            out.append(("user_name", self.user_name))
+        out.append(("status", self.status))
+        if self.created:
+            out.append(("created", self.created.strftime("%Y-%m-%d %H:%M UTC")))
+        if self.expiration:
+            out.append(("expiration", self.expiration.strftime("%Y-%m-%d %H:%M UTC")))
+        return out
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._fields())
+        return f"AccessKey({inner})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccessKey) and other.access_key_id == self.access_key_id
+
+    def __hash__(self) -> int:
+        return hash(self.access_key_id)
+
+    def _repr_pretty_(self, p: object, cycle: bool) -> None:
+        p.text(repr(self))  # type: ignore[attr-defined]
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td><code>{html.escape(v)}</code></td></tr>"
+            for k, v in self._fields()
+        )
+        return f"<table class='labkit-key'>{rows}</table>"
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(f"- **{k}**: `{v}`" for k, v in self._fields())
+
+    def __getstate__(self) -> dict[str, object]:
+        # Pickling (e.g. by a kernel's variable inspector) must not carry the secret along.
+        state = dict(self.__dict__)
+        state["_secret"] = ""
+        state["session_token"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)

@@ -1,0 +1,277 @@
+"""The learner's sandbox AWS account: find it, start it, check it, reset it, stop it.
+
+One sandbox per LABKIT_HOME, shared by every kernel and terminal of the learner. Its state file
+(0600) says where it listens and holds the token of its admin API.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import signal
+import string
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from labkit.keys import AccessKey, mask_secret
+from labkit.sandbox import state
+from labkit.sandbox.fidelity import FIXES
+from labkit.sandbox.state import HomeError
+
+__all__ = ["Sandbox", "SandboxError", "HomeError", "ensure", "attach", "stop", "status", "reset"]
+
+CONSOLE_USER = "console-admin"
+TOKEN_HEADER = "X-Labkit-Token"
+START_TIMEOUT = 30.0
+RESTARTED = (
+    "Your sandbox had stopped, so the lab started a new one. What you made in it before is "
+    "gone; each lesson's first cell rebuilds what that lesson needs."
+)
+
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be reached or started; the message says what to do."""
+
+
+@dataclass(frozen=True, repr=False)
+class Sandbox:
+    """A running sandbox: where it listens, who the console identity is, what it can do."""
+
+    url: str
+    console: AccessKey
+    instance: str
+    home: Path
+    token: str | None = None
+    pid: int | None = None
+    fixes: tuple[str, ...] = ()
+    external: bool = False
+    message: str | None = None
+    started_in: float | None = field(default=None, compare=False)
+
+    @property
+    def labkit(self) -> bool:
+        """True when the server runs labkit's fidelity layer (False on a stock moto server)."""
+        return bool(self.fixes)
+
+    def admin(self, method: str, path: str, data: Any = None, *, moto: bool = False) -> Any:
+        """Call the sandbox's guarded admin API (`/labkit-api/...`, or `/moto-api/...`)."""
+        prefix = "/moto-api/" if moto else "/labkit-api/"
+        body = data if isinstance(data, (bytes, str)) or data is None else json.dumps(data)
+        status, payload = _request(self.url, method, prefix + path, body, self.token)
+        if status != 200:
+            raise SandboxError(f"The sandbox refused {path} ({status}): {payload[:200]!r}")
+        return json.loads(payload) if payload else None
+
+    def __repr__(self) -> str:
+        kind = "stock moto" if self.external and not self.labkit else "labkit sandbox"
+        token = f", token={mask_secret(self.token)!r}" if self.token else ""
+        return f"Sandbox({kind} at {self.url}, console={self.console!r}{token})"
+
+
+def _request(url: str, method: str, path: str, body: Any = None, token: str | None = None,
+             timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
+                                      timeout=timeout)
+    try:
+        hdrs = dict(headers or {})
+        if token:
+            hdrs[TOKEN_HEADER] = token
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def _new_console() -> dict[str, str]:
+    upper = string.ascii_uppercase + string.digits
+    b64 = string.ascii_letters + string.digits + "+/"
+    return {
+        "user_name": CONSOLE_USER,
+        "access_key_id": "AKIA" + "".join(secrets.choice(upper) for _ in range(16)),
+        "secret_access_key": "".join(secrets.choice(b64) for _ in range(40)),
+    }
+
+
+def _console_key(data: dict[str, str]) -> AccessKey:
+    return AccessKey(data["access_key_id"], data["secret_access_key"], data["user_name"])
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        return False  # our own child that exited (reaped now, not a zombie)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _is_sandbox_process(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmd = fh.read().split(b"\0")
+    except OSError:
+        return False
+    return b"labkit" in cmd and b"serve" in cmd
+
+
+def _healthy(data: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        status, payload = _request(data["url"], "GET", "/labkit-api/health", token=data["token"],
+                                   timeout=1.0)
+        info = json.loads(payload) if status == 200 else None
+    except (OSError, ValueError, KeyError, http.client.HTTPException):
+        return None
+    if not info or info.get("instance") != data.get("instance"):
+        return None  # another program (or another sandbox) holds the port now
+    return info
+
+
+def _attach_running(home: Path) -> Sandbox | None:
+    data = state.read_json(home / state.STATE)
+    console = state.read_json(home / state.CONSOLE)
+    if not data or not console or data.get("status") != "ready" or not _alive(data.get("pid")):
+        return None
+    info = _healthy(data)
+    if info is None:
+        return None
+    return Sandbox(url=data["url"], console=_console_key(console), instance=data["instance"],
+                   home=home, token=data["token"], pid=data["pid"],
+                   fixes=tuple(info.get("fixes", ())))
+
+
+def ensure(home: Path) -> Sandbox:
+    """The learner's running sandbox, started (or restarted, with a message) when needed."""
+    state.prepare_home(home)
+    found = _attach_running(home)
+    if found:
+        return found
+    with state.locked(home):
+        found = _attach_running(home)  # another kernel may have started it while we waited
+        if found:
+            return found
+        previous = state.read_json(home / state.STATE) or {}
+        _stop_process(previous.get("pid"))
+        sandbox = _start(home, int(previous.get("port") or 0))
+        if previous.get("status") == "ready":
+            sandbox = replace(sandbox, message=RESTARTED)
+        return sandbox
+
+
+def _start(home: Path, port_hint: int) -> Sandbox:
+    began = time.perf_counter()
+    console = state.read_json(home / state.CONSOLE)
+    if not console:
+        console = _new_console()
+        state.write_private(home / state.CONSOLE, console)
+    launch = {"status": "starting", "instance": secrets.token_hex(8),
+              "token": secrets.token_urlsafe(24), "port_hint": port_hint}
+    state.write_private(home / state.STATE, launch)
+    log_path = home / state.LOG
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "labkit", "sandbox", "serve", "--home", str(home)],
+            stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, cwd=home, start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(fd)
+    _children[proc.pid] = proc
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        data = state.read_json(home / state.STATE) or {}
+        if data.get("instance") == launch["instance"] and data.get("status") == "ready":
+            return Sandbox(url=data["url"], console=_console_key(console),
+                           instance=data["instance"], home=home, token=data["token"],
+                           pid=data["pid"], fixes=FIXES,
+                           started_in=time.perf_counter() - began)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.005)
+    _stop_process(proc.pid)
+    raise SandboxError(
+        "The sandbox did not start. The end of its log (" + str(log_path) + ") says:\n"
+        + _tail(log_path)
+    )
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop_process(pid: int | None, timeout: float = 5.0) -> bool:
+    if not pid or not _alive(pid) or not _is_sandbox_process(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def stop(home: Path) -> bool:
+    """Stop the learner's sandbox; True when one was running."""
+    if not home.is_dir():
+        return False
+    with state.locked(home):
+        data = state.read_json(home / state.STATE) or {}
+        stopped = _stop_process(data.get("pid"))
+        (home / state.STATE).unlink(missing_ok=True)
+        return stopped
+
+
+def status(home: Path) -> dict[str, Any] | None:
+    """What is known of the learner's sandbox: url, pid, uptime; None when none is running."""
+    found = _attach_running(home) if home.is_dir() else None
+    if not found:
+        return None
+    data = state.read_json(home / state.STATE) or {}
+    return {"url": found.url, "pid": found.pid, "instance": found.instance,
+            "uptime_s": round(time.time() - float(data.get("started", time.time())), 1),
+            "console_user": found.console.user_name, "log": str(home / state.LOG)}
+
+
+def reset(sandbox: Sandbox) -> None:
+    """Empty the sandbox (a fresh account); the console identity is made again."""
+    if sandbox.labkit:
+        sandbox.admin("POST", "reset")
+    else:
+        from labkit.sandbox.external import bootstrap
+
+        status_, _ = _request(sandbox.url, "POST", "/moto-api/reset", b"", sandbox.token)
+        if status_ != 200:
+            raise SandboxError(f"The moto server at {sandbox.url} refused to reset ({status_}).")
+        bootstrap(sandbox.url, sandbox.home, force=True)
+
+
+def attach(url: str, home: Path) -> Sandbox:
+    """A sandbox someone else started (binder/start, an instructor, a test): labkit or stock moto."""
+    from labkit.sandbox.external import attach as attach_external
+
+    return attach_external(url, home)

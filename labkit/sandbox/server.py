@@ -1,0 +1,266 @@
+"""The sandbox server process: moto on 127.0.0.1, the fidelity fixes, a guarded admin API.
+
+Run as `python -m labkit sandbox serve --home DIR` (labkit.sandbox starts it detached). It reads
+its token and the console identity from files in DIR, so no secret appears on a command line.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+
+from labkit.sandbox import fidelity, state
+
+ACCOUNT_ID = "123456789012"
+TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
+_AUTH_RE = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([^/]+)/([^/]+)/")
+_CODE_RE = re.compile(rb"<Code>([^<]+)</Code>")
+_JSON_CODE_RE = re.compile(rb'"__type"\s*:\s*"(?:[^"#]*#)?([^"]+)"')
+# Request parameters worth showing in an activity trail (never a secret).
+_TRAIL_PARAMS = ("UserName", "PolicyArn", "RoleArn", "RoleName", "RoleSessionName", "Status",
+                 "AccessKeyId", "GroupName", "PolicyName")
+
+Start = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class Trail:
+    """Who did what, when: a bounded in-memory history of the sandbox's AWS requests."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.events: deque[dict[str, Any]] = deque(maxlen=limit)
+        self.lock = threading.Lock()
+
+    def record(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.events.append(event)
+
+    def since(self, t: float) -> list[dict[str, Any]]:
+        with self.lock:
+            return [e for e in self.events if e["time"] >= t]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.events.clear()
+
+
+class SandboxApp:
+    """WSGI wrapper: guards the admin APIs with the token and records the activity trail."""
+
+    def __init__(self, moto_app: Any, token: str, console: dict[str, str], instance: str) -> None:
+        self.moto_app = moto_app
+        self.token = token
+        self.console = console
+        self.instance = instance
+        self.trail = Trail()
+        self.started = time.time()
+
+    def __call__(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(("/moto-api", "/labkit-api")):
+            if not hmac.compare_digest(environ.get(TOKEN_HEADER, ""), self.token):
+                return _json(start_response, 403, {
+                    "message": "This sandbox's admin API answers only its owner (token missing "
+                               "or wrong)."})
+            if path.startswith("/labkit-api"):
+                return self.admin(environ, start_response)
+            return self.moto_app(environ, start_response)
+        return self.aws_request(environ, start_response)
+
+    def aws_request(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"] = int(status.split()[0])
+            return start_response(status, headers, exc_info) if exc_info else start_response(
+                status, headers)
+
+        chunks = list(self.moto_app(environ, capture))
+        try:
+            self.trail.record(_event(environ, body, captured.get("status", 0), b"".join(chunks)))
+        except Exception:  # the trail must never break a request
+            logging.getLogger("labkit.sandbox").exception("trail")
+        return chunks
+
+    def admin(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
+        path = environ["PATH_INFO"].removeprefix("/labkit-api/")
+        method = environ["REQUEST_METHOD"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        data = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        try:
+            if path == "health":
+                return _json(start_response, 200, {
+                    "labkit": True, "instance": self.instance, "fixes": list(fidelity.FIXES),
+                    "pid": os.getpid(), "started": self.started, "account": ACCOUNT_ID})
+            if path == "trail" and method == "GET":
+                since = float(parse_qs(environ.get("QUERY_STRING", "")).get("since", ["0"])[0])
+                return _json(start_response, 200, {"events": self.trail.since(since)})
+            if path == "reset" and method == "POST":
+                reset(self.console)
+                self.trail.clear()
+                return _json(start_response, 200, {"status": "ok"})
+            if path == "backdate" and method == "POST":
+                backdate(data)
+                return _json(start_response, 200, {"status": "ok"})
+            if path == "root-key" and method == "POST":
+                fidelity.ROOT_KEY.update({k: data.get(k) for k in fidelity.ROOT_KEY})
+                return _json(start_response, 200, {"status": "ok"})
+        except Exception as exc:  # an admin call with bad data: say so, stay up
+            return _json(start_response, 400, {"message": f"{type(exc).__name__}: {exc}"})
+        return _json(start_response, 404, {"message": f"no such admin call: {path}"})
+
+
+def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(data, default=str).encode()
+    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}[status]
+    start_response(f"{status} {reason}", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -> dict[str, Any]:
+    from moto.iam.models import iam_backends
+
+    auth = _AUTH_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    key_id, region, service = auth.groups() if auth else ("", "", "")
+    params: dict[str, list[str]] = {}
+    if body and b"Action=" in body:
+        params = parse_qs(body.decode("utf-8", "replace"))
+    else:
+        params = parse_qs(environ.get("QUERY_STRING", ""))
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    action = (params.get("Action") or [target.rsplit(".", 1)[-1] if target else ""])[0]
+    user = ""
+    if key_id:
+        key = iam_backends[ACCOUNT_ID]["aws"].access_keys.get(key_id)
+        user = key.user_name if key is not None and key.user_name else ""
+    code = ""
+    if status >= 400:
+        m = _CODE_RE.search(response) or _JSON_CODE_RE.search(response)
+        code = m.group(1).decode() if m else str(status)
+    return {
+        "time": time.time(),
+        "event": action or environ.get("REQUEST_METHOD", ""),
+        "service": service,
+        "region": region,
+        "access_key_id": key_id,
+        "user": user,
+        "source": environ.get("HTTP_USER_AGENT", "").split(" ", 1)[0],
+        "status": status,
+        "error": code,
+        "params": {k: v[0] for k, v in params.items() if k in _TRAIL_PARAMS},
+    }
+
+
+def bootstrap(console: dict[str, str]) -> None:
+    """Create the console identity (with its fixed key) and switch IAM authentication on."""
+    from moto import settings
+    from moto.core.base_backend import BackendDict  # noqa: F401  (ensures moto core is loaded)
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    name = console["user_name"]
+    if name not in backend.users:
+        backend.create_user(None, name, path="/", tags=[{"Key": "labkit", "Value": "console"}])
+        backend.attach_user_policy("arn:aws:iam::aws:policy/AdministratorAccess", name)
+        key = backend.create_access_key(name)
+        # Keep the console key stable across restarts, so open terminals and kernels keep working.
+        del backend.access_keys[key.access_key_id]
+        key.access_key_id = console["access_key_id"]
+        key.secret_access_key = console["secret_access_key"]
+        backend.access_keys[key.access_key_id] = key
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+
+
+def reset(console: dict[str, str]) -> None:
+    """Forget everything the learner made, as a fresh sandbox; the console identity stays."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+    fidelity.ROOT_KEY.update({"active": None, "created": None, "last_used": None})
+    bootstrap(console)
+
+
+def backdate(data: dict[str, Any]) -> None:
+    """Set creation and last-use times, so a lesson can show keys that are months old."""
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    if data.get("user_created"):
+        backend.get_user(data["user"]).create_date = _dt(data["user_created"])
+    if data.get("access_key_id"):
+        key = backend.access_keys[data["access_key_id"]]
+        if data.get("created"):
+            key.create_date = _dt(data["created"])
+        if data.get("last_used"):
+            key.last_used = AccessKeyLastUsed(_dt(data["last_used"]), data.get("service") or "iam",
+                                              data.get("region") or "us-east-1")
+
+
+def _dt(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    # moto keeps naive UTC datetimes
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _make_server(port: int, app: Any) -> Any:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass  # the trail records requests; the log keeps only errors
+
+    return make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
+
+
+def serve(home: Path) -> int:
+    """Start the sandbox described by HOME's state file and serve until stopped."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    launch = state.read_json(home / state.STATE) or {}
+    console = state.read_json(home / state.CONSOLE)
+    if not launch.get("token") or not console:
+        print("sandbox: no launch data in LABKIT_HOME; start it with `python -m labkit sandbox "
+              "start`", file=sys.stderr)
+        return 2
+    fidelity.install()
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = SandboxApp(DomainDispatcherApplication(create_backend_app), launch["token"], console,
+                     launch["instance"])
+    try:
+        server = _make_server(int(launch.get("port_hint") or 0), app)
+    except OSError:
+        server = _make_server(0, app)  # the old port is taken now: any free one will do
+    bootstrap(console)
+    port = server.server_address[1]
+    launch.update({"status": "ready", "pid": os.getpid(), "port": port,
+                   "url": f"http://127.0.0.1:{port}", "started": app.started})
+    state.write_private(home / state.STATE, launch)
+
+    def stop(*_: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        current = state.read_json(home / state.STATE) or {}
+        if current.get("instance") == launch["instance"]:
+            (home / state.STATE).unlink(missing_ok=True)
+    return 0

@@ -1,0 +1,338 @@
+"""Which AWS the lab talks to, and boto3 sessions for it. The only module that reads the environment.
+
+- sandbox (default): the learner's own simulated account, started on first use;
+- a sandbox someone else started: `LABKIT_SANDBOX_URL=http://host:port`;
+- real AWS: `LABKIT_BACKEND=aws` plus `LABKIT_AWS_ACCOUNT=<12-digit id>` to confirm which
+  account, with guardrails (no root credentials, not on Binder).
+"""
+
+from __future__ import annotations
+
+import getpass
+import html
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labkit.keys import AccessKey, mask_key_id
+
+REGION = "us-east-1"
+BACKENDS = ("sandbox", "aws")
+LAB_TAG = {"Key": "labkit:course", "Value": "aws-access-keys-lab"}
+
+
+class LabError(RuntimeError):
+    """The lab cannot connect as configured; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment asks for."""
+
+    backend: str = "sandbox"
+    home: Path = field(default_factory=lambda: Path.home() / ".labkit")
+    sandbox_url: str | None = None
+    aws_profile: str | None = None
+    aws_account: str | None = None
+    binder: bool = False
+    learner: str = ""
+    credentials_file: Path | None = None
+    config_file: Path | None = None
+
+
+def settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read LABKIT_* (and the few AWS_* and BINDER_* variables that matter) from the environment."""
+    env = os.environ if env is None else env
+    backend = (env.get("LABKIT_BACKEND") or "sandbox").strip().lower()
+    if backend not in BACKENDS:
+        raise LabError(
+            f"LABKIT_BACKEND={env.get('LABKIT_BACKEND')!r} is not a backend the lab knows. "
+            "Use LABKIT_BACKEND=sandbox (the default, simulated and free) or LABKIT_BACKEND=aws."
+        )
+    home = Path(env.get("LABKIT_HOME") or Path(env.get("HOME") or Path.home()) / ".labkit")
+    aws_home = Path(env.get("HOME") or Path.home()) / ".aws"
+    try:
+        learner = env.get("JUPYTERHUB_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        learner = "learner"
+    return Settings(
+        backend=backend,
+        home=home.expanduser(),
+        sandbox_url=(env.get("LABKIT_SANDBOX_URL") or "").strip() or None,
+        aws_profile=(env.get("LABKIT_AWS_PROFILE") or "").strip() or None,
+        aws_account=(env.get("LABKIT_AWS_ACCOUNT") or "").strip() or None,
+        binder=any(k.startswith("BINDER_") for k in env),
+        learner=learner,
+        credentials_file=Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or aws_home / "credentials"),
+        config_file=Path(env.get("AWS_CONFIG_FILE") or aws_home / "config"),
+    )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The answer of `sts get-caller-identity`."""
+
+    user_id: str
+    account: str
+    arn: str
+
+    @property
+    def name(self) -> str:
+        return self.arn.rsplit("/", 1)[-1] if "/" in self.arn else self.arn.rsplit(":", 1)[-1]
+
+    @property
+    def is_root(self) -> bool:
+        return self.arn.endswith(":root")
+
+
+@dataclass(repr=False, eq=False)
+class Lab:
+    """A connection to the lab's AWS: the console identity's session, and clients for it."""
+
+    settings: Settings
+    session: Any
+    identity: Identity
+    console_key: AccessKey | None = None
+    endpoint_url: str | None = None
+    sandbox: Any = None
+    message: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def backend(self) -> str:
+        return self.settings.backend
+
+    @property
+    def region(self) -> str:
+        return REGION
+
+    @property
+    def simulated(self) -> bool:
+        return self.settings.backend == "sandbox"
+
+    @property
+    def guarded(self) -> bool:
+        """True in real-AWS mode: the lab then touches only what it created itself."""
+        return self.settings.backend == "aws"
+
+    @property
+    def credentials_file(self) -> Path:
+        if self.simulated:
+            return self.settings.home / "aws" / "credentials"
+        return self.settings.credentials_file or Path.home() / ".aws" / "credentials"
+
+    @property
+    def config_file(self) -> Path:
+        if self.simulated:
+            return self.settings.home / "aws" / "config"
+        return self.settings.config_file or Path.home() / ".aws" / "config"
+
+    def missing_fix(self, fix: str) -> bool:
+        """True when the sandbox is a stock moto server without labkit's fix `fix`."""
+        return self.simulated and self.sandbox is not None and fix not in self.sandbox.fixes
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the console identity (cached)."""
+        if service not in self._clients:
+            self._clients[service] = self.client_for(self.session, service)
+        return self._clients[service]
+
+    def session_for(self, key: AccessKey) -> Any:
+        """A boto3 session that signs with `key` (an access key pair the learner holds)."""
+        import boto3
+
+        return boto3.session.Session(
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.reveal_secret(),
+            aws_session_token=key.session_token,
+            region_name=REGION,
+        )
+
+    def session_for_profile(self, profile: str) -> Any:
+        """A boto3 session from a named profile in the lab's credentials and config files."""
+        import boto3
+        import botocore.session
+
+        core = botocore.session.Session(profile=profile)
+        core.set_config_variable("credentials_file", str(self.credentials_file))
+        core.set_config_variable("config_file", str(self.config_file))
+        return boto3.session.Session(botocore_session=core, region_name=REGION)
+
+    def client_for(self, session_or_key: Any, service: str) -> Any:
+        """A client of `service` for a boto3 session or an AccessKey, aimed at the lab's AWS."""
+        session = self.session_for(session_or_key) if isinstance(session_or_key, AccessKey) \
+            else session_or_key
+        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+        if self.simulated:
+            client.meta.events.register("needs-retry.*.*", self._revive)
+        return client
+
+    def _revive(self, caught_exception: Exception | None = None, **_: Any) -> int | None:
+        """On a refused connection, restart the sandbox and retry once (a fresh account)."""
+        from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+        if not isinstance(caught_exception, (EndpointConnectionError, ConnectionClosedError)):
+            return None
+        if self.settings.sandbox_url:
+            return None  # someone else's sandbox: not ours to restart
+        with _lock:
+            fresh = _ensure_sandbox(self.settings)
+            if fresh.message:
+                print(fresh.message)
+            if fresh.url != self.endpoint_url:
+                print("The sandbox moved to a new address; run your lesson's Setup cell again.")
+                return None
+            self.sandbox = fresh
+        return 0
+
+    def whoami(self, session: Any = None) -> Identity:
+        """Who the console identity (or `session`) is, as `aws sts get-caller-identity` says."""
+        sts = self.client("sts") if session is None else self.client_for(session, "sts")
+        got = sts.get_caller_identity()
+        return Identity(got["UserId"], got["Account"], got["Arn"])
+
+    def banner(self) -> str:
+        """One line: backend, region, who you are (masked)."""
+        where = "Sandbox (simulated AWS, free)" if self.simulated else "REAL AWS account"
+        if self.simulated and self.sandbox is not None and not self.sandbox.labkit:
+            where = "Sandbox (stock moto server)"
+        key = f" with key {mask_key_id(self.console_key.access_key_id)}" if self.console_key else ""
+        return (f"{where} · account {self.identity.account} · region {REGION} · "
+                f"you are {self.identity.name}{key}")
+
+    def __repr__(self) -> str:
+        return self.banner()
+
+    def _repr_html_(self) -> str:
+        colour = "#1b5e20" if self.simulated else "#b71c1c"
+        lines = [f"<b style='color:{colour}'>{html.escape(self.banner())}</b>"]
+        if self.message:
+            lines.append(html.escape(self.message))
+        return "<div class='labkit-banner'>" + "<br>".join(lines) + "</div>"
+
+
+_lock = threading.RLock()
+_current: Lab | None = None
+
+
+def _ensure_sandbox(cfg: Settings) -> Any:
+    from labkit import sandbox
+
+    try:
+        if cfg.sandbox_url:
+            return sandbox.attach(cfg.sandbox_url, cfg.home)
+        return sandbox.ensure(cfg.home)
+    except sandbox.HomeError as exc:
+        raise LabError(str(exc)) from None
+
+
+def connect(*, refresh: bool = False) -> Lab:
+    """The lab's connection for this kernel: sandbox by default, real AWS when asked for."""
+    global _current
+    cfg = settings()
+    with _lock:
+        if _current is not None and not refresh and _current.settings == cfg:
+            if not _current.simulated or _still_up(_current):
+                return _current
+        _current = _connect_sandbox(cfg) if cfg.backend == "sandbox" else _connect_aws(cfg)
+        return _current
+
+
+def _still_up(lab: Lab) -> bool:
+    from labkit.sandbox import _attach_running
+
+    if lab.settings.sandbox_url:
+        return True
+    found = _attach_running(lab.settings.home)
+    return found is not None and found.instance == lab.sandbox.instance
+
+
+def _connect_sandbox(cfg: Settings) -> Lab:
+    import boto3
+
+    box = _ensure_sandbox(cfg)
+    key = box.console
+    session = boto3.session.Session(aws_access_key_id=key.access_key_id,
+                                    aws_secret_access_key=key.reveal_secret(),
+                                    region_name=REGION)
+    lab = Lab(settings=cfg, session=session, identity=Identity("", "123456789012", ""),
+              console_key=key, endpoint_url=box.url, sandbox=box, message=box.message)
+    lab.identity = lab.whoami()
+    _write_sandbox_files(lab)
+    _export_for_child_processes(lab)
+    return lab
+
+
+def _write_sandbox_files(lab: Lab) -> None:
+    """The sandbox's own AWS CLI files: [console] for the admin, [default] until `aws configure`."""
+    from labkit.profiles import configure_profile, read_profile
+
+    files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
+    key = lab.console_key
+    assert key is not None
+    configure_profile("console", key, region=REGION, **files)
+    if read_profile("default", **files) is None:
+        configure_profile("default", key, region=REGION, **files)
+
+
+def env_exports(lab: Lab) -> dict[str, str]:
+    """What a shell needs to reach the lab's sandbox (`python -m labkit env`)."""
+    return {
+        "AWS_ENDPOINT_URL": lab.endpoint_url or "",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_SHARED_CREDENTIALS_FILE": str(lab.credentials_file),
+        "AWS_CONFIG_FILE": str(lab.config_file),
+    }
+
+
+# Variables that would make a child process (`!aws ...`) sign with something else.
+_SHADOWING = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+              "AWS_SESSION_TOKEN")
+
+
+def _export_for_child_processes(lab: Lab) -> None:
+    # `!aws ...` in a lesson runs in a child of the kernel: point it at the sandbox, never ~/.aws.
+    for name in _SHADOWING:
+        os.environ.pop(name, None)
+    os.environ.update(env_exports(lab))
+
+
+def _connect_aws(cfg: Settings) -> Lab:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if cfg.binder:
+        raise LabError(
+            "Real AWS is switched off on Binder: a Binder session is public and short-lived, so "
+            "never type real keys there. Unset LABKIT_BACKEND to use the free sandbox."
+        )
+    try:
+        session = boto3.session.Session(profile_name=cfg.aws_profile, region_name=REGION)
+        lab = Lab(settings=cfg, session=session, identity=Identity("", "", ""))
+        lab.identity = lab.whoami()
+    except (BotoCoreError, ClientError) as exc:
+        raise LabError(
+            f"The lab could not sign in to AWS ({exc}). Check your credentials with "
+            "`aws sts get-caller-identity`, or unset LABKIT_BACKEND to use the sandbox."
+        ) from None
+    if lab.identity.is_root:
+        raise LabError(
+            "These are root user credentials. The root user can do anything in the account and "
+            "should never have access keys: the tutorial makes keys for an IAM user instead. "
+            "Sign in as an IAM user (or role) allowed to manage IAM users, and try again."
+        )
+    if cfg.aws_account != lab.identity.account:
+        raise LabError(
+            f"You are about to use the real AWS account {lab.identity.account} as "
+            f"{lab.identity.name}. The lab will create (and later delete) an IAM user and keys "
+            f"there. To confirm, set LABKIT_AWS_ACCOUNT={lab.identity.account} and run again."
+        )
+    return lab
+
+
+def client_for(session_or_key: Any, service: str) -> Any:
+    """A client for `service` from a boto3 session or AccessKey, aimed at the lab's AWS."""
+    return connect().client_for(session_or_key, service)
