@@ -244,7 +244,7 @@ def serve(home: Path) -> int:
                      launch["instance"])
     try:
         server = _make_server(int(launch.get("port_hint") or 0), app)
-    except OSError:
+    except (OSError, SystemExit):  # werkzeug exits when the port is taken
         server = _make_server(0, app)  # the old port is taken now: any free one will do
     bootstrap(console)
     port = server.server_address[1]

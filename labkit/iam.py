@@ -1,0 +1,246 @@
+"""The lab's IAM operations, named after the AWS API; the client is passed in.
+
+Creating what already exists is fine (the lab reuses it), so every lesson cell can be re-run.
+In real-AWS mode (`guarded=True`) the lab changes only what it created itself (tagged).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from labkit.keys import AccessKey, mask_key_id
+
+USER_NAME = "temporary-iam-user"
+READ_ONLY = "IAMReadOnlyAccess"
+LAB_TAG = {"Key": "labkit:course", "Value": "aws-access-keys-lab"}
+
+
+class NotOwnedError(RuntimeError):
+    """Real-AWS guardrail: the lab refuses to change what it did not create."""
+
+
+@dataclass(frozen=True)
+class User:
+    """An IAM user, and whether this call created it."""
+
+    name: str
+    arn: str
+    created: datetime
+    user_id: str = ""
+    new: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        verb = "Created" if self.new else "Found existing"
+        return f"{verb} IAM user {self.name} ({self.arn})"
+
+
+@dataclass(frozen=True)
+class LastUsed:
+    """When, where and for what a key was last used (None: never)."""
+
+    access_key_id: str
+    when: datetime | None
+    service: str | None
+    region: str | None
+
+    def __str__(self) -> str:
+        if self.when is None:
+            return f"Key {mask_key_id(self.access_key_id)} has never been used."
+        return (f"Key {mask_key_id(self.access_key_id)} was last used "
+                f"{self.when:%Y-%m-%d %H:%M:%S} UTC, for {self.service} in {self.region}.")
+
+
+def policy_arn(name_or_arn: str) -> str:
+    """The ARN of an AWS managed policy given its name (ARNs pass through)."""
+    return name_or_arn if name_or_arn.startswith("arn:") else f"arn:aws:iam::aws:policy/{name_or_arn}"
+
+
+def _code(exc: Exception) -> str | None:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code")
+
+
+def get_user(iam: Any, user_name: str = USER_NAME) -> User | None:
+    """The user, or None when there is no such user."""
+    try:
+        got = iam.get_user(UserName=user_name)["User"]
+    except iam.exceptions.NoSuchEntityException:
+        return None
+    return User(got["UserName"], got["Arn"], got["CreateDate"], got.get("UserId", ""),
+                tags={t["Key"]: t["Value"] for t in got.get("Tags", [])})
+
+
+def create_user(iam: Any, user_name: str = USER_NAME) -> User:
+    """Create the IAM user (tagged as the lab's); if it exists already, return it."""
+    try:
+        got = iam.create_user(UserName=user_name, Tags=[LAB_TAG])["User"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        existing = get_user(iam, user_name)
+        assert existing is not None
+        return existing
+    return User(got["UserName"], got["Arn"], got["CreateDate"], got.get("UserId", ""), new=True,
+                tags={LAB_TAG["Key"]: LAB_TAG["Value"]})
+
+
+def _managed_policy_document(name: str) -> str | None:
+    # A stock moto server may lack AWS managed policies; moto's own copy has their documents.
+    try:
+        from moto.iam.aws_managed_policies import aws_managed_policies_data
+    except ImportError:
+        return None
+    data = json.loads(aws_managed_policies_data).get(name)
+    return json.dumps(data["Document"]) if data else None
+
+
+def attach_user_policy(iam: Any, user_name: str = USER_NAME, policy: str = READ_ONLY) -> str:
+    """Attach a managed policy (by name or ARN); attaching it again changes nothing. Says what it did."""
+    arn = policy_arn(policy)
+    attached = list_attached_user_policies(iam, user_name)
+    if arn in attached.values():
+        return f"{arn.rsplit('/', 1)[-1]} was already attached to {user_name}."
+    try:
+        iam.attach_user_policy(UserName=user_name, PolicyArn=arn)
+    except iam.exceptions.NoSuchEntityException:
+        name = arn.rsplit("/", 1)[-1]
+        document = _managed_policy_document(name) if ":aws:policy/" in arn else None
+        if document is None:
+            raise
+        # Stock moto without AWS managed policies: a customer policy with the same document.
+        account = iam.get_user(UserName=user_name)["User"]["Arn"].split(":")[4]
+        local = f"arn:aws:iam::{account}:policy/{name}"
+        try:
+            iam.create_policy(PolicyName=name, PolicyDocument=document)
+        except iam.exceptions.EntityAlreadyExistsException:
+            pass
+        iam.attach_user_policy(UserName=user_name, PolicyArn=local)
+        return (f"Attached {name} to {user_name} (this moto server has no AWS managed policies, "
+                "so the lab made a copy with the same permissions).")
+    return f"Attached {arn.rsplit('/', 1)[-1]} to {user_name}."
+
+
+def list_attached_user_policies(iam: Any, user_name: str = USER_NAME) -> dict[str, str]:
+    """Policy name -> ARN for every managed policy attached to the user."""
+    pages = iam.get_paginator("list_attached_user_policies").paginate(UserName=user_name)
+    return {p["PolicyName"]: p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]}
+
+
+def create_access_key(iam: Any, user_name: str = USER_NAME) -> AccessKey:
+    """Create an access key pair. AWS shows its secret this once: keep the returned value."""
+    got = iam.create_access_key(UserName=user_name)["AccessKey"]
+    return AccessKey(got["AccessKeyId"], got["SecretAccessKey"], got["UserName"], got["Status"],
+                     got.get("CreateDate"))
+
+
+def list_access_keys(iam: Any, user_name: str = USER_NAME) -> list[AccessKey]:
+    """The user's keys, oldest first, without secrets (AWS never returns them again)."""
+    pages = iam.get_paginator("list_access_keys").paginate(UserName=user_name)
+    keys = [AccessKey(k["AccessKeyId"], "", k["UserName"], k["Status"], k["CreateDate"])
+            for page in pages for k in page["AccessKeyMetadata"]]
+    return sorted(keys, key=lambda k: k.created or datetime.min)
+
+
+def get_access_key_last_used(iam: Any, access_key_id: str) -> LastUsed:
+    """When a key was last used, for which service, in which region."""
+    got = iam.get_access_key_last_used(AccessKeyId=access_key_id)["AccessKeyLastUsed"]
+    region = got.get("Region")
+    service = got.get("ServiceName")
+    return LastUsed(access_key_id, got.get("LastUsedDate"),
+                    None if service in (None, "N/A") else service,
+                    None if region in (None, "N/A") else region)
+
+
+def access_keys_table(iam: Any, user_name: str = USER_NAME) -> pd.DataFrame:
+    """The user's keys as the console's access-keys list shows them (IDs masked)."""
+    rows = []
+    for key in list_access_keys(iam, user_name):
+        used = get_access_key_last_used(iam, key.access_key_id)
+        rows.append({"access_key_id": key.masked_id, "status": key.status,
+                     "created": pd.Timestamp(key.created), "last_used": pd.Timestamp(used.when)
+                     if used.when else pd.NaT, "last_service": used.service})
+    return pd.DataFrame(rows, columns=["access_key_id", "status", "created", "last_used",
+                                       "last_service"])
+
+
+def _guard(iam: Any, user_name: str, guarded: bool) -> None:
+    if not guarded:
+        return
+    user = get_user(iam, user_name)
+    if user is not None and user.tags.get(LAB_TAG["Key"]) != LAB_TAG["Value"]:
+        raise NotOwnedError(
+            f"{user_name} was not created by this lab (it has no {LAB_TAG['Key']} tag), so the "
+            "lab will not change or delete it. Do it yourself in the console if you mean to."
+        )
+
+
+def update_access_key(iam: Any, access_key_id: str, status: str, user_name: str = USER_NAME,
+                      *, guarded: bool = False) -> str:
+    """Make a key Active or Inactive. Says what it did."""
+    if status not in ("Active", "Inactive"):
+        raise ValueError(f"A key's status is 'Active' or 'Inactive', not {status!r}.")
+    _guard(iam, user_name, guarded)
+    iam.update_access_key(UserName=user_name, AccessKeyId=access_key_id, Status=status)
+    return f"Key {mask_key_id(access_key_id)} of {user_name} is now {status}."
+
+
+def delete_access_key(iam: Any, access_key_id: str, user_name: str = USER_NAME,
+                      *, guarded: bool = False) -> str:
+    """Delete one key for good; deleting a key that is already gone is not an error."""
+    _guard(iam, user_name, guarded)
+    try:
+        iam.delete_access_key(UserName=user_name, AccessKeyId=access_key_id)
+    except iam.exceptions.NoSuchEntityException:
+        return f"Key {mask_key_id(access_key_id)} was already deleted."
+    return f"Deleted key {mask_key_id(access_key_id)} of {user_name}."
+
+
+def delete_user(iam: Any, user_name: str = USER_NAME, *, guarded: bool = False) -> list[str]:
+    """Delete the user and everything hanging off it, in the order AWS requires. Returns the steps."""
+    _guard(iam, user_name, guarded)
+    if get_user(iam, user_name) is None:
+        return [f"There is no user {user_name}: nothing to delete."]
+    steps: list[str] = []
+    try:
+        iam.delete_login_profile(UserName=user_name)
+        steps.append("Deleted the console password.")
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    for key in list_access_keys(iam, user_name):
+        iam.delete_access_key(UserName=user_name, AccessKeyId=key.access_key_id)
+        steps.append(f"Deleted access key {key.masked_id}.")
+    for cert in iam.list_signing_certificates(UserName=user_name).get("Certificates", []):
+        iam.delete_signing_certificate(UserName=user_name, CertificateId=cert["CertificateId"])
+        steps.append("Deleted a signing certificate.")
+    for ssh in iam.list_ssh_public_keys(UserName=user_name).get("SSHPublicKeys", []):
+        iam.delete_ssh_public_key(UserName=user_name, SSHPublicKeyId=ssh["SSHPublicKeyId"])
+        steps.append("Deleted an SSH public key.")
+    try:
+        creds = iam.list_service_specific_credentials(UserName=user_name)
+    except Exception as exc:  # noqa: BLE001 - moto does not implement this call
+        if _code(exc) not in (None, "NotImplemented", "InvalidAction") and \
+                "not" not in str(exc).lower():
+            raise
+        creds = {}
+    for cred in creds.get("ServiceSpecificCredentials", []):
+        iam.delete_service_specific_credential(
+            UserName=user_name, ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"])
+        steps.append("Deleted a service-specific credential.")
+    for mfa in iam.list_mfa_devices(UserName=user_name).get("MFADevices", []):
+        iam.deactivate_mfa_device(UserName=user_name, SerialNumber=mfa["SerialNumber"])
+        steps.append("Removed an MFA device.")
+    for name in iam.list_user_policies(UserName=user_name).get("PolicyNames", []):
+        iam.delete_user_policy(UserName=user_name, PolicyName=name)
+        steps.append(f"Deleted inline policy {name}.")
+    for name, arn in list_attached_user_policies(iam, user_name).items():
+        iam.detach_user_policy(UserName=user_name, PolicyArn=arn)
+        steps.append(f"Detached {name}.")
+    for group in iam.list_groups_for_user(UserName=user_name).get("Groups", []):
+        iam.remove_user_from_group(UserName=user_name, GroupName=group["GroupName"])
+        steps.append(f"Removed from group {group['GroupName']}.")
+    iam.delete_user(UserName=user_name)
+    steps.append(f"Deleted the user {user_name}.")
+    return steps
