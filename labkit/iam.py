@@ -244,3 +244,102 @@ def delete_user(iam: Any, user_name: str = USER_NAME, *, guarded: bool = False) 
     iam.delete_user(UserName=user_name)
     steps.append(f"Deleted the user {user_name}.")
     return steps
+
+
+def account_summary(iam: Any) -> dict[str, int]:
+    """The account's summary counts (GetAccountSummary): users, keys, and root's keys and MFA."""
+    return dict(iam.get_account_summary()["SummaryMap"])
+
+
+def policy_actions(iam: Any, policy: str) -> list[str]:
+    """The actions a managed policy allows, as listed in its default version."""
+    arn = policy_arn(policy)
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        document = json.loads(unquote(document))
+    statements = document["Statement"]
+    actions: list[str] = []
+    for st in statements if isinstance(statements, list) else [statements]:
+        if st.get("Effect") == "Allow":
+            act = st.get("Action", [])
+            actions += [act] if isinstance(act, str) else list(act)
+    return sorted(set(actions))
+
+
+def user_credentials(iam: Any, user_name: str = USER_NAME) -> dict[str, int]:
+    """Everything that hangs off a user and blocks DeleteUser, counted (empty dict: no user)."""
+    if get_user(iam, user_name) is None:
+        return {}
+    try:
+        iam.get_login_profile(UserName=user_name)
+        password = 1
+    except iam.exceptions.NoSuchEntityException:
+        password = 0
+    return {
+        "access keys": len(list_access_keys(iam, user_name)),
+        "console password": password,
+        "MFA devices": len(iam.list_mfa_devices(UserName=user_name)["MFADevices"]),
+        "signing certificates": len(
+            iam.list_signing_certificates(UserName=user_name)["Certificates"]),
+        "SSH public keys": len(iam.list_ssh_public_keys(UserName=user_name)["SSHPublicKeys"]),
+        "inline policies": len(iam.list_user_policies(UserName=user_name)["PolicyNames"]),
+        "attached policies": len(list_attached_user_policies(iam, user_name)),
+        "groups": len(iam.list_groups_for_user(UserName=user_name)["Groups"]),
+    }
+
+
+ROLE_NAME = "temporary-iam-role"
+
+
+def create_role(iam: Any, role_name: str, trusted_arn: str, policy: str = READ_ONLY) -> str:
+    """Create a role that `trusted_arn` may assume, with a managed policy; returns its ARN."""
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": trusted_arn}, "Action": "sts:AssumeRole"}]}
+    try:
+        arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust),
+                              MaxSessionDuration=3600, Tags=[LAB_TAG])["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn(policy))
+    return arn
+
+
+def allow_assume_role(iam: Any, user_name: str, role_arn: str) -> str:
+    """Give the user permission to assume one role (an inline policy); idempotent."""
+    document = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}]}
+    iam.put_user_policy(UserName=user_name, PolicyName="AssumeTemporaryRole",
+                        PolicyDocument=json.dumps(document))
+    return f"{user_name} may now assume {role_arn.rsplit('/', 1)[-1]}."
+
+
+def assume_role(sts: Any, role_arn: str, session_name: str = "lab-session",
+                duration_seconds: int = 900) -> AccessKey:
+    """Temporary credentials for a role (ASIA key ID, session token, expiry), masked on display."""
+    got = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name,
+                          DurationSeconds=duration_seconds)["Credentials"]
+    return AccessKey(got["AccessKeyId"], got["SecretAccessKey"], role_arn.rsplit("/", 1)[-1],
+                     "Active", None, got["SessionToken"], got["Expiration"])
+
+
+def delete_role(iam: Any, role_name: str, *, guarded: bool = False) -> list[str]:
+    """Detach the role's policies and delete it; a missing role is not an error."""
+    try:
+        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role_name)["Tags"]}
+    except iam.exceptions.NoSuchEntityException:
+        return [f"There is no role {role_name}: nothing to delete."]
+    if guarded and tags.get(LAB_TAG["Key"]) != LAB_TAG["Value"]:
+        raise NotOwnedError(f"{role_name} was not created by this lab; the lab leaves it alone.")
+    steps = []
+    for p in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName=role_name, PolicyArn=p["PolicyArn"])
+        steps.append(f"Detached {p['PolicyName']}.")
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=role_name, PolicyName=name)
+        steps.append(f"Deleted inline policy {name}.")
+    iam.delete_role(RoleName=role_name)
+    steps.append(f"Deleted the role {role_name}.")
+    return steps

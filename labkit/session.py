@@ -21,7 +21,6 @@ from labkit.keys import AccessKey, mask_key_id
 
 REGION = "us-east-1"
 BACKENDS = ("sandbox", "aws")
-LAB_TAG = {"Key": "labkit:course", "Value": "aws-access-keys-lab"}
 
 
 class LabError(RuntimeError):

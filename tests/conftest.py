@@ -35,6 +35,9 @@ def lab(sandbox_home: Path):
     from labkit import sandbox
     from labkit.session import connect
 
+    saved = dict(os.environ)  # connect() points this process's AWS_* variables at the sandbox
     current = connect()
     sandbox.reset(current.sandbox)
-    return connect()
+    yield connect()
+    os.environ.clear()
+    os.environ.update(saved)

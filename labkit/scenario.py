@@ -1,0 +1,79 @@
+"""A seeded company account for the audit exercise: keys of every age and habit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from labkit import iam as lab_iam
+
+# name, console password?, keys: (age in days, days since last use or None, active)
+COMPANY: tuple[tuple[str, bool, tuple[tuple[int, int | None, bool], ...]], ...] = (
+    ("ana-developer", True, ((10, 1, True),)),
+    ("ben-ci-deployer", False, ((400, 2, True),)),
+    ("cara-analyst", True, ((120, None, True),)),
+    ("dev-build-bot", False, ((200, 3, True), (30, 1, True))),
+    ("ed-former-staff", True, ((300, 250, False),)),
+    ("fay-data-export", False, ((60, 50, True),)),
+)
+# The (simulated) root user's key: CIS 1.4 says it should not exist at all.
+ROOT_KEY_AGE, ROOT_KEY_LAST_USE = 700, 100
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What the scenario made."""
+
+    users: tuple[str, ...]
+    keys: int
+    backdated: bool
+
+    def __str__(self) -> str:
+        how = "with backdated ages" if self.backdated else \
+            "(ages could not be backdated: this server has no labkit fidelity layer)"
+        return (f"Seeded the company account: {len(self.users)} users, {self.keys} access keys, "
+                f"and a simulated root user key, {how}.")
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat()
+
+
+def company(lab: Any = None, now: datetime | None = None) -> Seeded:
+    """Create the company users and keys in the sandbox, aged as the scenario says. Idempotent."""
+    if lab is None:
+        from labkit.session import connect
+
+        lab = connect()
+    if not lab.simulated:
+        raise RuntimeError("The company scenario runs only in the sandbox, never in real AWS.")
+    now = now or datetime.now(timezone.utc)
+    iam = lab.client("iam")
+    backdate = lab.sandbox is not None and lab.sandbox.labkit
+    keys = 0
+    for name, password, specs in COMPANY:
+        lab_iam.delete_user(iam, name)  # re-running gives the same account again
+        user = lab_iam.create_user(iam, name)
+        if password:
+            iam.create_login_profile(UserName=name, Password="Company-Passw0rd!")
+        oldest = max(age for age, _, _ in specs)
+        for age, idle, active in specs:
+            key = lab_iam.create_access_key(iam, name)
+            keys += 1
+            if not active:
+                iam.update_access_key(UserName=name, AccessKeyId=key.access_key_id,
+                                      Status="Inactive")
+            if backdate:
+                lab.sandbox.admin("POST", "backdate", {
+                    "user": name, "user_created": _iso(now - timedelta(days=oldest)),
+                    "access_key_id": key.access_key_id,
+                    "created": _iso(now - timedelta(days=age)),
+                    "last_used": _iso(now - timedelta(days=idle)) if idle is not None else None,
+                    "service": "s3" if "data" in name else "iam", "region": "us-east-1"})
+        del user
+    if backdate:
+        lab.sandbox.admin("POST", "root-key", {
+            "active": True, "created": _iso(now - timedelta(days=ROOT_KEY_AGE))[:19] + "+00:00",
+            "last_used": _iso(now - timedelta(days=ROOT_KEY_LAST_USE))[:19] + "+00:00"})
+    return Seeded(tuple(n for n, _, _ in COMPANY), keys, backdate)

@@ -1,0 +1,537 @@
+"""The credential report table, the CIS key checks, their displays, and the account inventory."""
+
+from __future__ import annotations
+
+import re
+import types
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pytest
+from botocore.exceptions import ClientError
+from matplotlib import pyplot as plt
+from matplotlib.colors import to_hex
+from moto import mock_aws
+
+from labkit import reports
+from labkit.keys import EXAMPLE_KEY_ID, mask_key_id
+
+NOW = datetime(2026, 1, 31, tzinfo=UTC)
+DATA = Path(__file__).parent / "data" / "credential_report_aws.csv"
+HEADER = DATA.read_text().splitlines()[0]
+ROOT = "<root_account>"
+ACCOUNT = "123456789012"
+
+
+def fake_key_id(n: int) -> str:
+    """A distinct, obviously fake key ID made from AWS's documented example."""
+    return EXAMPLE_KEY_ID[:-4] + f"{n:04d}"
+
+
+def ago(days: float, hours: float = 0) -> str:
+    """A report date `days` (and `hours`) before NOW, written as IAM writes it."""
+    return (NOW - timedelta(days=days, hours=hours)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def line(
+    user: str,
+    *,
+    created: str | None = None,
+    password: str = "false",
+    key1: tuple[str, str, str] | None = None,
+    key2: tuple[str, str, str] | None = None,
+) -> str:
+    """One credential report line; a key is (active, last_rotated, last_used_date or N/A)."""
+    arn = f"arn:aws:iam::{ACCOUNT}:root" if user == ROOT else f"arn:aws:iam::{ACCOUNT}:user/{user}"
+    created = created or ago(400)
+    if user == ROOT:
+        password_fields = ["not_supported", ago(3), "not_supported", "not_supported"]
+    elif password == "true":
+        password_fields = ["true", "no_information", created, "N/A"]
+    else:
+        password_fields = ["false", "N/A", "N/A", "N/A"]
+
+    def key(spec: tuple[str, str, str] | None) -> list[str]:
+        if spec is None:
+            return ["false", "N/A", "N/A", "N/A", "N/A"]
+        active, rotated, used = spec
+        where = ["N/A", "N/A"] if used == "N/A" else ["us-east-1", "iam"]
+        return [active, rotated, used, *where]
+
+    fields = [user, arn, created, *password_fields, "false", *key(key1), *key(key2)]
+    fields += ["false", "N/A", "false", "N/A"]
+    return ",".join(fields)
+
+
+def report(*lines: str) -> str:
+    return "\n".join([HEADER, *lines]) + "\n"
+
+
+def frame_of(*lines: str, now: datetime = NOW) -> pd.DataFrame:
+    return reports.credential_report_frame(report(*lines), now)
+
+
+def checks(found: pd.DataFrame) -> list[tuple[str, object, str]]:
+    return [
+        (u, None if pd.isna(s) else int(s), c)
+        for u, s, c in zip(found["user"], found["key_slot"], found["check"])
+    ]
+
+
+@pytest.fixture
+def aws_frame() -> pd.DataFrame:
+    return reports.credential_report_frame(DATA.read_bytes(), NOW)
+
+
+# --- credential_report_frame ------------------------------------------------------------------
+
+
+def test_report_gives_one_row_per_existing_key(aws_frame: pd.DataFrame) -> None:
+    assert list(zip(aws_frame["user"], aws_frame["key_slot"])) == [
+        (ROOT, 1),
+        ("alice", 1),
+        ("bob", 1),
+        ("bob", 2),
+        ("carol", 2),
+        ("dave", 1),
+        ("frank", 1),
+    ]
+    assert list(aws_frame.columns) == list(reports.KEY_COLUMNS)
+    assert aws_frame.dtypes.astype(str).to_dict() == reports.KEY_COLUMNS
+    assert aws_frame["key_id"].isna().all()
+    assert aws_frame.attrs["now"] == pd.Timestamp(NOW)
+
+
+def test_report_values_are_typed(aws_frame: pd.DataFrame) -> None:
+    rows = aws_frame.set_index(["user", "key_slot"])
+    alice = rows.loc[("alice", 1)]
+    assert alice["created"] == pd.Timestamp("2025-10-02T14:05:31Z")
+    assert alice["age_days"] == 120
+    assert alice["days_since_use"] == 1
+    assert (alice["last_service"], alice["last_region"]) == ("iam", "us-east-1")
+    assert alice["password_enabled"]
+    never = rows.loc[("bob", 2)]
+    assert pd.isna(never["last_used"]) and pd.isna(never["days_since_use"])
+    assert never["last_service"] is None and never["last_region"] is None
+    assert rows.loc[("carol", 2), "age_days"] == 60
+    assert not rows.loc[("dave", 1), "active"]
+    root = rows.loc[(ROOT, 1)]
+    assert not root["password_enabled"]  # not_supported
+    assert not root["active"]
+    assert root["user_created"] == pd.Timestamp("2014-06-12T20:15:02Z")
+
+
+def test_bytes_and_text_give_the_same_frame() -> None:
+    raw = DATA.read_bytes()
+    from_bytes = reports.credential_report_frame(raw, NOW)
+    from_text = reports.credential_report_frame(raw.decode(), NOW)
+    from_bom = reports.credential_report_frame(b"\xef\xbb\xbf" + raw, NOW)
+    pd.testing.assert_frame_equal(from_bytes, from_text)
+    pd.testing.assert_frame_equal(from_bytes, from_bom)
+
+
+def test_naive_now_is_taken_as_utc() -> None:
+    aware = reports.credential_report_frame(DATA.read_text(), NOW)
+    naive = reports.credential_report_frame(DATA.read_text(), NOW.replace(tzinfo=None))
+    pd.testing.assert_frame_equal(aware, naive)
+    assert naive.attrs["now"] == pd.Timestamp(NOW)
+
+
+def test_report_without_keys_keeps_every_column_and_dtype() -> None:
+    empty = frame_of(line("erin", password="true"))
+    assert empty.empty
+    assert empty.dtypes.astype(str).to_dict() == reports.KEY_COLUMNS
+    assert reports.credential_report_frame(HEADER + "\n", NOW).dtypes.equals(empty.dtypes)
+    assert list(reports.findings(empty).columns) == list(reports.FINDING_COLUMNS)
+
+
+def test_a_user_with_only_slot_two() -> None:
+    frame = frame_of(line("carol", key2=("true", ago(10), "N/A")))
+    assert frame[["user", "key_slot", "active"]].values.tolist() == [["carol", 2, True]]
+
+
+def test_something_else_is_not_a_report() -> None:
+    with pytest.raises(ValueError, match="credential report"):
+        reports.credential_report_frame("name,age\nalice,3\n", NOW)
+    with pytest.raises(ValueError, match="empty"):
+        reports.credential_report_frame(b"", NOW)
+
+
+# --- findings -----------------------------------------------------------------------------------
+
+
+def test_findings_on_an_aws_report(aws_frame: pd.DataFrame) -> None:
+    found = reports.findings(aws_frame)
+    assert checks(found) == [
+        ("alice", 1, "rotation_overdue"),
+        ("carol", 2, "unused_key"),
+        ("frank", 1, "unused_since_creation"),
+        ("bob", None, "two_active_keys"),
+    ]
+    assert found["severity"].tolist() == ["high", "medium", "medium", "low"]
+    assert found["cis"].tolist() == ["1.14", "1.12", "1.11", "1.13"]
+    assert found.loc[0, "detail"] == "Key 1 is 120 days old; rotate it (the limit is 90 days)."
+    assert list(found.columns) == list(reports.FINDING_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("days", "hours", "overdue"),
+    [(89, 0, False), (90, 0, False), (90, 23, False), (91, 0, True)],
+)
+def test_rotation_is_due_after_ninety_whole_days(days: int, hours: int, overdue: bool) -> None:
+    frame = frame_of(line("svc", key1=("true", ago(days, hours), ago(1))))
+    assert ("rotation_overdue" in checks_of(frame)) is overdue
+
+
+def checks_of(frame: pd.DataFrame, **kw: object) -> set[str]:
+    return set(reports.findings(frame, **kw)["check"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("days", "unused"), [(44, False), (45, True), (46, True)])
+def test_a_key_unused_for_45_days_is_unused(days: int, unused: bool) -> None:
+    frame = frame_of(line("svc", key1=("true", ago(60), ago(days))))
+    assert ("unused_key" in checks_of(frame)) is unused
+
+
+@pytest.mark.parametrize(("age", "unused"), [(44, False), (45, True)])
+def test_a_never_used_key_is_unused_only_once_old_enough(age: int, unused: bool) -> None:
+    frame = frame_of(line("svc", key1=("true", ago(age), "N/A")))
+    assert ("unused_key" in checks_of(frame)) is unused
+
+
+def test_an_inactive_old_key_is_neither_overdue_nor_unused() -> None:
+    frame = frame_of(
+        line("old", key1=("false", ago(500), "N/A"), key2=("false", ago(300), ago(200)))
+    )
+    assert reports.findings(frame).empty
+
+
+def test_thresholds_can_be_changed() -> None:
+    frame = frame_of(line("svc", key1=("true", ago(40), ago(20))))
+    assert checks_of(frame) == set()
+    assert checks_of(frame, rotation_days=30, unused_days=14) == {"rotation_overdue", "unused_key"}
+
+
+def test_root_with_an_active_key_is_critical() -> None:
+    frame = frame_of(
+        line("alice", key1=("true", ago(200), ago(1))),
+        line(ROOT, key1=("true", ago(5), ago(1))),
+    )
+    found = reports.findings(frame)
+    assert checks(found)[0] == (ROOT, 1, "root_access_key")
+    assert found.loc[0, ["severity", "cis"]].tolist() == ["critical", "1.4"]
+
+
+def test_root_with_an_inactive_key_is_fine() -> None:
+    frame = frame_of(line(ROOT, key1=("false", ago(900), ago(800))))
+    assert reports.findings(frame).empty
+
+
+def test_two_active_keys_is_one_finding_per_user() -> None:
+    frame = frame_of(
+        line("bob", key1=("true", ago(20), ago(1)), key2=("true", ago(3), ago(1))),
+        line("cy", key1=("true", ago(20), ago(1)), key2=("false", ago(3), "N/A")),
+    )
+    found = reports.findings(frame)
+    assert checks(found) == [("bob", None, "two_active_keys")]
+    assert found["key_slot"].dtype == "Int64"
+
+
+def test_keys_made_with_a_console_user_and_never_used() -> None:
+    made = ago(10)
+    frame = frame_of(
+        line("console", created=made, password="true", key1=("true", made, "N/A")),
+        line("later", created=ago(30), password="true", key1=("true", made, "N/A")),
+        line("no-console", created=made, key1=("true", made, "N/A")),
+        line("used", created=made, password="true", key1=("true", made, ago(1))),
+    )
+    assert checks(reports.findings(frame)) == [("console", 1, "unused_since_creation")]
+    # A table without the user columns still gets the other checks.
+    slim = frame.drop(columns=["user_created", "password_enabled"])
+    assert reports.findings(slim).empty
+
+
+def test_moving_the_clock_forward_makes_a_key_fall_due() -> None:
+    frame = frame_of(line("svc", key1=("true", ago(80), ago(1))))
+    assert reports.findings(frame).empty
+    later = reports.findings(frame, NOW + timedelta(days=11))
+    assert checks(later) == [("svc", 1, "rotation_overdue")]
+    assert later.loc[0, "detail"] == "Key 1 is 91 days old; rotate it (the limit is 90 days)."
+    much_later = reports.findings(frame, NOW + timedelta(days=60))
+    assert set(much_later["check"]) == {"rotation_overdue", "unused_key"}
+
+
+# --- displays -----------------------------------------------------------------------------------
+
+
+def css_rules(html: str) -> dict[str, set[str]]:
+    """Each CSS declaration in a Styler's HTML, with the cell ids it applies to."""
+    rules: dict[str, set[str]] = {}
+    for selectors, body in re.findall(
+        r"([^{}]+)\{([^}]*)\}", html.split("</style>")[0].split(">", 1)[1]
+    ):
+        ids = {s.strip().lstrip("#") for s in selectors.split(",")}
+        for declaration in body.split(";"):
+            if declaration.strip():
+                rules.setdefault(declaration.strip(), set()).update(ids)
+    return rules
+
+
+def rows_of(cell_ids: set[str]) -> set[int]:
+    """The table row numbers in a set of Styler cell ids."""
+    return {int(re.search(r"_row(\d+)_", i).group(1)) for i in cell_ids}  # type: ignore[union-attr]
+
+
+def test_key_table_renders_the_same_html_every_time(aws_frame: pd.DataFrame) -> None:
+    first = reports.style_keys(aws_frame).to_html()
+    second = reports.style_keys(aws_frame.copy()).to_html()
+    assert first == second
+
+
+def test_key_table_highlights_rows_needing_action(aws_frame: pd.DataFrame) -> None:
+    html = reports.style_keys(aws_frame).to_html()
+    red = css_rules(html)[f"background-color: {reports.ACTION_BACKGROUND}"]
+    grey = css_rules(html)[f"color: {reports.INACTIVE_COLOUR}"]
+    # alice (overdue), bob's two keys, carol (unused), frank (made with the user)
+    assert rows_of(red) == {1, 2, 3, 4, 6}
+    assert rows_of(grey) == {0, 5}  # the root's and dave's inactive keys
+    assert "2025-10-02" in html and "14:05:31" not in html
+    assert "&lt;root_account&gt;" in html
+    assert "row_heading" not in html  # no index column
+    assert "rotation_overdue" in html
+
+
+def test_key_table_follows_the_given_now(aws_frame: pd.DataFrame) -> None:
+    html = reports.style_keys(aws_frame, NOW + timedelta(days=40)).to_html()
+    red = css_rules(html)[f"background-color: {reports.ACTION_BACKGROUND}"]
+    assert any("_row2_" in i for i in red)
+    assert ">69<" in html  # bob's first key, now 69 days old
+
+
+def test_findings_table_is_deterministic_and_coloured(aws_frame: pd.DataFrame) -> None:
+    found = reports.findings(aws_frame)
+    html = reports.style_findings(found).to_html()
+    assert html == reports.style_findings(found.copy()).to_html()
+    assert 'id="T_labkit-findings"' in html
+    high = css_rules(html)["background-color: #d9363e"]
+    assert high == {"T_labkit-findings_row0_col3"}
+    assert "<NA>" not in html and "row_heading" not in html
+
+
+def test_age_chart_has_a_bar_per_key_and_the_limit(aws_frame: pd.DataFrame) -> None:
+    ax = reports.key_age_chart(aws_frame)
+    try:
+        bars = ax.patches
+        assert len(bars) == len(aws_frame)
+        assert [t.get_text() for t in ax.get_yticklabels()][1] == "alice (key 1)"
+        assert [b.get_width() for b in bars][1] == 120
+        assert to_hex(bars[1].get_facecolor()) == reports.OVERDUE_COLOUR  # alice, 120 days
+        assert to_hex(bars[2].get_facecolor()) == reports.OK_COLOUR  # bob, 29 days
+        assert to_hex(bars[5].get_facecolor()) == reports.INACTIVE_COLOUR  # dave, inactive
+        (limit,) = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+        assert list(limit.get_xdata()) == [90, 90]
+        assert limit.get_label() == "rotate by 90 days"
+    finally:
+        plt.close(ax.figure)
+
+
+def test_age_chart_draws_on_a_given_axes_and_copes_with_no_keys() -> None:
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    empty = frame_of(line("erin"))
+    assert reports.key_age_chart(empty, ax=ax) is ax
+    assert len(ax.patches) == 0
+    assert any(t.get_text() == "No access keys" for t in ax.texts)
+
+
+# --- key_inventory with a fake IAM client ------------------------------------------------------
+
+
+class FakeIAM:
+    """Just enough of an IAM client: report states in order, then the report and key lists."""
+
+    def __init__(self, content: bytes, keys: dict[str, list[dict]], states: list[str]) -> None:
+        self.content, self.keys, self.states = content, keys, list(states)
+        self.calls: list[str] = []
+
+    def generate_credential_report(self) -> dict:
+        self.calls.append("generate")
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return {"State": state}
+
+    def get_credential_report(self) -> dict:
+        self.calls.append("get")
+        return {
+            "Content": self.content,
+            "ReportFormat": "text/csv",
+            "GeneratedTime": datetime(2026, 1, 30, 23, 59, tzinfo=UTC),
+        }
+
+    def list_access_keys(self, UserName: str) -> dict:
+        self.calls.append(f"list {UserName}")
+        if UserName not in self.keys:
+            error = Exception("NoSuchEntity")
+            error.response = {"Error": {"Code": "NoSuchEntity"}}  # type: ignore[attr-defined]
+            raise error
+        return {"AccessKeyMetadata": self.keys[UserName], "IsTruncated": False}
+
+
+def listed(n: int, user: str, created: str, status: str = "Active") -> dict:
+    return {
+        "UserName": user,
+        "AccessKeyId": fake_key_id(n),
+        "Status": status,
+        "CreateDate": pd.Timestamp(created).to_pydatetime() + timedelta(microseconds=418_000),
+    }
+
+
+def test_inventory_waits_for_the_report_and_masks_matched_key_ids() -> None:
+    content = report(
+        line("bob", key1=("true", ago(20), ago(1)), key2=("true", ago(3), "N/A")),
+        line("carol", key2=("true", ago(10), "N/A")),
+        line("gone", key1=("true", ago(10), "N/A")),
+    ).encode()
+    fake = FakeIAM(
+        content,
+        {
+            # Listed newest first, so only the dates can put them in the right slots.
+            "bob": [listed(2, "bob", ago(3)), listed(1, "bob", ago(20))],
+            "carol": [listed(3, "carol", ago(10))],
+        },
+        ["STARTED", "STARTED", "COMPLETE"],
+    )
+    frame = reports.key_inventory(now=NOW, client=fake)
+    assert fake.calls[:4] == ["generate", "generate", "generate", "get"]
+    assert frame["key_id"].tolist() == [
+        mask_key_id(fake_key_id(1)),
+        mask_key_id(fake_key_id(2)),
+        mask_key_id(fake_key_id(3)),
+        None,
+    ]
+    assert frame["key_id"].tolist()[0] == "AKIA************0001"
+    assert frame.attrs["generated"] == pd.Timestamp("2026-01-30T23:59Z")
+    assert frame.attrs["now"] == pd.Timestamp(NOW)
+    assert list(frame.columns) == list(reports.KEY_COLUMNS)
+
+
+def test_inventory_falls_back_to_key_order_when_dates_differ() -> None:
+    content = report(line("bob", key1=("true", ago(20), "N/A"), key2=("false", ago(3), "N/A")))
+    keys = {"bob": [listed(5, "bob", ago(2)), listed(4, "bob", ago(19))]}
+    frame = reports.key_inventory(now=NOW, client=FakeIAM(content, keys, ["COMPLETE"]))
+    assert frame["key_id"].tolist() == [mask_key_id(fake_key_id(4)), mask_key_id(fake_key_id(5))]
+
+
+def test_inventory_skips_key_ids_for_big_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reports, "MAX_USERS_FOR_KEY_IDS", 1)
+    content = report(
+        line("a", key1=("true", ago(20), "N/A")), line("b", key1=("true", ago(20), "N/A"))
+    )
+    fake = FakeIAM(content, {"a": [], "b": []}, ["COMPLETE"])
+    frame = reports.key_inventory(now=NOW, client=fake)
+    assert fake.calls == ["generate", "get"]
+    assert frame["key_id"].isna().all() and len(frame) == 2
+
+
+def test_inventory_gives_up_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reports, "REPORT_TIMEOUT_SECONDS", 0.2)
+    fake = FakeIAM(b"", {}, ["STARTED"])
+    with pytest.raises(reports.CredentialReportTimeout, match="did not finish the credential"):
+        reports.key_inventory(now=NOW, client=fake)
+    assert "get" not in fake.calls and fake.calls.count("generate") >= 2
+
+
+def test_inventory_defaults_to_the_lab_console_session(lab) -> None:
+    iam = lab.client("iam")
+    iam.create_user(UserName="temporary-iam-user")
+    made = iam.create_access_key(UserName="temporary-iam-user")["AccessKey"]["AccessKeyId"]
+    frame = reports.key_inventory()  # no session: the lab's own console identity
+    row = frame[frame["user"] == "temporary-iam-user"].iloc[0]
+    assert row["key_id"] == mask_key_id(made) and row["active"]
+    assert {"console-admin", "temporary-iam-user"} <= set(frame["user"])
+    again = reports.key_inventory(lab.session)  # a boto3 session goes through the lab's endpoint
+    assert list(again["user"]) == list(frame["user"])
+
+
+# --- key_inventory against moto -----------------------------------------------------------------
+
+
+class MotoClock:
+    """moto's IAM clock, fixed, so the keys it makes have known dates."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = datetime(2025, 10, 1, 9, 0, 0)  # naive UTC, as moto keeps it
+        monkeypatch.setattr("moto.iam.models.utcnow", lambda: self.now)
+
+
+@pytest.fixture
+def iam(monkeypatch: pytest.MonkeyPatch):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield boto3.client("iam", region_name="us-east-1")
+
+
+@pytest.fixture
+def moto_clock(monkeypatch: pytest.MonkeyPatch) -> MotoClock:
+    return MotoClock(monkeypatch)
+
+
+def test_inventory_and_naive_loop_agree_on_moto(iam, moto_clock: MotoClock) -> None:
+    for name in ("ana", "ben", "cat"):
+        iam.create_user(UserName=name)
+    iam.create_login_profile(UserName="ana", Password="Correct-Horse-9")
+    ana = iam.create_access_key(UserName="ana")["AccessKey"]["AccessKeyId"]
+    moto_clock.now = datetime(2025, 12, 20, 15, 30, 0)
+    ben = [iam.create_access_key(UserName="ben")["AccessKey"]["AccessKeyId"]]
+    moto_clock.now += timedelta(hours=1)
+    ben.append(iam.create_access_key(UserName="ben")["AccessKey"]["AccessKeyId"])
+    iam.update_access_key(UserName="ben", AccessKeyId=ben[1], Status="Inactive")
+    # cat has no keys, so no rows.
+    fast = reports.key_inventory(now=NOW, client=iam)
+    slow = reports.naive_key_inventory(iam, now=NOW)
+
+    assert fast[["user", "key_slot", "active", "age_days"]].values.tolist() == [
+        ["ana", 1, True, 121],
+        ["ben", 1, True, 41],
+        ["ben", 2, False, 41],
+    ]
+    assert fast["key_id"].tolist() == [mask_key_id(k) for k in [ana, *ben]]
+    assert slow["key_id"].tolist() == [ana, *ben]
+    assert fast["password_enabled"].tolist() == [True, False, False]
+    same = [c for c in reports.KEY_COLUMNS if c != "key_id"]
+    pd.testing.assert_frame_equal(fast[same], slow[same])
+    # moto writes not_supported where AWS names the last service and region; both mean None.
+    assert fast["last_service"].isna().all() and fast["last_region"].isna().all()
+    assert checks(reports.findings(fast)) == [
+        ("ana", 1, "rotation_overdue"),
+        ("ana", 1, "unused_since_creation"),
+        ("ana", 1, "unused_key"),
+    ]
+    # moto's report carries a fixed GeneratedTime, whatever the clock says.
+    assert isinstance(fast.attrs["generated"], pd.Timestamp)
+
+
+def test_inventory_on_moto_after_deleting_a_first_key(iam, moto_clock: MotoClock) -> None:
+    iam.create_user(UserName="dee")
+    first = iam.create_access_key(UserName="dee")["AccessKey"]["AccessKeyId"]
+    moto_clock.now += timedelta(days=1)
+    second = iam.create_access_key(UserName="dee")["AccessKey"]["AccessKeyId"]
+    iam.delete_access_key(UserName="dee", AccessKeyId=first)
+    fast = reports.key_inventory(now=NOW, client=iam)
+    # moto lists keys by position, so the surviving key moves up into slot 1.
+    assert fast[["user", "key_slot", "key_id"]].values.tolist() == [["dee", 1, mask_key_id(second)]]
+    assert fast.loc[0, "created"] == pd.Timestamp("2025-10-02T09:00:00Z")
+    slow = reports.naive_key_inventory(iam, now=NOW)
+    assert slow[["user", "key_slot", "key_id"]].values.tolist() == [["dee", 1, second]]
+
+
+def test_inventory_needs_a_generated_report_on_moto(iam) -> None:
+    with pytest.raises(ClientError) as caught:
+        iam.get_credential_report()
+    assert caught.value.response["Error"]["Code"] == "ReportNotPresent"
+    assert reports.key_inventory(now=NOW, client=iam).empty
