@@ -94,6 +94,23 @@ class Lesson:
         """A checkpoint that passes when AWS refuses `call` with `code`, explained."""
         return checks.expect_error(self.name, name, code, call, *args, **kwargs)
 
+    def new_access_key(self) -> AccessKey:
+        """A second key for the user (rotation); running the cell again gives the same key."""
+        kept = getattr(self, "_new_key", None)
+        if kept is not None and kept in iam.list_access_keys(self.iam):
+            return kept
+        self._new_key = iam.create_access_key(self.iam)
+        save_key_csv(self.lab, self._new_key)
+        return self._new_key
+
+    def expect_refusal(self, name: str, code: str, needs: str, call: Callable[..., Any],
+                       *args: Any, **kwargs: Any) -> checks.Verdict:
+        """Like expect_error, for a behaviour only the sandbox's fidelity fix `needs` provides."""
+        if self.lab.missing_fix(needs):
+            return checks.Verdict(True, f"Skipped: this stock moto server does not refuse here "
+                                        f"as AWS would ({code}); the labkit sandbox does.")
+        return self.expect_error(name, code, call, *args, **kwargs)
+
     def profile_session(self, profile: str = PROFILE) -> Any:
         """A boto3 session from the lab's named profile, as `--profile` would give the CLI."""
         return self.lab.session_for_profile(profile)
@@ -160,6 +177,72 @@ def _need_profile(lab: Lab) -> tuple[list[str], AccessKey]:
     configure_profile(PROFILE, key, region=lab.region, backup=lab.guarded, **files)
     out.append(f"Caught up: configured the profile {PROFILE} (lesson 04's `aws configure`).")
     return out, key
+
+
+def configure(lab: Lab, key: AccessKey, profile: str = PROFILE) -> Any:
+    """What `aws configure --profile NAME` does, into the lab's files (backed up on real AWS)."""
+    from labkit.profiles import configure_profile
+
+    return configure_profile(profile, key, region=lab.region, credentials_file=lab.credentials_file,
+                             config_file=lab.config_file, backup=lab.guarded)
+
+
+def remove_profile(lab: Lab, profile: str = PROFILE) -> Any:
+    """Remove exactly the lab's profile from the lab's files (backed up on real AWS)."""
+    from labkit.profiles import remove_profile as remove
+
+    return remove(profile, credentials_file=lab.credentials_file, config_file=lab.config_file,
+                  backup=lab.guarded)
+
+
+def show_aws_file(path: Path) -> str:
+    """An AWS CLI file's text with every secret masked, for looking at it in a lesson."""
+    from labkit.keys import mask_secret
+
+    try:
+        text = path.read_text()
+    except OSError:
+        return f"({path} does not exist yet)"
+    out = []
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip() in ("aws_secret_access_key", "aws_session_token"):
+            line = f"{name}= {mask_secret(value.strip())}"
+        out.append(line)
+    return f"# {path}\n" + "\n".join(out)
+
+
+def forget_downloads(lab: Lab, user_name: str = iam.USER_NAME) -> str:
+    """Delete the lab's saved .csv of the user's keys (the keys themselves are gone)."""
+    path = download_path(lab, user_name)
+    if not path.exists():
+        return "No saved key file to delete."
+    path.unlink()
+    return f"Deleted {path}."
+
+
+def readiness(lab: Lab) -> list[checks.Verdict]:
+    """Everything the course needs, checked: the sandbox (or AWS), the AWS CLI, the widgets."""
+    import shutil
+    import subprocess
+
+    out = [checks.Verdict(True, f"Connected: {lab.identity.arn}")]
+    aws = shutil.which("aws")
+    if aws:
+        version = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=60)
+        out.append(checks.Verdict(True, f"AWS CLI found: {(version.stdout or version.stderr).split()[0]}"))
+    else:
+        out.append(checks.Verdict(False, "The AWS CLI (aws) was not found.",
+                                  "Install the course's requirements: pip install -r requirements.txt"))
+    try:
+        import anywidget  # noqa: F401
+        import ipywidgets
+
+        out.append(checks.Verdict(True, f"ipywidgets {ipywidgets.__version__} ready"))
+    except ImportError:
+        out.append(checks.Verdict(False, "ipywidgets or anywidget is missing.",
+                                  "Install the course's requirements: pip install -r requirements.txt"))
+    return out
 
 
 def start(lesson: str) -> Lesson:

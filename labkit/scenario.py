@@ -28,8 +28,11 @@ class Seeded:
     users: tuple[str, ...]
     keys: int
     backdated: bool
+    note: str = ""
 
     def __str__(self) -> str:
+        if self.note:
+            return self.note
         how = "with backdated ages" if self.backdated else \
             "(ages could not be backdated: this server has no labkit fidelity layer)"
         return (f"Seeded the company account: {len(self.users)} users, {self.keys} access keys, "
@@ -47,7 +50,8 @@ def company(lab: Any = None, now: datetime | None = None) -> Seeded:
 
         lab = connect()
     if not lab.simulated:
-        raise RuntimeError("The company scenario runs only in the sandbox, never in real AWS.")
+        return Seeded((), 0, False, note="Skipped: the company scenario runs only in the "
+                      "sandbox, never in a real AWS account.")
     now = now or datetime.now(timezone.utc)
     iam = lab.client("iam")
     backdate = lab.sandbox is not None and lab.sandbox.labkit
@@ -77,3 +81,20 @@ def company(lab: Any = None, now: datetime | None = None) -> Seeded:
             "active": True, "created": _iso(now - timedelta(days=ROOT_KEY_AGE))[:19] + "+00:00",
             "last_used": _iso(now - timedelta(days=ROOT_KEY_LAST_USE))[:19] + "+00:00"})
     return Seeded(tuple(n for n, _, _ in COMPANY), keys, backdate)
+
+
+def remove_company(lab: Any = None) -> list[str]:
+    """Delete the company users and the simulated root key again."""
+    if lab is None:
+        from labkit.session import connect
+
+        lab = connect()
+    if not lab.simulated:
+        return []
+    iam = lab.client("iam")
+    steps = [lab_iam.delete_user(iam, name)[-1] for name, _, _ in COMPANY]
+    if lab.sandbox is not None and lab.sandbox.labkit:
+        lab.sandbox.admin("POST", "root-key", {"active": None, "created": None,
+                                               "last_used": None})
+        steps.append("Removed the simulated root user key.")
+    return steps

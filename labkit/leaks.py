@@ -1,0 +1,105 @@
+"""The leak drill of lesson 08: plant a fresh sandbox key in sample files, then fix the samples.
+
+No literal key is ever committed: the key is made at run time, in the sandbox, and written only
+into a scratch folder under LABKIT_HOME.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from labkit import iam
+from labkit.keys import AccessKey
+
+SCRATCH = "scratch-08"
+
+_LEAKY_SCRIPT = '''"""Count the account's IAM users (a sample with a DANGEROUS mistake)."""
+import boto3
+
+# Never do this: anyone who reads this file can use the key.
+session = boto3.Session(
+    aws_access_key_id="{key_id}",
+    aws_secret_access_key="{secret}",
+    region_name="us-east-1",
+)
+print(len(session.client("iam").list_users()["Users"]), "users")
+'''
+
+_SAFE_SCRIPT = '''"""Count the account's IAM users, with credentials from a named profile."""
+import boto3
+
+# The key stays in ~/.aws/credentials (or the environment), never in code.
+session = boto3.Session(profile_name="{profile}")
+print(len(session.client("iam").list_users()["Users"]), "users")
+'''
+
+
+@dataclass(frozen=True)
+class Drill:
+    """The scratch folder, its sample files, and the key planted in them (masked on display)."""
+
+    folder: Path
+    script: Path
+    notebook: Path
+    key: AccessKey
+
+
+def scratch_folder(lab: Any) -> Path:
+    """The drill's private scratch folder (0700) under LABKIT_HOME."""
+    folder = lab.settings.home / SCRATCH
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _private_write(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
+    """Make a new key for the user and hard-code it into a sample script and notebook."""
+    client = lab.client("iam")
+    keys = iam.list_access_keys(client, user_name)
+    if len(keys) >= 2:  # re-running the drill: drop the key planted last time
+        iam.delete_access_key(client, keys[-1].access_key_id, user_name, guarded=lab.guarded)
+    key = iam.create_access_key(client, user_name)
+    folder = scratch_folder(lab)
+    script = folder / "count_users.py"
+    _private_write(script, _LEAKY_SCRIPT.format(key_id=key.access_key_id,
+                                                secret=key.reveal_secret()))
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("import os\nos.environ['AWS_ACCESS_KEY_ID']")
+    code.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": repr(
+        f"{key.access_key_id}:{key.reveal_secret()}")}, execution_count=1)]
+    code.execution_count = 1
+    nb.cells = [nbformat.v4.new_markdown_cell("# Quick analysis"), code]
+    notebook = folder / "analysis.ipynb"
+    _private_write(notebook, nbformat.writes(nb))
+    return Drill(folder, script, notebook, key.without_secret())
+
+
+def fix(drill: Drill, profile: str = iam.USER_NAME) -> list[str]:
+    """Rewrite the samples the safe way: a profile in the script, no outputs in the notebook."""
+    _private_write(drill.script, _SAFE_SCRIPT.format(profile=profile))
+    nb = nbformat.read(drill.notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    _private_write(drill.notebook, nbformat.writes(nb))
+    return [f"{drill.script.name}: now reads the key from the profile {profile!r}.",
+            f"{drill.notebook.name}: outputs cleared (commit notebooks without outputs)."]
+
+
+def remove(lab: Any) -> str:
+    """Delete the scratch folder."""
+    folder = lab.settings.home / SCRATCH
+    if folder.exists():
+        shutil.rmtree(folder)
+        return f"Deleted {folder}."
+    return "Nothing to delete."
