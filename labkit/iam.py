@@ -77,6 +77,9 @@ def get_user(iam: Any, user_name: str = USER_NAME) -> User | None:
 
 def create_user(iam: Any, user_name: str = USER_NAME) -> User:
     """Create the IAM user (tagged as the lab's); if it exists already, return it."""
+    existing = get_user(iam, user_name)
+    if existing is not None:
+        return existing
     try:
         got = iam.create_user(UserName=user_name, Tags=[LAB_TAG])["User"]
     except iam.exceptions.EntityAlreadyExistsException:
@@ -314,6 +317,15 @@ def allow_assume_role(iam: Any, user_name: str, role_arn: str) -> str:
     iam.put_user_policy(UserName=user_name, PolicyName="AssumeTemporaryRole",
                         PolicyDocument=json.dumps(document))
     return f"{user_name} may now assume {role_arn.rsplit('/', 1)[-1]}."
+
+
+def disallow_assume_role(iam: Any, user_name: str) -> str:
+    """Take back the permission given by allow_assume_role; idempotent."""
+    try:
+        iam.delete_user_policy(UserName=user_name, PolicyName="AssumeTemporaryRole")
+    except iam.exceptions.NoSuchEntityException:
+        return f"{user_name} had no permission to assume the role."
+    return f"{user_name} may no longer assume the role."
 
 
 def assume_role(sts: Any, role_arn: str, session_name: str = "lab-session",

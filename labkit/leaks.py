@@ -6,6 +6,7 @@ into a scratch folder under LABKIT_HOME.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,16 @@ def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
     notebook = folder / "analysis.ipynb"
     _private_write(notebook, nbformat.writes(nb))
     return Drill(folder, script, notebook, key.without_secret())
+
+
+def show(path: Path) -> str:
+    """A file's text with key IDs and secrets masked, for looking at a leak without spreading it."""
+    from labkit.keys import mask_key_id, mask_secret
+
+    text = path.read_text()
+    text = re.sub(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b", lambda m: mask_key_id(m.group(0)), text)
+    return re.sub(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
+                  lambda m: mask_secret(m.group(0)), text)
 
 
 def fix(drill: Drill, profile: str = iam.USER_NAME) -> list[str]:
