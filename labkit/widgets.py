@@ -1,0 +1,709 @@
+"""Notebook widgets for keys, quizzes and confirmations that never save a secret with the notebook.
+
+A saved notebook keeps every widget's synced state (JupyterLab's "Save Widget State
+Automatically", nbclient's `metadata.widgets`) and every Output widget's outputs. Custom comm
+messages and the browser's DOM are not saved. So a secret travels only in custom messages, lives
+only in the DOM or in a private Python attribute, and is dropped after one use.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anywidget
+import ipywidgets as widgets
+import traitlets
+
+from labkit import checks
+from labkit.checks import Verdict
+from labkit.keys import AccessKey, KeyFormatError, mask_key_id, validate_key_id, validate_secret
+
+COMMON_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1",
+    "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2",
+    "af-south-1", "me-south-1",
+)
+MASK = "•" * 40
+SAVED = "Saved. AWS will never show this secret again; if you lose it, create a new key."
+ONLY_ONCE = ("This is the only time that the secret access key can be viewed or copied. You "
+             "cannot recover it later. However, you can create a new access key any time.")
+NOT_AVAILABLE = ("This key's secret is not available here: AWS shows it only once, when the key "
+                 "is created. If it was lost, create a new key and delete this one.")
+_LABEL_WIDTH = "11em"
+# A long run of base64 characters in mixed case (or exactly 40): what a pasted secret looks like.
+_SECRETISH = re.compile(r"[A-Za-z0-9/+]{30,}")
+
+
+def _looks_secret(text: str) -> bool:
+    """Whether `text` seems to hold a secret access key (so it must not stay in a synced field)."""
+    for run in _SECRETISH.findall(text or ""):
+        if len(run) == 40 or (any(c.islower() for c in run) and any(c.isupper() for c in run)):
+            return True
+    return False
+
+
+def _scrub(verdict: Verdict, secret: str) -> Verdict:
+    """The verdict with any copy of `secret` masked (belt and braces: messages never echo it)."""
+    secret = (secret or "").strip()
+    if len(secret) < 8:
+        return verdict
+    title = verdict.title.replace(secret, MASK)
+    detail = verdict.detail.replace(secret, MASK)
+    if (title, detail) == (verdict.title, verdict.detail):
+        return verdict
+    return Verdict(verdict.ok, title, detail, verdict.code)
+
+
+def _bundle(item: object) -> dict[str, Any]:
+    data = {"text/plain": repr(item)}
+    rich = getattr(item, "_repr_html_", None)
+    if callable(rich):
+        text = rich()
+        if text:
+            data["text/html"] = text
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
+def show_in(output: widgets.Output, *items: object) -> None:
+    """Make `output` show exactly `items` (this is what a saved notebook keeps: never a secret)."""
+    # Setting `outputs` from the kernel works from any thread and without a frontend, and what
+    # is saved with the notebook is exactly what we put here.
+    output.outputs = tuple(_bundle(item) for item in items)
+
+
+# ---------------------------------------------------------------- SecretInput
+
+_SECRET_INPUT_ESM = r"""
+function render({ model, el }) {
+  const label = document.createElement("label");
+  label.className = "labkit-secret-input";
+  const text = document.createElement("span");
+  text.className = "labkit-secret-label";
+  const input = document.createElement("input");
+  input.type = "password";
+  input.setAttribute("autocomplete", "off");
+  input.setAttribute("autocapitalize", "off");
+  input.setAttribute("autocorrect", "off");
+  input.spellcheck = false;
+  label.append(text, input);
+  el.append(label);
+
+  const sync = () => {
+    text.textContent = model.get("description");
+    input.placeholder = model.get("placeholder");
+    input.disabled = model.get("disabled");
+  };
+  sync();
+  const traits = ["change:description", "change:placeholder", "change:disabled"];
+  traits.forEach((t) => model.on(t, sync));
+
+  // The typed value goes to the kernel in a custom message only: never into a synced trait,
+  // which the notebook would save.
+  input.addEventListener("input", () => model.send({ event: "input", value: input.value }));
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      model.send({ event: "submit" });
+    }
+  });
+  const onMessage = (msg) => {
+    if (msg && msg.event === "clear") input.value = "";
+  };
+  model.on("msg:custom", onMessage);
+  return () => {
+    traits.forEach((t) => model.off(t, sync));
+    model.off("msg:custom", onMessage);
+    input.value = "";
+  };
+}
+export default { render };
+"""
+
+_SECRET_INPUT_CSS = f"""
+.labkit-secret-input {{ display: flex; align-items: center; gap: 4px; margin: 2px 0; }}
+.labkit-secret-label {{ width: {_LABEL_WIDTH}; flex: none; text-align: right; padding-right: 4px; }}
+.labkit-secret-input input {{ flex: 1; max-width: 32em; font-family: monospace; }}
+"""
+
+
+class SecretInput(anywidget.AnyWidget):
+    """A password box whose value reaches the kernel in custom messages only, never in state."""
+
+    _esm = _SECRET_INPUT_ESM
+    _css = _SECRET_INPUT_CSS
+    description = traitlets.Unicode("").tag(sync=True)
+    placeholder = traitlets.Unicode("").tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
+    filled = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, description: str = "", *, placeholder: str = "", **kwargs: Any) -> None:
+        super().__init__(description=description, placeholder=placeholder, **kwargs)
+        self._value = ""
+        self._submit_handlers = widgets.CallbackDispatcher()
+        self.on_msg(self._on_message)
+
+    @property
+    def value(self) -> str:
+        """What is typed in the box (kept in the kernel only)."""
+        return self._value
+
+    @value.setter
+    def value(self, text: str) -> None:
+        self._value = "" if text is None else str(text)
+        self.filled = bool(self._value)
+        if not self._value:
+            self.send({"event": "clear"})
+
+    def take(self) -> str:
+        """Return the typed value once, and empty the box (here and in the browser)."""
+        value, self._value = self._value, ""
+        self.filled = False
+        self.send({"event": "clear"})
+        return value
+
+    def clear(self) -> None:
+        """Forget the typed value and empty the box."""
+        self.take()
+
+    def on_submit(self, callback: Callable[[SecretInput], Any], remove: bool = False) -> None:
+        """Call `callback(self)` when Enter is pressed in the box."""
+        self._submit_handlers.register_callback(callback, remove=remove)
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        event = content.get("event")
+        if event == "input":
+            value = content.get("value")
+            self._value = value if isinstance(value, str) else ""
+            self.filled = bool(self._value)
+        elif event == "submit":
+            self._submit_handlers(self)
+
+    def close(self) -> None:
+        """Forget the value, then close the widget."""
+        self._value = ""
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"SecretInput(description={self.description!r}, filled={self.filled})"
+
+
+# ---------------------------------------------------------------- KeyEntryForm
+
+
+class KeyEntryForm(widgets.VBox):
+    """Type an access key pair, check it with STS (and save it as a profile), in plain words."""
+
+    def __init__(self, lab: Any = None, *, lesson: str | None = None,
+                 profile: str | None = None, region: str = "us-east-1") -> None:
+        style = {"description_width": _LABEL_WIDTH}
+        wide = widgets.Layout(width="calc(11em + 32em)")
+        self.key_id = widgets.Text(description="Access key ID", placeholder="AKIA...",
+                                   style=style, layout=wide)
+        self.secret = SecretInput("Secret access key",
+                                  placeholder="40 characters, shown only when the key was made")
+        self.region = widgets.Combobox(value=region, options=list(COMMON_REGIONS),
+                                       ensure_option=False, description="Region",
+                                       style=style, layout=wide)
+        self.profile_name: widgets.Text | None = None
+        if profile is not None:
+            self.profile_name = widgets.Text(value=profile, description="Profile name",
+                                             style=style, layout=wide)
+        self.verify_button = widgets.Button(
+            description="Verify and save profile" if profile is not None else "Verify",
+            button_style="primary", icon="check", layout=widgets.Layout(width="auto"))
+        self.note = widgets.HTML(
+            "<small>The secret goes to this notebook's kernel only; it is not saved with the "
+            "notebook, and the box empties after each check.</small>")
+        self.output = widgets.Output()
+        self.result: Verdict | None = None
+        self.verdicts: list[Verdict] = []
+        self.identity_arn: str | None = None
+        self._lab = lab
+        self._lesson = lesson
+        self._warning: tuple[widgets.Text, Verdict] | None = None
+
+        fields: list[widgets.Widget] = [self.key_id, self.secret, self.region]
+        if self.profile_name is not None:
+            fields.append(self.profile_name)
+        super().__init__(children=[*fields, self.verify_button, self.note, self.output])
+
+        for box, what in ((self.key_id, "access key ID"), (self.region, "region"),
+                          (self.profile_name, "profile name")):
+            if box is not None:
+                box.observe(self._guard(box, what), names="value")
+        self.verify_button.on_click(self._on_click)
+        self.secret.on_submit(self._on_click)
+
+    @property
+    def profile_mode(self) -> bool:
+        """Whether the form also saves the key as a named profile."""
+        return self.profile_name is not None
+
+    def submit(self, key_id: str, secret: str, region: str | None = None,
+               profile: str | None = None) -> Verdict:
+        """Type these values and click the button: what a learner would do. Returns the verdict."""
+        if profile is not None and self.profile_name is None:
+            raise ValueError("This form saves no profile; make it with KeyEntryForm(profile=...).")
+        self.key_id.value = key_id
+        if region is not None:
+            self.region.value = region
+        if profile is not None and self.profile_name is not None:
+            self.profile_name.value = profile
+        self.secret.value = secret
+        self._on_click()
+        assert self.result is not None
+        return self.result
+
+    # -- inside: everything below runs in the click callback and never raises
+
+    def _guard(self, box: widgets.Text, what: str) -> Callable[[dict[str, Any]], None]:
+        def check(change: dict[str, Any]) -> None:
+            text = change["new"] or ""
+            if not _looks_secret(text):
+                return
+            # A synced field is saved with the notebook: empty it before anything else.
+            box.value = ""
+            message = ("That looks like a secret access key, which belongs only in the "
+                       "Secret access key box.")
+            if box is self.key_id:
+                try:
+                    validate_key_id(text)
+                except KeyFormatError as exc:
+                    if "swap" in str(exc):  # other messages may quote the start of the text
+                        message = str(exc)
+            verdict = Verdict(False, message, f"The {what} box was emptied so that the secret "
+                              "is not saved with the notebook. Nothing was sent to AWS.")
+            self._warning = (box, verdict)
+            self._show([verdict], "")
+        return check
+
+    def _on_click(self, _source: Any = None) -> None:
+        secret = self.secret.take()  # read once: the box is empty whatever happens next
+        self.verify_button.disabled = True
+        self.secret.disabled = True
+        try:
+            verdicts = self._check(secret)
+        except Exception as exc:  # noqa: BLE001 - a learner sees a plain-words line, not a traceback
+            verdicts = [checks.failure(exc, "Checking the key pair")]
+        finally:
+            self.verify_button.disabled = False
+            self.secret.disabled = False
+        self._show(verdicts, secret)
+
+    def _show(self, verdicts: list[Verdict], secret: str) -> None:
+        self.verdicts = [_scrub(v, secret) for v in verdicts]
+        self.result = self.verdicts[-1]
+        show_in(self.output, *self.verdicts)
+
+    def _record(self, name: str, ok: bool) -> None:
+        if self._lesson:
+            checks.record(self._lesson, name, ok)
+
+    def _checkpoint(self) -> str:
+        return "profile_configured" if self.profile_mode else "key_verified"
+
+    def _refuse(self, message: str) -> list[Verdict]:
+        self._record(self._checkpoint(), False)
+        return [Verdict(False, message, "Nothing was sent to AWS.")]
+
+    def _check(self, raw_secret: str) -> list[Verdict]:
+        from labkit.profiles import (
+            ProfileNameError,
+            RegionError,
+            configure_profile,
+            validate_profile_name,
+            validate_region,
+        )
+        from labkit.session import Identity
+
+        self.identity_arn = None
+        warning, self._warning = self._warning, None
+        if warning is not None and not warning[0].value.strip():
+            self._record(self._checkpoint(), False)
+            return [warning[1]]
+        try:
+            key_id = validate_key_id(self.key_id.value)
+            secret = validate_secret(raw_secret)
+        except KeyFormatError as exc:
+            return self._refuse(str(exc))
+        try:
+            region = validate_region(self.region.value)
+            name = validate_profile_name(self.profile_name.value) if self.profile_name else None
+        except (RegionError, ProfileNameError) as exc:
+            return self._refuse(str(exc))
+
+        lab = self._lab
+        if lab is None:
+            from labkit.session import connect
+
+            lab = connect()
+        key = AccessKey(key_id, secret)
+        try:
+            got = lab.client_for(key, "sts").get_caller_identity()
+        except Exception as exc:  # noqa: BLE001 - AWS errors and network errors alike
+            self._record("key_verified", False)
+            if self.profile_mode:
+                self._record("profile_configured", False)
+            return [checks.failure(exc, "Checking the key pair")]
+        who = Identity(got.get("UserId", ""), got.get("Account", ""), got.get("Arn", ""))
+        self.identity_arn = who.arn
+        detail = f"Access key ID {mask_key_id(key_id)}; the secret was used once, then forgotten."
+        if who.is_root:
+            detail += (" Warning: these are the root user's keys. The root user should have no "
+                       "access keys: delete them and use an IAM user's keys instead.")
+        works = Verdict(True, f"This key pair works: it belongs to {who.name} ({who.arn}) in "
+                              f"account {who.account}.", detail)
+        self._record("key_verified", True)
+        if name is None:
+            return [works]
+
+        try:
+            saved = configure_profile(name, key, region=region,
+                                      credentials_file=lab.credentials_file,
+                                      config_file=lab.config_file, backup=not lab.simulated)
+        except Exception as exc:  # noqa: BLE001 - a file we cannot write is explained, not raised
+            self._record("profile_configured", False)
+            return [works, checks.failure(exc, f"Saving profile {name!r}")]
+        self._record("profile_configured", True)
+        return [works, Verdict(True, saved.message,
+                               f"Use it with `aws ... --profile {name}` or "
+                               f"boto3.Session(profile_name={name!r}).")]
+
+
+# ---------------------------------------------------------------- SecretReveal
+
+_REVEAL_ESM = r"""
+const MASK = "•".repeat(40);
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function render({ model, el: root }) {
+  const card = el("div", "labkit-reveal");
+  const heading = el("div", "labkit-reveal-title", "Retrieve access keys");
+  const notice = el("div", "labkit-reveal-notice");
+  const table = el("table");
+  const idRow = el("tr");
+  const idCode = el("code");
+  const copyId = el("button", "labkit-reveal-button", "Copy");
+  const idCell = el("td");
+  idCell.append(idCode, copyId);
+  idRow.append(el("th", "", "Access key"), idCell);
+  const secretRow = el("tr");
+  const secretCode = el("code", "labkit-reveal-secret", MASK);
+  const showButton = el("button", "labkit-reveal-button", "Show");
+  const copySecret = el("button", "labkit-reveal-button", "Copy");
+  const secretCell = el("td");
+  secretCell.append(secretCode, showButton, copySecret);
+  secretRow.append(el("th", "", "Secret access key"), secretCell);
+  table.append(idRow, secretRow);
+  const meta = el("div", "labkit-reveal-meta");
+  const status = el("div", "labkit-reveal-status");
+  const confirm = el("button", "labkit-reveal-confirm", "I have saved my secret access key");
+  card.append(heading, notice, table, meta, confirm, status);
+  root.append(card);
+
+  let shown = false;
+  let pendingCopy = null;
+
+  const hide = () => {
+    secretCode.textContent = MASK;
+    shown = false;
+    showButton.textContent = "Show";
+  };
+  const say = (text) => { status.textContent = text; };
+  const copied = () => say("Copied to the clipboard.");
+  const notCopied = () => say("Could not copy here: click Show, then select and copy it by hand.");
+
+  const sync = () => {
+    idCode.textContent = model.get("key_id");
+    notice.textContent = model.get("notice");
+    const bits = [];
+    if (model.get("user_name")) bits.push("User: " + model.get("user_name"));
+    if (model.get("created")) bits.push("Created: " + model.get("created"));
+    meta.textContent = bits.join(" · ");
+    const open = model.get("available") && !model.get("confirmed");
+    if (!open) hide();
+    showButton.disabled = !open;
+    copySecret.disabled = !open;
+    confirm.disabled = model.get("confirmed");
+    confirm.style.display = model.get("available") ? "" : "none";
+    card.classList.toggle("labkit-reveal-done", model.get("confirmed"));
+  };
+  sync();
+  const traits = ["change:key_id", "change:notice", "change:user_name", "change:created",
+                  "change:available", "change:confirmed"];
+  traits.forEach((t) => model.on(t, sync));
+
+  // The secret is never in the model's state: the kernel answers "reveal" with a custom
+  // message, and it lives in this DOM only while shown.
+  showButton.addEventListener("click", () => {
+    if (shown) hide();
+    else model.send({ event: "reveal", purpose: "show" });
+  });
+  copyId.addEventListener("click", () => {
+    try {
+      navigator.clipboard.writeText(model.get("key_id")).then(copied, notCopied);
+    } catch (e) { notCopied(); }
+  });
+  copySecret.addEventListener("click", () => {
+    try {
+      if (shown) {
+        navigator.clipboard.writeText(secretCode.textContent).then(copied, notCopied);
+        return;
+      }
+      const value = new Promise((resolve, reject) => {
+        pendingCopy = { resolve, reject };
+        setTimeout(() => reject(new Error("no answer")), 5000);
+      });
+      value.catch(() => {});
+      model.send({ event: "reveal", purpose: "copy" });
+      const viaText = () => value.then((v) => navigator.clipboard.writeText(v));
+      let done;
+      if (window.ClipboardItem && navigator.clipboard.write) {
+        // Safari wants the clipboard write started inside the click, with a promise for the text.
+        const blob = value.then((v) => new Blob([v], { type: "text/plain" }));
+        blob.catch(() => {});
+        done = navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })])
+          .catch(viaText);
+      } else {
+        done = viaText();
+      }
+      done.then(copied, notCopied);
+    } catch (e) { notCopied(); }
+  });
+  confirm.addEventListener("click", () => model.send({ event: "confirm" }));
+
+  const onMessage = (msg) => {
+    if (!msg) return;
+    if (msg.event === "secret") {
+      if (msg.purpose === "copy" && pendingCopy) {
+        pendingCopy.resolve(msg.value);
+        pendingCopy = null;
+      } else {
+        secretCode.textContent = msg.value;
+        shown = true;
+        showButton.textContent = "Hide";
+      }
+    } else if (msg.event === "forget") {
+      hide();
+      if (pendingCopy) { pendingCopy.reject(new Error("forgotten")); pendingCopy = null; }
+    }
+  };
+  model.on("msg:custom", onMessage);
+  return () => {
+    traits.forEach((t) => model.off(t, sync));
+    model.off("msg:custom", onMessage);
+    hide();
+  };
+}
+export default { render };
+"""
+
+_REVEAL_CSS = """
+.labkit-reveal { border: 1px solid #d5dbdb; border-radius: 6px; padding: 10px 14px; max-width: 46em; }
+.labkit-reveal-title { font-weight: bold; font-size: 1.1em; margin-bottom: 4px; }
+.labkit-reveal-notice { background: #f1faff; border-left: 4px solid #0073bb; padding: 4px 8px; }
+.labkit-reveal-done .labkit-reveal-notice { background: #e8f5e9; border-left-color: #1b5e20; }
+.labkit-reveal table { margin: 6px 0; border-collapse: collapse; }
+.labkit-reveal th { text-align: left; padding-right: 1em; font-weight: normal; color: #545b64; }
+.labkit-reveal td code { margin-right: 6px; }
+.labkit-reveal-button, .labkit-reveal-confirm { margin: 0 2px; cursor: pointer; }
+.labkit-reveal-meta, .labkit-reveal-status { color: #545b64; font-size: 0.9em; margin: 4px 0; }
+"""
+
+
+class SecretReveal(anywidget.AnyWidget):
+    """The console's one-time "Retrieve access keys" page: show or copy the secret, then forget it."""
+
+    _esm = _REVEAL_ESM
+    _css = _REVEAL_CSS
+    key_id = traitlets.Unicode("").tag(sync=True)
+    user_name = traitlets.Unicode("").tag(sync=True)
+    created = traitlets.Unicode("").tag(sync=True)
+    available = traitlets.Bool(True).tag(sync=True)
+    confirmed = traitlets.Bool(False).tag(sync=True)
+    notice = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, key: AccessKey, *, lesson: str | None = None, **kwargs: Any) -> None:
+        created = key.created.strftime("%Y-%m-%d %H:%M UTC") if key.created else ""
+        super().__init__(key_id=key.access_key_id, user_name=key.user_name or "",
+                         created=created, available=key.has_secret,
+                         notice=ONLY_ONCE if key.has_secret else NOT_AVAILABLE, **kwargs)
+        self._key = key
+        self._lesson = lesson
+        self.on_msg(self._on_message)
+
+    @property
+    def key(self) -> AccessKey:
+        """The key without its secret (for tables and later steps)."""
+        return self._key.without_secret()
+
+    def reveal(self) -> str | None:
+        """What "Show" sends to the browser: the secret until it is confirmed saved, then None."""
+        if self.confirmed or not self._key.has_secret:
+            return None
+        return self._key.reveal_secret()
+
+    def confirm(self) -> Verdict:
+        """The "I have saved it" button: forget the secret here and in the browser."""
+        first = not self.confirmed
+        self._key = self._key.without_secret()
+        self.send({"event": "forget"})
+        self.confirmed = True
+        self.notice = SAVED
+        if first and self._lesson:
+            checks.record(self._lesson, "secret_saved", True)
+        return Verdict(True, SAVED)
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        event = content.get("event")
+        if event == "reveal":
+            purpose = "copy" if content.get("purpose") == "copy" else "show"
+            value = self.reveal()
+            if value is None:
+                self.send({"event": "forget"})
+            else:
+                self.send({"event": "secret", "value": value, "purpose": purpose})
+        elif event == "confirm":
+            self.confirm()
+
+    def close(self) -> None:
+        """Forget the secret, then close the widget."""
+        self._key = self._key.without_secret()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"SecretReveal(key_id={self.key_id!r}, confirmed={self.confirmed})"
+
+
+# ---------------------------------------------------------------- Quiz
+
+
+@dataclass(frozen=True)
+class Question:
+    """A multiple-choice question: `answer` is the index of the right option in `options`."""
+
+    prompt: str
+    options: list[str]
+    answer: int
+    why: str
+
+    def __post_init__(self) -> None:
+        if len(set(self.options)) != len(self.options) or len(self.options) < 2:
+            raise ValueError(f"Question {self.prompt!r} needs two or more different options.")
+        if not 0 <= self.answer < len(self.options):
+            raise ValueError(f"Question {self.prompt!r}: answer {self.answer} is not an option.")
+
+
+class Quiz(widgets.VBox):
+    """Multiple-choice questions with a "Check answers" button that says why, one by one."""
+
+    def __init__(self, questions: Sequence[Question], *, lesson: str | None = None,
+                 name: str = "quiz") -> None:
+        self.questions = list(questions)
+        self.radios = [widgets.RadioButtons(options=list(q.options), value=None,
+                                            layout=widgets.Layout(width="auto"))
+                       for q in self.questions]
+        self.check_button = widgets.Button(description="Check answers", button_style="primary")
+        self.output = widgets.Output()
+        self.result: Verdict | None = None
+        self.marks: list[bool] = []
+        self._lesson = lesson
+        self._name = name
+        rows: list[widgets.Widget] = []
+        for n, (q, radio) in enumerate(zip(self.questions, self.radios), 1):
+            rows += [widgets.HTML(f"<b>{n}. {html.escape(q.prompt)}</b>"), radio]
+        super().__init__(children=[*rows, self.check_button, self.output])
+        self.check_button.on_click(self._on_click)
+
+    def _on_click(self, _button: Any = None) -> None:
+        lines: list[Verdict] = []
+        self.marks = []
+        for n, (q, radio) in enumerate(zip(self.questions, self.radios), 1):
+            right = radio.index == q.answer
+            self.marks.append(right)
+            if radio.index is None:
+                lines.append(Verdict(False, f"{n}. Not answered yet.", "Pick one option."))
+            else:
+                verdict = "Right" if right else "Not quite"
+                lines.append(Verdict(right, f"{n}. {verdict}: {radio.value}", q.why))
+        score = sum(self.marks)
+        ok = score == len(self.marks)
+        self.result = Verdict(ok, f"{score} of {len(self.marks)} right."
+                              + (" Well done." if ok else " Change the ❌ answers and check again."))
+        if self._lesson:
+            checks.record(self._lesson, self._name, ok)
+        show_in(self.output, *lines, self.result)
+
+
+# ---------------------------------------------------------------- Confirm
+
+
+class Confirm(widgets.VBox):
+    """A console-style confirmation: type the name (if asked), click, see what happened."""
+
+    def __init__(self, prompt: str, *, expected: str | None = None,
+                 on_confirm: Callable[[], Any] | None = None, button: str = "Confirm") -> None:
+        self.prompt = widgets.HTML(f"<p>{html.escape(prompt)}</p>")
+        self.text: widgets.Text | None = None
+        if expected is not None:
+            self.text = widgets.Text(placeholder=expected, continuous_update=True)
+        self.button = widgets.Button(description=button,
+                                     button_style="danger" if expected is not None else "primary",
+                                     disabled=expected is not None)
+        self.output = widgets.Output()
+        self.result: Verdict | None = None
+        self.done = False
+        self._expected = expected
+        self._on_confirm = on_confirm
+        self._label = button
+        parts = [self.prompt, *([self.text] if self.text is not None else []), self.button]
+        super().__init__(children=[*parts, self.output])
+        if self.text is not None:
+            self.text.observe(self._update, names="value")
+        self.button.on_click(self._on_click)
+
+    def _matches(self) -> bool:
+        if self._expected is None or self.text is None:
+            return True
+        return self.text.value.strip() == self._expected.strip()
+
+    def _update(self, _change: Any = None) -> None:
+        self.button.disabled = self.done or not self._matches()
+
+    def _on_click(self, _button: Any = None) -> None:
+        shown: object
+        if not self._matches():
+            self.result = Verdict(False, f"Type {self._expected} exactly to confirm.")
+            shown = self.result
+        else:
+            try:
+                got = self._on_confirm() if self._on_confirm is not None else None
+            except Exception as exc:  # noqa: BLE001 - shown as a red line, never a traceback
+                got = checks.failure(exc, self._label)
+            if isinstance(got, Verdict):
+                self.result = shown = got
+            elif got is None or isinstance(got, str):
+                self.result = shown = Verdict(True, got or "Done.")
+            else:
+                self.result, shown = Verdict(True, str(got)), got
+            if self.result.ok:
+                self.done = True
+                if self.text is not None:
+                    self.text.disabled = True
+        self._update()
+        show_in(self.output, shown)
