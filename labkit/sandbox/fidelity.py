@@ -15,6 +15,7 @@ FIXES = (
     "delete-user-conflicts",
     "credential-report",
     "managed-policies-subset",
+    "issued-secrets-check",
 )
 
 # The AWS managed policies the course uses; loading all 1,400 costs a second and tens of MB.
@@ -42,7 +43,27 @@ _DATE = "%Y-%m-%dT%H:%M:%S+00:00"
 ROOT_KEY: dict[str, Any] = {"active": None, "created": None, "last_used": None}
 ACCOUNT_CREATED = datetime.now(timezone.utc).replace(microsecond=0)
 
+# SHA-256 of every secret and session token the sandbox issued: lets a test prove that none of
+# them appears in a saved notebook, without the sandbox keeping the secrets themselves.
+ISSUED: set[str] = set()
+
 _installed = False
+
+
+def _remember(*secrets: str | None) -> None:
+    import hashlib
+
+    for secret in secrets:
+        if secret:
+            ISSUED.add(hashlib.sha256(secret.encode()).hexdigest())
+
+
+def issued(candidates: list[str]) -> list[int]:
+    """Which of `candidates` are secrets (or session tokens) this sandbox issued."""
+    import hashlib
+
+    return [i for i, c in enumerate(candidates)
+            if hashlib.sha256(c.encode()).hexdigest() in ISSUED]
 
 
 def install() -> None:
@@ -55,6 +76,27 @@ def install() -> None:
     _inactive_keys_rejected()
     _delete_user_conflicts()
     _credential_report()
+    _remember_issued()
+
+
+def _remember_issued() -> None:
+    from moto.iam import models
+    from moto.sts import models as sts_models
+
+    original_key = models.AccessKey.__init__
+
+    def key_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_key(self, *args, **kwargs)
+        _remember(self.secret_access_key)
+
+    models.AccessKey.__init__ = key_init
+    original_role = sts_models.AssumedRole.__init__
+
+    def role_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_role(self, *args, **kwargs)
+        _remember(self.secret_access_key, self.session_token)
+
+    sts_models.AssumedRole.__init__ = role_init
 
 
 def _managed_policies_subset() -> None:

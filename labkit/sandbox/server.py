@@ -117,6 +117,8 @@ class SandboxApp:
             if path == "backdate" and method == "POST":
                 backdate(data)
                 return _json(start_response, 200, {"status": "ok"})
+            if path == "issued" and method == "POST":
+                return _json(start_response, 200, {"issued": fidelity.issued(data["candidates"])})
             if path == "root-key" and method == "POST":
                 fidelity.ROOT_KEY.update({k: data.get(k) for k in fidelity.ROOT_KEY})
                 return _json(start_response, 200, {"status": "ok"})
@@ -183,6 +185,7 @@ def bootstrap(console: dict[str, str]) -> None:
         del backend.access_keys[key.access_key_id]
         key.access_key_id = console["access_key_id"]
         key.secret_access_key = console["secret_access_key"]
+        fidelity._remember(key.secret_access_key)
         backend.access_keys[key.access_key_id] = key
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 
