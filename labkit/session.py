@@ -224,7 +224,7 @@ def _ensure_sandbox(cfg: Settings) -> Any:
         if cfg.sandbox_url:
             return sandbox.attach(cfg.sandbox_url, cfg.home)
         return sandbox.ensure(cfg.home)
-    except sandbox.HomeError as exc:
+    except (sandbox.HomeError, sandbox.SandboxError) as exc:
         raise LabError(str(exc)) from None
 
 
@@ -317,19 +317,24 @@ def _connect_aws(cfg: Settings) -> Lab:
             f"The lab could not sign in to AWS ({exc}). Check your credentials with "
             "`aws sts get-caller-identity`, or unset LABKIT_BACKEND to use the sandbox."
         ) from None
-    if lab.identity.is_root:
+    guard_identity(lab.identity, cfg)
+    return lab
+
+
+def guard_identity(identity: Identity, cfg: Settings) -> None:
+    """Real-AWS guardrails on who is signing: never root, and only the confirmed account."""
+    if identity.is_root:
         raise LabError(
             "These are root user credentials. The root user can do anything in the account and "
             "should never have access keys: the tutorial makes keys for an IAM user instead. "
             "Sign in as an IAM user (or role) allowed to manage IAM users, and try again."
         )
-    if cfg.aws_account != lab.identity.account:
+    if cfg.aws_account != identity.account:
         raise LabError(
-            f"You are about to use the real AWS account {lab.identity.account} as "
-            f"{lab.identity.name}. The lab will create (and later delete) an IAM user and keys "
-            f"there. To confirm, set LABKIT_AWS_ACCOUNT={lab.identity.account} and run again."
+            f"You are about to use the real AWS account {identity.account} as "
+            f"{identity.name}. The lab will create (and later delete) an IAM user and keys "
+            f"there. To confirm, set LABKIT_AWS_ACCOUNT={identity.account} and run again."
         )
-    return lab
 
 
 def client_for(session_or_key: Any, service: str) -> Any:

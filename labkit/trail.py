@@ -69,7 +69,12 @@ def events(lab: Any = None, *, since: datetime | float | None = None, user: str 
     elif lab.simulated:
         frame = _from_sandbox(lab, start)
     else:
-        frame = _from_cloudtrail(lab, start, user)
+        try:
+            frame = _from_cloudtrail(lab, start, user)
+        except Exception as exc:  # noqa: BLE001 - no trail is an answer, not a crash
+            from labkit.checks import explain
+
+            frame = _frame([], f"none: CloudTrail could not be read ({explain(exc).meaning})")
     if user:
         frame = frame[frame["user"] == user]
     if key_id:
