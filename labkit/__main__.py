@@ -33,19 +33,20 @@ def _fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("scan", "progress"):  # their own options and --help
+        if argv[0] == "scan":
+            from labkit.scan import main as scan_main
+
+            return scan_main(argv[1:])
+        from labkit.progress import main as progress_main
+
+        return progress_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "sandbox" and args.action == "serve":
         from labkit.sandbox.server import serve
 
         return serve(args.home)
-    if args.command == "scan":
-        from labkit.scan import main as scan_main
-
-        return scan_main(args.rest)
-    if args.command == "progress":
-        from labkit.progress import main as progress_main
-
-        return progress_main(args.rest)
 
     from labkit import sandbox
     from labkit.session import LabError, connect, env_exports, settings

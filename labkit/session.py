@@ -175,7 +175,7 @@ class Lab:
 
         if not isinstance(caught_exception, (EndpointConnectionError, ConnectionClosedError)):
             return None
-        if self.settings.sandbox_url:
+        if self.settings.sandbox_url and not _own_sandbox(self.settings):
             return None  # someone else's sandbox: not ours to restart
         with _lock:
             fresh = _ensure_sandbox(self.settings)
@@ -217,11 +217,19 @@ _lock = threading.RLock()
 _current: Lab | None = None
 
 
+def _own_sandbox(cfg: Settings) -> bool:
+    """True when LABKIT_SANDBOX_URL names the sandbox this LABKIT_HOME started (binder/start):
+    then the lab may restart it like its own."""
+    from labkit.sandbox.state import STATE, read_json
+
+    return (read_json(cfg.home / STATE) or {}).get("url") == cfg.sandbox_url.rstrip("/")
+
+
 def _ensure_sandbox(cfg: Settings) -> Any:
     from labkit import sandbox
 
     try:
-        if cfg.sandbox_url:
+        if cfg.sandbox_url and not _own_sandbox(cfg):
             return sandbox.attach(cfg.sandbox_url, cfg.home)
         return sandbox.ensure(cfg.home)
     except (sandbox.HomeError, sandbox.SandboxError) as exc:

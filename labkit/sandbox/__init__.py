@@ -242,7 +242,8 @@ def stop(home: Path) -> bool:
     with state.locked(home):
         data = state.read_json(home / state.STATE) or {}
         stopped = _stop_process(data.get("pid"))
-        (home / state.STATE).unlink(missing_ok=True)
+        if data:
+            state.write_private(home / state.STATE, dict(data, status="stopped"))
         return stopped
 
 

@@ -265,5 +265,6 @@ def serve(home: Path) -> int:
     finally:
         current = state.read_json(home / state.STATE) or {}
         if current.get("instance") == launch["instance"]:
-            (home / state.STATE).unlink(missing_ok=True)
+            # Keep the address: a restart tries the same port, so exported settings stay right.
+            state.write_private(home / state.STATE, dict(current, status="stopped"))
     return 0

@@ -1,0 +1,197 @@
+"""The class progress view: one row per learner, one column per lesson, from their checkpoints.
+
+`python -m labkit progress [HOME ...] [--csv] [--lessons 00,01,...]`, where each HOME is a
+learner's LABKIT_HOME or their home folder (then HOME/.labkit is read), for example on The
+Littlest JupyterHub: `sudo /opt/tljh/user/bin/python3 -m labkit progress /home/jupyter-*`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from labkit.checks import PROGRESS
+from labkit.course import LESSONS
+
+LAST = "last activity"
+NONE = "-"
+FAILED = "✗"
+
+
+def column(lesson: str) -> str:
+    """A lesson's column header: its number ("03"), or its whole name if it has none."""
+    number = lesson.split("_", 1)[0]
+    return number if number.isdigit() else lesson
+
+
+def labkit_home(folder: Path) -> Path:
+    """The LABKIT_HOME inside `folder`: `folder/.labkit` for a user's home, else `folder`."""
+    if folder.name == PROGRESS:
+        return folder.parent
+    try:
+        if (folder / ".labkit").is_dir():
+            return folder / ".labkit"
+    except OSError:
+        pass  # cannot look inside: reading progress.json says why
+    return folder
+
+
+def _learner_name(home: Path) -> str:
+    # A user's home is named after them (/home/jupyter-bob); LABKIT_HOME is often .labkit in it.
+    home = home.resolve()
+    return home.parent.name if home.name == ".labkit" else home.name
+
+
+def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A learner's progress.json, or None and why it cannot be read."""
+    try:
+        if not folder.exists():
+            return None, "no such folder"
+    except OSError as exc:
+        return None, _why(exc)
+    path = labkit_home(folder) / PROGRESS
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, "no progress recorded yet"
+    except OSError as exc:
+        return None, _why(exc)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None, f"{path.name} is damaged (not valid JSON)"
+    if not isinstance(data, dict) or not isinstance(data.get("lessons", {}), dict):
+        return None, f"{path.name} is not a labkit progress file"
+    return data, None
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied (run as the learner, or with sudo)"
+    if isinstance(exc, IsADirectoryError):
+        return f"{PROGRESS} is a folder, not a file"
+    if isinstance(exc, NotADirectoryError):
+        return "not a folder"
+    return exc.strerror or type(exc).__name__
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _cell(checkpoints: Any) -> str:
+    results = [c.get("ok") is True for c in (checkpoints or {}).values() if isinstance(c, dict)] \
+        if isinstance(checkpoints, dict) else []
+    if not results:
+        return NONE
+    passed = sum(results)
+    return f"{passed}/{len(results)}" + (f" {FAILED}" if passed < len(results) else "")
+
+
+def _row(data: dict[str, Any], lessons: Sequence[str]) -> dict[str, str]:
+    recorded = data.get("lessons") or {}
+    row = {column(lesson): _cell(recorded.get(lesson)) for lesson in lessons}
+    times = [_when(data.get("updated"))] + [
+        _when(c.get("time")) for cps in recorded.values() if isinstance(cps, dict)
+        for c in cps.values() if isinstance(c, dict)
+    ]
+    latest = max((t for t in times if t is not None), default=None)
+    row[LAST] = latest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if latest else NONE
+    return row
+
+
+def class_progress(homes: Iterable[Path],
+                   lessons: Sequence[str] = LESSONS) -> tuple[pd.DataFrame, list[str]]:
+    """The class table (index: learner; a column per lesson, then last activity) and the homes
+    that were skipped, one "skipped HOME: why" line each."""
+    rows: dict[str, dict[str, str]] = {}
+    problems: list[str] = []
+    seen: set[Path] = set()
+    for folder in homes:
+        folder = Path(folder)
+        data, why = read(folder)
+        if data is None:
+            problems.append(f"skipped {folder}: {why}")
+            continue
+        home = labkit_home(folder)
+        if home.resolve() in seen:
+            continue  # the same learner named twice (a glob and a path, say)
+        seen.add(home.resolve())
+        name = str(data.get("learner") or "").strip() or _learner_name(home)
+        if name in rows:  # two homes with one learner name: tell them apart by folder
+            name = f"{name} ({folder})"
+        rows[name] = _row(data, lessons)
+    columns = [column(lesson) for lesson in lessons] + [LAST]
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns) if rows \
+        else pd.DataFrame(columns=columns)
+    table = table.sort_index()
+    table.index.name = "learner"
+    return table, problems
+
+
+def _lessons(spec: str) -> list[str]:
+    chosen = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        found = [lesson for lesson in LESSONS if lesson == part or column(lesson) == part.zfill(2)]
+        if not found:
+            raise argparse.ArgumentTypeError(
+                f"no lesson {part!r}; the lessons are {', '.join(column(x) for x in LESSONS)}")
+        chosen += [lesson for lesson in found if lesson not in chosen]
+    if not chosen:
+        raise argparse.ArgumentTypeError("name at least one lesson, for example --lessons 03,04")
+    return sorted(chosen, key=LESSONS.index)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m labkit progress",
+        description="A class table of lesson checkpoints: for each learner and lesson, how many "
+                    f"checkpoints passed ({FAILED} when one failed, {NONE} when none ran yet).",
+    )
+    p.add_argument("homes", nargs="*", type=Path, metavar="HOME",
+                   help="a learner's LABKIT_HOME or home folder (then HOME/.labkit is read); "
+                        "default: your own LABKIT_HOME")
+    p.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
+    p.add_argument("--lessons", type=_lessons, default=list(LESSONS), metavar="00,01,...",
+                   help="only these lessons (numbers or full names, comma-separated)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Print the class table; 0 when at least one learner's progress was read, else 1."""
+    if argv[:1] == ["--"]:  # `python -m labkit progress -- --csv ...` passes the `--` on
+        argv = argv[1:]
+    args = _parser().parse_args(argv)
+    homes = args.homes
+    if not homes:
+        from labkit.session import LabError, settings
+
+        try:
+            homes = [settings().home]
+        except LabError as exc:
+            print(f"labkit: {exc}", file=sys.stderr)
+            return 1
+    table, problems = class_progress(homes, args.lessons)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if table.empty:
+        print("No learner's progress could be read.", file=sys.stderr)
+        return 1
+    if args.csv:
+        sys.stdout.write(table.to_csv(lineterminator="\n"))
+    else:
+        print(table.to_string())
+    return 0
