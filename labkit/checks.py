@@ -6,7 +6,7 @@ import html
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,7 @@ def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
     from labkit.session import settings
 
     home = home or _home()
-    when = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = read_json(home / PROGRESS) or {}

@@ -223,7 +223,7 @@ def delete_user(iam: Any, user_name: str = USER_NAME, *, guarded: bool = False) 
         steps.append("Deleted an SSH public key.")
     try:
         creds = iam.list_service_specific_credentials(UserName=user_name)
-    except Exception as exc:  # noqa: BLE001 - moto does not implement this call
+    except Exception as exc:
         if _code(exc) not in (None, "NotImplemented", "InvalidAction") and \
                 "not" not in str(exc).lower():
             raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from labkit import iam as lab_iam
@@ -40,7 +40,7 @@ class Seeded:
 
 
 def _iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).isoformat()
+    return t.astimezone(UTC).isoformat()
 
 
 def company(lab: Any = None, now: datetime | None = None) -> Seeded:
@@ -52,7 +52,7 @@ def company(lab: Any = None, now: datetime | None = None) -> Seeded:
     if not lab.simulated:
         return Seeded((), 0, False, note="Skipped: the company scenario runs only in the "
                       "sandbox, never in a real AWS account.")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     iam = lab.client("iam")
     backdate = lab.sandbox is not None and lab.sandbox.labkit
     keys = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -25,7 +25,7 @@ def _frame(rows: list[dict[str, Any]], source: str) -> pd.DataFrame:
 def _from_sandbox(lab: Any, since: float) -> pd.DataFrame:
     events = lab.sandbox.admin("GET", f"trail?since={since}")["events"]
     rows = [{
-        "time": datetime.fromtimestamp(e["time"], timezone.utc),
+        "time": datetime.fromtimestamp(e["time"], UTC),
         "event": e["event"], "user": e["user"] or None, "key_id": e["access_key_id"] or None,
         "key": mask_key_id(e["access_key_id"]) or None, "source": e["source"] or None,
         "error": e["error"] or None, "service": e["service"] or None,
@@ -37,7 +37,7 @@ def _from_sandbox(lab: Any, since: float) -> pd.DataFrame:
 
 def _from_cloudtrail(lab: Any, since: float, user: str | None) -> pd.DataFrame:
     trail = lab.client("cloudtrail")
-    params: dict[str, Any] = {"StartTime": datetime.fromtimestamp(since or 0, timezone.utc)}
+    params: dict[str, Any] = {"StartTime": datetime.fromtimestamp(since or 0, UTC)}
     if user:
         params["LookupAttributes"] = [{"AttributeKey": "Username", "AttributeValue": user}]
     rows = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -154,7 +154,7 @@ def test_credential_report_has_last_used_region_service_and_generation_time(
     key = _key(account)
     account.client("sts", key).get_caller_identity()
     generated, rows = _report(account)
-    assert abs(generated - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert abs(generated - datetime.now(UTC)) < timedelta(minutes=5)
     row = next(r for r in rows if r["user"] == USER)
     assert row["access_key_1_active"] == "true"
     assert row["access_key_1_last_used_region"] == "us-east-1"

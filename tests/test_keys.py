@@ -8,8 +8,16 @@ import string
 
 import pytest
 
-from labkit.keys import (EXAMPLE_KEY_ID, EXAMPLE_SECRET, AccessKey, KeyFormatError, mask_key_id,
-                         mask_secret, validate_key_id, validate_secret)
+from labkit.keys import (
+    EXAMPLE_KEY_ID,
+    EXAMPLE_SECRET,
+    AccessKey,
+    KeyFormatError,
+    mask_key_id,
+    mask_secret,
+    validate_key_id,
+    validate_secret,
+)
 
 
 def _fake_secret() -> str:

@@ -5,7 +5,6 @@ widget state stored as nbclient does by default; no secret in any saved result; 
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ def test_lesson_structure(path: Path) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code), "committed with outputs"
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert len(re.findall(r"^# ", markdown, re.M)) == 1, "one H1 title"
+    assert len(re.findall(r"^# ", markdown, re.MULTILINE)) == 1, "one H1 title"
     for heading in ("## Overview", "## Setup", "## Key points", "## What's next"):
         assert heading in markdown, heading
     assert re.search(r"\*\*Time:\*\*", markdown), "the time it takes"
@@ -41,9 +40,9 @@ def test_lesson_structure(path: Path) -> None:
     sources = "\n".join(c.source for c in code)
     for banned in ("input(", "pip install", "import *"):
         assert banned not in sources, banned
-    steps = re.findall(r"^## Step (\d+) - ", markdown, re.M)
+    steps = re.findall(r"^## Step (\d+) - ", markdown, re.MULTILINE)
     assert steps and steps == [str(i) for i in range(1, len(steps) + 1)], "numbered steps"
-    nxt = re.search(r"## What's next.*?\]\(([^)]+)\)", markdown, re.S)
+    nxt = re.search(r"## What's next.*?\]\(([^)]+)\)", markdown, re.DOTALL)
     assert nxt and (NOTEBOOKS / nxt.group(1)).exists(), "What's next links a lesson"
 
 

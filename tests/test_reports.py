@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 

@@ -98,7 +98,7 @@ def test_stale_state_with_port_taken_by_another_program(home: Path) -> None:
     _kill(box.pid)
 
     class Other(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"not a sandbox")

@@ -72,7 +72,7 @@ def test_sandbox_url_with_nothing_there(clean_env: Path, monkeypatch: pytest.Mon
 
 def test_sandbox_url_that_is_not_moto(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     class Web(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"<html>hello</html>")

@@ -25,7 +25,7 @@ from labkit.sandbox import state
 from labkit.sandbox.fidelity import FIXES
 from labkit.sandbox.state import HomeError
 
-__all__ = ["Sandbox", "SandboxError", "HomeError", "ensure", "attach", "stop", "status", "reset"]
+__all__ = ["HomeError", "Sandbox", "SandboxError", "attach", "ensure", "reset", "status", "stop"]
 
 CONSOLE_USER = "console-admin"
 TOKEN_HEADER = "X-Labkit-Token"

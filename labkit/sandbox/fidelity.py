@@ -7,7 +7,7 @@ health answer so that lessons can say "simulated" (or name a missing fix on a st
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 FIXES = (
@@ -41,7 +41,7 @@ _DATE = "%Y-%m-%dT%H:%M:%S+00:00"
 
 # The simulated root user's access key (a lesson can plant one to show CIS 1.4); None = no key.
 ROOT_KEY: dict[str, Any] = {"active": None, "created": None, "last_used": None}
-ACCOUNT_CREATED = datetime.now(timezone.utc).replace(microsecond=0)
+ACCOUNT_CREATED = datetime.now(UTC).replace(microsecond=0)
 
 # SHA-256 of every secret and session token the sandbox issued: lets a test prove that none of
 # them appears in a saved notebook, without the sandbox keeping the secrets themselves.
@@ -185,8 +185,8 @@ def _slot(key: Any) -> int:
 
 
 def _credential_report() -> None:
-    from moto.iam import models, responses
     from moto.core.utils import utcnow
+    from moto.iam import models, responses
     from moto.utilities.utils import get_partition
 
     original_create = models.User.create_access_key

@@ -17,9 +17,10 @@ import sys
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 
 from labkit.sandbox import fidelity, state
@@ -218,7 +219,7 @@ def backdate(data: dict[str, Any]) -> None:
 def _dt(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     # moto keeps naive UTC datetimes
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _make_server(port: int, app: Any) -> Any:
