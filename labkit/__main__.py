@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     except (LabError, sandbox.SandboxError) as exc:
         return _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - an AWS error in plain words, not a traceback
+        from labkit.checks import explain
+
+        why = explain(exc)
+        return _fail(f"{why.meaning} {why.what_to_do}")
     return 2
 
 

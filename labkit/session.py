@@ -12,6 +12,7 @@ import getpass
 import html
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,7 @@ class Lab:
     sandbox: Any = None
     message: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
+    _revived_at: float = -1e9
 
     @property
     def backend(self) -> str:
@@ -177,8 +179,15 @@ class Lab:
             return None
         if self.settings.sandbox_url and not _own_sandbox(self.settings):
             return None  # someone else's sandbox: not ours to restart
+        if time.monotonic() - self._revived_at < 10:
+            return None  # just restarted and still unreachable: restarting again will not help
+        self._revived_at = time.monotonic()
         with _lock:
-            fresh = _ensure_sandbox(self.settings)
+            try:
+                fresh = _ensure_sandbox(self.settings)
+            except LabError as exc:
+                print(exc)
+                return None
             if fresh.message:
                 print(fresh.message)
             if fresh.url != self.endpoint_url:

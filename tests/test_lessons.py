@@ -109,6 +109,10 @@ def test_the_whole_course_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert all(c["ok"] for lesson in progress["lessons"].values() for c in lesson.values())
     finally:
         sandbox.stop(labkit_home)
+    # Everything the lab wrote is private: folders 0700, files 0600.
+    for path in [labkit_home, *labkit_home.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        assert mode & 0o077 == 0, f"{path} is readable by others ({mode:o})"
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in aws.iterdir()}
     assert after == before, "the learner's ~/.aws was changed"
     report = ", ".join(f"{k[:2]}: {v[0]:.1f}s/{v[1]:.1f}s" for k, v in timings.items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -183,3 +184,15 @@ def test_health_is_not_confused_by_http_errors(home: Path) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", int(box.url.rsplit(":", 1)[1]), timeout=2)
     conn.request("GET", "/labkit-api/nope", headers={"X-Labkit-Token": box.token or ""})
     assert conn.getresponse().status == 404
+
+
+@pytest.mark.skipif(not shutil.which("unshare") or os.geteuid() != 0,
+                    reason="needs root and unshare to take the network away")
+def test_no_loopback_network_is_a_plain_message(tmp_path: Path) -> None:
+    # In a network namespace whose loopback is down, nothing can reach 127.0.0.1.
+    env = dict(os.environ, LABKIT_HOME=str(tmp_path / "labkit"))
+    done = subprocess.run(["unshare", "-n", sys.executable, "-m", "labkit", "sandbox", "start"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "cannot be reached at http://127.0.0.1" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -202,6 +202,11 @@ def _start(home: Path, port_hint: int) -> Sandbox:
     while time.monotonic() < deadline:
         data = state.read_json(home / state.STATE) or {}
         if data.get("instance") == launch["instance"] and data.get("status") == "ready":
+            if _healthy(data) is None:
+                _stop_process(proc.pid)
+                raise SandboxError(
+                    f"The sandbox started but cannot be reached at {data['url']}: is the "
+                    "loopback network (127.0.0.1) switched off here? Tell your instructor.")
             return Sandbox(url=data["url"], console=_console_key(console),
                            instance=data["instance"], home=home, token=data["token"],
                            pid=data["pid"], fixes=FIXES,

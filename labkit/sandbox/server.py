@@ -249,7 +249,14 @@ def serve(home: Path) -> int:
     try:
         server = _make_server(int(launch.get("port_hint") or 0), app)
     except (OSError, SystemExit):  # werkzeug exits when the port is taken
-        server = _make_server(0, app)  # the old port is taken now: any free one will do
+        try:
+            server = _make_server(0, app)
+        except (OSError, SystemExit):
+            print("sandbox: could not open a network port on 127.0.0.1 (all are in use, or the "
+                  "loopback network is off). Stop other sandboxes (python -m labkit sandbox "
+                  "stop) or programs, then try again.",
+                  file=sys.stderr, flush=True)
+            return 3  # the old port is taken now: any free one will do
     bootstrap(console)
     port = server.server_address[1]
     launch.update({"status": "ready", "pid": os.getpid(), "port": port,
