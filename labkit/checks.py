@@ -148,18 +148,12 @@ def failure(error: BaseException, doing: str) -> Verdict:
                    code=why.code if error_code(error) else None)
 
 
-def _home() -> Path:
-    from labkit.session import settings
-
-    return settings().home
-
-
 def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
            now: datetime | None = None) -> None:
     """Keep a checkpoint's result in LABKIT_HOME/progress.json for the class progress view."""
     from labkit.session import settings
 
-    home = home or _home()
+    home = home or settings().home
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)

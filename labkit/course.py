@@ -228,13 +228,17 @@ def forget_downloads(lab: Lab, user_name: str = iam.USER_NAME) -> str:
 def readiness(lab: Lab) -> list[checks.Verdict]:
     """Everything the course needs, checked: the sandbox (or AWS), the AWS CLI, the widgets."""
     import shutil
-    import subprocess
 
     out = [checks.Verdict(True, f"Connected: {lab.identity.arn}")]
     aws = shutil.which("aws")
     if aws:
-        version = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=60)
-        out.append(checks.Verdict(True, f"AWS CLI found: {(version.stdout or version.stderr).split()[0]}"))
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = f"aws-cli/{version('awscli')}"
+        except PackageNotFoundError:
+            found = aws
+        out.append(checks.Verdict(True, f"AWS CLI found: {found}"))
     else:
         out.append(checks.Verdict(False, "The AWS CLI (aws) was not found.",
                                   "Install the course's requirements: pip install -r requirements.txt"))
