@@ -266,10 +266,17 @@ def _still_up(lab: Lab) -> bool:
     return found is not None and found.instance == lab.sandbox.instance
 
 
+def _warm_up() -> None:
+    import boto3  # noqa: F401
+
+
 def _connect_sandbox(cfg: Settings) -> Lab:
+    warm = threading.Thread(target=_warm_up, daemon=True)  # import boto3 meanwhile
+    warm.start()  # boto3's imports overlap the sandbox's start-up (two processes, two cores)
+    box = _ensure_sandbox(cfg)
+    warm.join()
     import boto3
 
-    box = _ensure_sandbox(cfg)
     key = box.console
     session = boto3.session.Session(aws_access_key_id=key.access_key_id,
                                     aws_secret_access_key=key.reveal_secret(),
