@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from labkit.keys import AccessKey, mask_key_id
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 USER_NAME = "temporary-iam-user"
 READ_ONLY = "IAMReadOnlyAccess"
@@ -159,11 +160,14 @@ def get_access_key_last_used(iam: Any, access_key_id: str) -> LastUsed:
 
 def access_keys_table(iam: Any, user_name: str = USER_NAME) -> pd.DataFrame:
     """The user's keys as the console's access-keys list shows them (IDs masked)."""
+    import pandas as pd
+
     rows = []
     for key in list_access_keys(iam, user_name):
         used = get_access_key_last_used(iam, key.access_key_id)
         rows.append({"access_key_id": key.masked_id, "status": key.status,
-                     "created": pd.Timestamp(key.created), "last_used": pd.Timestamp(used.when)
+                     "created": pd.Timestamp(key.created).floor("s"),
+                     "last_used": pd.Timestamp(used.when).floor("s")
                      if used.when else pd.NaT, "last_service": used.service})
     return pd.DataFrame(rows, columns=["access_key_id", "status", "created", "last_used",
                                        "last_service"])

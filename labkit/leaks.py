@@ -6,13 +6,12 @@ into a scratch folder under LABKIT_HOME.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import nbformat
 
 from labkit import iam
 from labkit.keys import AccessKey
@@ -73,14 +72,15 @@ def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
     script = folder / "count_users.py"
     _private_write(script, _LEAKY_SCRIPT.format(key_id=key.access_key_id,
                                                 secret=key.reveal_secret()))
-    nb = nbformat.v4.new_notebook()
-    code = nbformat.v4.new_code_cell("import os\nos.environ['AWS_ACCESS_KEY_ID']")
-    code.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": repr(
-        f"{key.access_key_id}:{key.reveal_secret()}")}, execution_count=1)]
-    code.execution_count = 1
-    nb.cells = [nbformat.v4.new_markdown_cell("# Quick analysis"), code]
+    leaked = repr(f"{key.access_key_id}:{key.reveal_secret()}")
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Quick analysis"},
+        {"cell_type": "code", "id": "peek", "metadata": {}, "execution_count": 1,
+         "source": "import os\nos.environ['AWS_ACCESS_KEY_ID']",
+         "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                      "data": {"text/plain": leaked}}]}]}
     notebook = folder / "analysis.ipynb"
-    _private_write(notebook, nbformat.writes(nb))
+    _private_write(notebook, json.dumps(nb, indent=1))
     return Drill(folder, script, notebook, key.without_secret())
 
 
@@ -97,12 +97,12 @@ def show(path: Path) -> str:
 def fix(drill: Drill, profile: str = iam.USER_NAME) -> list[str]:
     """Rewrite the samples the safe way: a profile in the script, no outputs in the notebook."""
     _private_write(drill.script, _SAFE_SCRIPT.format(profile=profile))
-    nb = nbformat.read(drill.notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    _private_write(drill.notebook, nbformat.writes(nb))
+    nb = json.loads(drill.notebook.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    _private_write(drill.notebook, json.dumps(nb, indent=1))
     return [f"{drill.script.name}: now reads the key from the profile {profile!r}.",
             f"{drill.notebook.name}: outputs cleared (commit notebooks without outputs)."]
 

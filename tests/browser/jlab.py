@@ -263,13 +263,14 @@ def lab_command(port: int, token: str, root: Path) -> list[str]:
 
 def start_lab(
     base: str | os.PathLike,
-    env: dict[str, str] | None = None,
+    env: dict[str, str | None] | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
     timeout: float = 60.0,
 ) -> Lab:
     """Start `python -m jupyterlab` on 127.0.0.1 with its root, home and config under `base`.
 
-    `env` is added to (and overrides) the isolated environment, e.g. LABKIT_* variables.
+    `env` is added to (and overrides) the isolated environment, e.g. LABKIT_* variables; a
+    value of None removes that variable (e.g. an AWS_PROFILE from the developer's shell).
     `settings` ({plugin id: {key: value}}) is merged over DEFAULT_SETTINGS as user settings.
     JUPYTER_DATA_DIR only replaces the *user* data dir: sys.prefix/share/jupyter (where
     jupyterlab_widgets' labextension and the python3 kernelspec live) stays on the path.
@@ -299,7 +300,11 @@ def start_lab(
         LABKIT_HOME=str(home / ".labkit"),
         PYTHONUNBUFFERED="1",
     )
-    full_env.update(env or {})
+    for name, value in (env or {}).items():
+        if value is None:
+            full_env.pop(name, None)
+        else:
+            full_env[name] = value
 
     port = free_port()
     token = secrets.token_hex(16)
