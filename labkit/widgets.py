@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import anywidget
@@ -300,7 +301,9 @@ class KeyEntryForm(widgets.VBox):
     def _show(self, verdicts: list[Verdict], secret: str) -> None:
         self.verdicts = [_scrub(v, secret) for v in verdicts]
         self.result = self.verdicts[-1]
-        show_in(self.output, *self.verdicts)
+        # A time stamp, so pressing Verify again visibly answers even when the answer is the same.
+        checked = datetime.now().strftime("checked at %H:%M:%S")
+        show_in(self.output, *self.verdicts, checked)
 
     def _record(self, name: str, ok: bool) -> None:
         if self._lesson:
