@@ -21,6 +21,7 @@ from typing import Any
 from labkit.keys import AccessKey, mask_key_id
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"  # the sandbox's account (moto's default)
 BACKENDS = ("sandbox", "aws")
 
 
@@ -143,24 +144,14 @@ class Lab:
 
     def session_for(self, key: AccessKey) -> Any:
         """A boto3 session that signs with `key` (an access key pair the learner holds)."""
-        import boto3
-
-        return boto3.session.Session(
-            aws_access_key_id=key.access_key_id,
-            aws_secret_access_key=key.reveal_secret(),
-            aws_session_token=key.session_token,
-            region_name=REGION,
-        )
+        return new_session(aws_access_key_id=key.access_key_id,
+                           aws_secret_access_key=key.reveal_secret(),
+                           aws_session_token=key.session_token)
 
     def session_for_profile(self, profile: str) -> Any:
         """A boto3 session from a named profile in the lab's credentials and config files."""
-        import boto3
-        import botocore.session
-
-        core = botocore.session.Session(profile=profile)
-        core.set_config_variable("credentials_file", str(self.credentials_file))
-        core.set_config_variable("config_file", str(self.config_file))
-        return boto3.session.Session(botocore_session=core, region_name=REGION)
+        return new_session(profile_name=profile, config={
+            "credentials_file": str(self.credentials_file), "config_file": str(self.config_file)})
 
     def client_for(self, session_or_key: Any, service: str) -> Any:
         """A client of `service` for a boto3 session or an AccessKey, aimed at the lab's AWS."""
@@ -224,6 +215,26 @@ class Lab:
 
 _lock = threading.RLock()
 _current: Lab | None = None
+_loader: Any = None
+
+
+def new_session(*, profile_name: str | None = None, config: dict[str, str] | None = None,
+                **credentials: Any) -> Any:
+    """A boto3 session; all of them share one botocore data loader, so a new session's first
+    client takes milliseconds instead of a tenth of a second (the service models load once)."""
+    global _loader
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session(profile=profile_name)
+    for name, value in (config or {}).items():
+        core.set_config_variable(name, value)
+    with _lock:
+        if _loader is None:
+            _loader = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _loader)
+    return boto3.session.Session(botocore_session=core, region_name=REGION, **credentials)
 
 
 def _own_sandbox(cfg: Settings) -> bool:
@@ -275,15 +286,15 @@ def _connect_sandbox(cfg: Settings) -> Lab:
     warm.start()  # boto3's imports overlap the sandbox's start-up (two processes, two cores)
     box = _ensure_sandbox(cfg)
     warm.join()
-    import boto3
-
     key = box.console
-    session = boto3.session.Session(aws_access_key_id=key.access_key_id,
-                                    aws_secret_access_key=key.reveal_secret(),
-                                    region_name=REGION)
-    lab = Lab(settings=cfg, session=session, identity=Identity("", "123456789012", ""),
-              console_key=key, endpoint_url=box.url, sandbox=box, message=box.message)
-    lab.identity = lab.whoami()
+    session = new_session(aws_access_key_id=key.access_key_id,
+                          aws_secret_access_key=key.reveal_secret())
+    # labkit's own sandbox made the console identity itself: no need to ask who it is.
+    known = Identity("", ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/{key.user_name}")
+    lab = Lab(settings=cfg, session=session, identity=known, console_key=key,
+              endpoint_url=box.url, sandbox=box, message=box.message)
+    if not box.labkit:
+        lab.identity = lab.whoami()
     _write_sandbox_files(lab)
     _export_for_child_processes(lab)
     return lab
@@ -324,7 +335,6 @@ def _export_for_child_processes(lab: Lab) -> None:
 
 
 def _connect_aws(cfg: Settings) -> Lab:
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     if cfg.binder:
@@ -333,7 +343,7 @@ def _connect_aws(cfg: Settings) -> Lab:
             "never type real keys there. Unset LABKIT_BACKEND to use the free sandbox."
         )
     try:
-        session = boto3.session.Session(profile_name=cfg.aws_profile, region_name=REGION)
+        session = new_session(profile_name=cfg.aws_profile)
         lab = Lab(settings=cfg, session=session, identity=Identity("", "", ""))
         lab.identity = lab.whoami()
     except (BotoCoreError, ClientError) as exc:

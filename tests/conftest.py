@@ -35,9 +35,16 @@ def lab(sandbox_home: Path):
     from labkit import sandbox
     from labkit.session import connect
 
-    saved = dict(os.environ)  # connect() points this process's AWS_* variables at the sandbox
     current = connect()
     sandbox.reset(current.sandbox)
-    yield connect()
+    return connect()
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    """labkit.session.connect() points this process's AWS_* variables at the lab (as it must in
+    a kernel, for `!aws`); put them back after each test."""
+    saved = dict(os.environ)
+    yield
     os.environ.clear()
     os.environ.update(saved)
