@@ -88,3 +88,14 @@ def events(lab: Any = None, *, since: datetime | float | None = None, user: str 
 def used_after(lab: Any, key_id: str, when: datetime) -> pd.DataFrame:
     """Requests signed with `key_id` after `when` (empty: the key was not used since)."""
     return events(lab, since=when, key_id=key_id)
+
+
+def other_keys_since(lab: Any, user: str, current: Any) -> pd.DataFrame:
+    """Requests by `user` signed with any key but `current` since `current` was created:
+    did anything still use an old key after the rotation, and did AWS accept it?"""
+    since = current.created.timestamp() if current.created else 0.0
+    everything = events(lab, since=since, user=user)
+    frame = everything[everything["key"] != mask_key_id(current.access_key_id)]
+    frame = frame.reset_index(drop=True)
+    frame.attrs["source"] = everything.attrs.get("source", "")
+    return frame
