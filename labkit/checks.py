@@ -18,24 +18,34 @@ PROGRESS = "progress.json"
 EXPLANATIONS: dict[str, tuple[str, str]] = {
     "AccessDenied": (
         "AWS knows who you are, but your policies do not allow this action.",
-        "That is least privilege at work. Use an identity whose policy allows it, or ask an "
-        "administrator to grant only the permission you need.",
+        (
+            "That is least privilege at work. Use an identity whose policy allows it, or ask an "
+            "administrator to grant only the permission you need."
+        ),
     ),
     "SignatureDoesNotMatch": (
         "The access key ID exists, but the request was signed with the wrong secret access key.",
-        "Copy the secret again from where you saved it. If it is lost, it cannot be shown "
-        "again: create a new key pair and delete the old one.",
+        (
+            "Copy the secret again from where you saved it. If it is lost, it cannot be shown "
+            "again: create a new key pair and delete the old one."
+        ),
     ),
     "InvalidClientTokenId": (
-        "AWS does not recognise this access key ID: it was deleted, deactivated, or never "
-        "existed in this account.",
-        "Check the key's status on the user's Security credentials tab (list_access_keys). "
-        "Use an active key, or create a new one.",
+        (
+            "AWS does not recognise this access key ID: it was deleted, deactivated, or never "
+            "existed in this account."
+        ),
+        (
+            "Check the key's status on the user's Security credentials tab (list_access_keys). "
+            "Use an active key, or create a new one."
+        ),
     ),
     "LimitExceeded": (
         "An IAM user can have at most two access keys, and this user already has two.",
-        "Delete (or first deactivate, then delete) the key you no longer use, then create the "
-        "new one. Two keys exist so that you can rotate without downtime.",
+        (
+            "Delete (or first deactivate, then delete) the key you no longer use, then create the "
+            "new one. Two keys exist so that you can rotate without downtime."
+        ),
     ),
     "EntityAlreadyExists": (
         "Something with this name already exists in the account.",
@@ -46,10 +56,14 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "Check the name for typos, or list what exists (list_users, list_access_keys).",
     ),
     "DeleteConflict": (
-        "AWS will not delete a user while something is still attached to it (keys, policies, "
-        "a password, MFA devices, group memberships...).",
-        "Delete the user's access keys and other credentials, detach its policies, then delete "
-        "the user. labkit.iam.delete_user does it in that order.",
+        (
+            "AWS will not delete a user while something is still attached to it (keys, policies, "
+            "a password, MFA devices, group memberships...)."
+        ),
+        (
+            "Delete the user's access keys and other credentials, detach its policies, then delete "
+            "the user. labkit.iam.delete_user does it in that order."
+        ),
     ),
     "ExpiredToken": (
         "These temporary credentials have expired.",

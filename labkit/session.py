@@ -261,9 +261,9 @@ def connect(*, refresh: bool = False) -> Lab:
     global _current
     cfg = settings()
     with _lock:
-        if _current is not None and not refresh and _current.settings == cfg:
-            if not _current.simulated or _still_up(_current):
-                return _current
+        if (_current is not None and not refresh and _current.settings == cfg
+                and (not _current.simulated or _still_up(_current))):
+            return _current
         _current = _connect_sandbox(cfg) if cfg.backend == "sandbox" else _connect_aws(cfg)
         return _current
 

@@ -39,7 +39,7 @@ def _labkit_env(env: dict[str, str]) -> dict[str, str]:
 
 def aws(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(["aws", *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
 
 
 def test_env_prints_exports_without_secrets(shell_env: dict[str, str]) -> None:
@@ -93,7 +93,7 @@ def test_the_tutorials_cli_steps_work_as_written(shell_env: dict[str, str]) -> N
 def test_sandbox_commands(shell_env: dict[str, str]) -> None:
     def labkit(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "labkit", *args], env=shell_env,
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
 
     assert labkit("sandbox", "status").returncode == 3
     started = labkit("sandbox", "start")
@@ -108,6 +108,6 @@ def test_sandbox_commands(shell_env: dict[str, str]) -> None:
 def test_a_bad_backend_is_a_plain_message(shell_env: dict[str, str]) -> None:
     bad = subprocess.run([sys.executable, "-m", "labkit", "env"],
                          env=dict(shell_env, LABKIT_BACKEND="azure"), capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=60, check=False)
     assert bad.returncode == 1
     assert "LABKIT_BACKEND='azure'" in bad.stderr and "Traceback" not in bad.stderr

@@ -192,7 +192,7 @@ def test_no_loopback_network_is_a_plain_message(tmp_path: Path) -> None:
     # In a network namespace whose loopback is down, nothing can reach 127.0.0.1.
     env = dict(os.environ, LABKIT_HOME=str(tmp_path / "labkit"))
     done = subprocess.run(["unshare", "-n", sys.executable, "-m", "labkit", "sandbox", "start"],
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1
     assert "cannot be reached at http://127.0.0.1" in done.stderr
     assert "Traceback" not in done.stderr
