@@ -120,10 +120,7 @@ class Lesson:
         return self.lab.session_for_profile(profile)
 
     def lines(self) -> list[str]:
-        out = [self.lab.banner()]
-        if self.lab.message:
-            out.append(self.lab.message)
-        out += self.caught_up
+        out = [self.lab.banner(), *self.caught_up]
         if self.lab.missing_fix("inactive-keys-rejected"):
             out.append("Note: this is a stock moto server: some AWS behaviours the lessons show "
                        "(deactivated keys refused, DeleteConflict) are missing here.")
@@ -259,12 +256,16 @@ def start(lesson: str) -> Lesson:
         raise ValueError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
     lab = connect()
     number = LESSONS.index(lesson)
-    lines: list[str] = []
+    # A restart message is news once: show it in this lesson, not in every later one.
+    lines: list[str] = [lab.message] if lab.message else []
+    lab.message = None
     key: AccessKey | None = None
     if number == 3:
-        lines = _need_user(lab)
+        lines += _need_user(lab)
     elif number == 4:
-        lines, key = _need_key(lab)
+        more, key = _need_key(lab)
+        lines += more
     elif number >= 5:
-        lines, key = _need_profile(lab)
+        more, key = _need_profile(lab)
+        lines += more
     return Lesson(lesson, lab, lines, key)

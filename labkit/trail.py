@@ -85,11 +85,6 @@ def events(lab: Any = None, *, since: datetime | float | None = None, user: str 
     return frame
 
 
-def used_after(lab: Any, key_id: str, when: datetime) -> pd.DataFrame:
-    """Requests signed with `key_id` after `when` (empty: the key was not used since)."""
-    return events(lab, since=when, key_id=key_id)
-
-
 def other_keys_since(lab: Any, user: str, current: Any) -> pd.DataFrame:
     """Requests by `user` signed with any key but `current` since `current` was created:
     did anything still use an old key after the rotation, and did AWS accept it?"""

@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from labkit.sandbox import fidelity, state
+from labkit.session import ACCOUNT as ACCOUNT_ID
 
-ACCOUNT_ID = "123456789012"
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
 _AUTH_RE = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([^/]+)/([^/]+)/")
 _CODE_RE = re.compile(rb"<Code>([^<]+)</Code>")
