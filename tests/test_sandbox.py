@@ -107,7 +107,15 @@ def test_stale_state_with_port_taken_by_another_program(home: Path) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    other = HTTPServer(("127.0.0.1", port), Other)
+    deadline = time.monotonic() + 10
+    while True:  # the dead server's socket can take a moment to be released
+        try:
+            other = HTTPServer(("127.0.0.1", port), Other)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
     threading.Thread(target=other.serve_forever, daemon=True).start()
     try:
         again = sandbox.ensure(home)

@@ -232,6 +232,20 @@ def _make_server(port: int, app: Any) -> Any:
     return make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
 
 
+def _listen(port_hint: int, app: Any) -> Any:
+    """Listen on the port the sandbox had before (so exported settings stay right), else any."""
+    # A killed sandbox's port can take a moment to be released: try it a few times first.
+    for attempt in range(5 if port_hint else 0):
+        try:
+            return _make_server(port_hint, app)
+        except (OSError, SystemExit):  # werkzeug exits when the port is taken
+            time.sleep(0.05 * (attempt + 1))
+    try:
+        return _make_server(0, app)
+    except (OSError, SystemExit):
+        return None
+
+
 def serve(home: Path) -> int:
     """Start the sandbox described by HOME's state file and serve until stopped."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -246,17 +260,12 @@ def serve(home: Path) -> int:
 
     app = SandboxApp(DomainDispatcherApplication(create_backend_app), launch["token"], console,
                      launch["instance"])
-    try:
-        server = _make_server(int(launch.get("port_hint") or 0), app)
-    except (OSError, SystemExit):  # werkzeug exits when the port is taken
-        try:
-            server = _make_server(0, app)
-        except (OSError, SystemExit):
-            print("sandbox: could not open a network port on 127.0.0.1 (all are in use, or the "
-                  "loopback network is off). Stop other sandboxes (python -m labkit sandbox "
-                  "stop) or programs, then try again.",
-                  file=sys.stderr, flush=True)
-            return 3  # the old port is taken now: any free one will do
+    server = _listen(int(launch.get("port_hint") or 0), app)
+    if server is None:
+        print("sandbox: could not open a network port on 127.0.0.1 (all are in use, or the "
+              "loopback network is off). Stop other sandboxes (python -m labkit sandbox stop) "
+              "or programs, then try again.", file=sys.stderr, flush=True)
+        return 3
     bootstrap(console)
     port = server.server_address[1]
     launch.update({"status": "ready", "pid": os.getpid(), "port": port,
