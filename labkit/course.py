@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from labkit import checks, iam
 from labkit.keys import AccessKey, validate_key_id, validate_secret
+from labkit.sandbox.state import write_private_text
 from labkit.session import Lab, connect
 
 LESSONS = (
@@ -41,14 +41,9 @@ def save_key_csv(lab: Lab, key: AccessKey) -> Path:
     path = download_path(lab, key.user_name or iam.USER_NAME)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    writer.writerow([key.access_key_id, key.reveal_secret()])
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(buf.getvalue())
-    os.replace(tmp, path)
+    csv.writer(buf, lineterminator="\n").writerows(
+        [CSV_HEADER, [key.access_key_id, key.reveal_secret()]])
+    write_private_text(path, buf.getvalue())
     return path
 
 

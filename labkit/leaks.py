@@ -15,6 +15,7 @@ from typing import Any
 
 from labkit import iam
 from labkit.keys import AccessKey
+from labkit.sandbox.state import write_private_text
 
 SCRATCH = "scratch-08"
 
@@ -56,11 +57,6 @@ def scratch_folder(lab: Any) -> Path:
     return folder
 
 
-def _private_write(path: Path, text: str) -> None:
-    path.write_text(text)
-    path.chmod(0o600)
-
-
 def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
     """Make a new key for the user and hard-code it into a sample script and notebook."""
     client = lab.client("iam")
@@ -70,7 +66,7 @@ def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
     key = iam.create_access_key(client, user_name)
     folder = scratch_folder(lab)
     script = folder / "count_users.py"
-    _private_write(script, _LEAKY_SCRIPT.format(key_id=key.access_key_id,
+    write_private_text(script, _LEAKY_SCRIPT.format(key_id=key.access_key_id,
                                                 secret=key.reveal_secret()))
     leaked = repr(f"{key.access_key_id}:{key.reveal_secret()}")
     nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
@@ -80,7 +76,7 @@ def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
          "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
                       "data": {"text/plain": leaked}}]}]}
     notebook = folder / "analysis.ipynb"
-    _private_write(notebook, json.dumps(nb, indent=1))
+    write_private_text(notebook, json.dumps(nb, indent=1))
     return Drill(folder, script, notebook, key.without_secret())
 
 
@@ -96,13 +92,13 @@ def show(path: Path) -> str:
 
 def fix(drill: Drill, profile: str = iam.USER_NAME) -> list[str]:
     """Rewrite the samples the safe way: a profile in the script, no outputs in the notebook."""
-    _private_write(drill.script, _SAFE_SCRIPT.format(profile=profile))
+    write_private_text(drill.script, _SAFE_SCRIPT.format(profile=profile))
     nb = json.loads(drill.notebook.read_text())
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
-    _private_write(drill.notebook, json.dumps(nb, indent=1))
+    write_private_text(drill.notebook, json.dumps(nb, indent=1))
     return [f"{drill.script.name}: now reads the key from the profile {profile!r}.",
             f"{drill.notebook.name}: outputs cleared (commit notebooks without outputs)."]
 

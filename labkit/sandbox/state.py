@@ -45,19 +45,24 @@ def _not_writable(home: Path, exc: OSError | None) -> str:
     )
 
 
-def write_private(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON atomically, readable by the owner only (0600)."""
+def write_private_text(path: Path, text: str) -> None:
+    """Write a file atomically, readable by the owner only (0600) from its first byte."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh)
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_private(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically, readable by the owner only (0600)."""
+    write_private_text(path, json.dumps(data))
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
