@@ -16,6 +16,13 @@ FIXES = (
     "credential-report",
     "managed-policies-subset",
     "issued-secrets-check",
+    "clock",
+    "credentials-expire",
+    "access-denied-says-why",
+    "aws-style-ids",
+    "same-account-trust",
+    "assume-role-refusals",
+    "aws-messages",
 )
 
 # The AWS managed policies the course uses; loading all 1,400 costs a second and tens of MB.
@@ -77,6 +84,13 @@ def install() -> None:
     _delete_user_conflicts()
     _credential_report()
     _remember_issued()
+    from labkit.sandbox import clock
+
+    clock.install()
+    _authorization()
+    _aws_ids()
+    _assume_role_checks()
+    _aws_messages()
 
 
 def _remember_issued() -> None:
@@ -221,7 +235,8 @@ def _credential_report() -> None:
         if user.password:
             password = ["true", user.password_last_used.strftime(_DATE)
                         if user.password_last_used else "no_information",
-                        user.create_date.strftime(_DATE), "N/A"]
+                        getattr(user, "labkit_password_changed", user.create_date)
+                        .strftime(_DATE), "N/A"]
         else:
             password = ["false", "N/A", "N/A", "N/A"]
         certs = list(user.signing_certificates.values())
@@ -276,3 +291,310 @@ def _credential_report() -> None:
         return result
 
     responses.IamResponse.get_credential_report = get_report_response
+
+
+# --------------------------------------------------------------------------------------------
+# Authorization as AWS answers it: expired session tokens, AccessDenied that says what and why,
+# same-account trust, AssumeRole refusals.
+
+EXPIRED_TOKEN = "The security token included in the request is expired"
+_NO_ALLOW = "because no identity-based policy allows the {action} action"
+_EXPLICIT_DENY = "with an explicit deny in an identity-based policy"
+# List calls whose AccessDenied names the path of what they list (AWS: "on resource: ...:user/").
+_LIST_RESOURCES = {"iam:ListUsers": "user/", "iam:ListRoles": "role/", "iam:ListGroups": "group/",
+                   "iam:ListPolicies": "policy/"}
+
+
+def _param(data: Any, name: str) -> str | None:
+    value = data.get(name) if isinstance(data, dict) else None
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) and value else None
+
+
+def _resource_arn(request: Any) -> str | None:
+    """The ARN AWS names in an AccessDenied message for this request (None: no resource)."""
+    from moto.iam.exceptions import NoSuchEntity, NotFoundException
+
+    account = request.account_id
+    backend = request.backend
+    action, data = request._action, request._data
+    service = action.split(":", 1)[0]
+    if action == "sts:AssumeRole":
+        return _param(data, "RoleArn")
+    if service != "iam":
+        return None
+    if action in _LIST_RESOURCES:
+        return f"arn:aws:iam::{account}:{_LIST_RESOURCES[action]}"
+    for name, kind in (("UserName", "user"), ("RoleName", "role"), ("GroupName", "group")):
+        value = _param(data, name)
+        if value:
+            try:
+                found = {"user": backend.get_user, "role": backend.get_role,
+                         "group": backend.get_group}[kind](value)
+                return str(found.arn)
+            except (NotFoundException, NoSuchEntity):
+                path = _param(data, "Path") or "/"
+                return f"arn:aws:iam::{account}:{kind}{path}{value}"
+    policy = _param(data, "PolicyArn")
+    if policy:
+        return policy
+    if action in ("iam:GetUser", "iam:CreateAccessKey", "iam:ListAccessKeys",
+                  "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:ChangePassword"):
+        return str(request._access_key.arn)  # about the caller itself
+    return None
+
+
+def _denied(request: Any, why: str | None) -> None:
+    from moto.core.exceptions import AccessDeniedError
+
+    resource = _resource_arn(request)
+    message = f"User: {request._access_key.arn} is not authorized to perform: {request._action}"
+    if resource:
+        message += f" on resource: {resource}"
+    if why:
+        message += " " + why
+    error = AccessDeniedError(user_arn=request._access_key.arn, action=request._action)
+    _reword(error, message)  # moto's own message stops after the action's name
+    raise error
+
+
+def _principal_matches(expected: Any, principal: str, role_of_session: str | None) -> bool:
+    values = expected if isinstance(expected, list) else [expected]
+    return principal in values or (role_of_session is not None and role_of_session in values)
+
+
+def _trust(role: Any, principal: str, account: str, context: dict[str, str]) -> str | None:
+    """How the role's trust policy treats `principal`: 'deny', 'principal' (named itself, which
+    on AWS needs no identity policy in the same account), 'account' (the account or everyone is
+    trusted: an identity policy must allow it too) or None (not trusted)."""
+    from moto.iam.access_control import IAMPolicyStatement
+
+    document = json.loads(role.assume_role_policy_document or "{}")
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    role_of_session = None
+    if ":assumed-role/" in principal:  # a role session is trusted through its role's ARN
+        name = principal.split(":assumed-role/", 1)[1].split("/", 1)[0]
+        role_of_session = f"arn:aws:iam::{account}:role/{name}"
+    result: str | None = None
+    for statement in statements:
+        checker = IAMPolicyStatement(statement)
+        if "Action" in statement and not checker._check_element_matches("Action",
+                                                                         "sts:AssumeRole"):
+            continue
+        aws = (statement.get("Principal") or {})
+        aws = aws.get("AWS") if isinstance(aws, dict) else aws
+        if aws is None:
+            continue  # only a service (ec2.amazonaws.com) or a federation: not this user
+        if _principal_matches(aws, principal, role_of_session):
+            kind = "principal"
+        elif _principal_matches(aws, f"arn:aws:iam::{account}:root", None) or \
+                _principal_matches(aws, account, None) or _principal_matches(aws, "*", None):
+            kind = "account"
+        else:
+            continue
+        if not checker._check_conditions(context):
+            continue
+        if statement.get("Effect") == "Deny":
+            return "deny"
+        if result != "principal":
+            result = kind
+    return result
+
+
+def _authorization() -> None:
+    from moto.core.exceptions import _RESTError
+    from moto.iam import access_control
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.utils import format_incoming_conditional_values
+    from moto.sts.models import sts_backends
+
+    from labkit.sandbox.clock import CLOCK
+
+    class ExpiredTokenError(_RESTError):
+        code = 403
+
+        def __init__(self) -> None:
+            super().__init__("ExpiredToken", EXPIRED_TOKEN)
+
+    def role_key_init(self: Any, account_id: str, partition: str, access_key_id: str,
+                      headers: Any) -> None:
+        self.account_id = account_id
+        self.partition = partition
+        for assumed in sts_backends[account_id][partition].assumed_roles:
+            if assumed.access_key_id == access_key_id:
+                self._access_key_id = access_key_id
+                self._secret_access_key = assumed.secret_access_key
+                self._session_token = assumed.session_token
+                self._owner_role_name = assumed.role_arn.split("/")[-1]
+                self._session_name = assumed.session_name
+                if headers["X-Amz-Security-Token"] != self._session_token:
+                    raise access_control.CreateAccessKeyFailure(reason="InvalidToken")
+                # AWS refuses temporary credentials once their Expiration has passed.
+                if CLOCK.now().replace(tzinfo=None) >= assumed.expiration:
+                    raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
+                return
+        raise access_control.CreateAccessKeyFailure(reason="InvalidId")
+
+    access_control.AssumedRoleAccessKey.__init__ = role_key_init
+    original_invalid = access_control.IAMRequest._raise_invalid_access_key
+
+    def raise_invalid_access_key(self: Any, reason: str) -> None:
+        if reason == "ExpiredToken":
+            raise ExpiredTokenError()
+        original_invalid(self, reason)
+
+    access_control.IAMRequest._raise_invalid_access_key = raise_invalid_access_key
+    original_s3_invalid = access_control.S3IAMRequest._raise_invalid_access_key
+
+    def s3_raise_invalid_access_key(self: Any, reason: str) -> None:
+        if reason == "ExpiredToken":
+            raise ExpiredTokenError()
+        original_s3_invalid(self, reason)
+
+    access_control.S3IAMRequest._raise_invalid_access_key = s3_raise_invalid_access_key
+
+    def check_action_permitted(self: Any, resource: str) -> None:
+        if self._action == "sts:GetCallerIdentity":
+            return  # AWS answers it whatever the policies say
+        allowed = explicit_deny = False
+        for policy in self._access_key.collect_policies():
+            result = IAMPolicy(policy).is_action_permitted(self._action, resource)
+            if result == PermissionResult.DENIED:
+                explicit_deny = True
+            elif result == PermissionResult.PERMITTED:
+                allowed = True
+        if self._action == "sts:AssumeRole":
+            try:
+                role = self.backend.get_role_by_arn(resource)
+            except NotFoundException:
+                role = None
+            if role is None:
+                _denied(self, None)  # AWS: the same AccessDenied as for a role you may not use
+            trust = _trust(role, self._access_key.arn, self.account_id,
+                           format_incoming_conditional_values(self._data))
+            if trust in (None, "deny"):
+                _denied(self, None)
+            if explicit_deny:
+                _denied(self, _EXPLICIT_DENY)
+            if trust == "account" and not allowed:
+                _denied(self, _NO_ALLOW.format(action=self._action))
+            return
+        if explicit_deny:
+            _denied(self, _EXPLICIT_DENY)
+        if not allowed:
+            _denied(self, _NO_ALLOW.format(action=self._action))
+
+    access_control.IAMRequest.check_action_permitted = check_action_permitted
+
+
+def _aws_ids() -> None:
+    import secrets
+    import string
+
+    from moto.iam import models
+
+    alphabet = string.ascii_uppercase + string.digits
+    original = models.User.__init__
+
+    def user_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        # AWS: unique IDs of users start AIDA, then 17 upper-case letters and digits.
+        self.id = "AIDA" + "".join(secrets.choice(alphabet) for _ in range(17))
+
+    models.User.__init__ = user_init
+
+
+MAX_DURATION = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+
+
+def _assume_role_checks() -> None:
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+    from moto.sts import responses
+    from moto.sts.exceptions import STSValidationError
+
+    original = responses.TokenResponse.assume_role
+
+    def assume_role(self: Any) -> Any:
+        duration = self._get_int_param("DurationSeconds", 3600)
+        try:
+            role = iam_backends[self.current_account][self.partition].get_role_by_arn(
+                self._get_param("RoleArn"))
+        except NotFoundException:
+            role = None
+        if role is not None and duration > int(role.max_session_duration or 3600):
+            raise STSValidationError(MAX_DURATION)
+        return original(self)
+
+    responses.TokenResponse.assume_role = assume_role
+
+
+def _aws_messages() -> None:
+    from moto.core.exceptions import AccessDeniedError
+    from moto.iam import models, responses
+    from moto.iam.exceptions import EntityAlreadyExists, NotFoundException, ValidationError
+
+    original_create = models.IAMBackend.create_user
+
+    def create_user(self: Any, region_name: str, user_name: str, *args: Any, **kwargs: Any) -> Any:
+        if user_name in self.users:
+            raise EntityAlreadyExists(f"User with name {user_name} already exists.")
+        return original_create(self, region_name, user_name, *args, **kwargs)
+
+    models.IAMBackend.create_user = create_user
+    original_update = models.IAMBackend.update_access_key
+
+    def update_access_key(self: Any, user_name: str, access_key_id: str,
+                          status: str | None = None) -> Any:
+        if status not in ("Active", "Inactive"):
+            raise ValidationError(
+                f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [Active, Inactive]")
+        return original_update(self, user_name, access_key_id, status)
+
+    models.IAMBackend.update_access_key = update_access_key
+    original_last_used = responses.IamResponse.get_access_key_last_used
+
+    def get_access_key_last_used(self: Any) -> Any:
+        try:
+            return original_last_used(self)
+        except NotFoundException:
+            # AWS does not say whether a key exists elsewhere: it refuses to tell.
+            key = self.backend.access_keys.get(self.get_access_key())
+            caller = (f"arn:aws:iam::{self.current_account}:user/{key.user_name}"
+                      if key is not None and key.user_name else "the caller")
+            error = AccessDeniedError(user_arn=caller, action="iam:GetAccessKeyLastUsed")
+            _reword(error, f"User: {caller} is not authorized to perform: "
+                           f"iam:GetAccessKeyLastUsed on resource: access key "
+                           f"{self._get_param('AccessKeyId')}")
+            raise error from None
+
+    responses.IamResponse.get_access_key_last_used = get_access_key_last_used
+
+    # The credential report's password_last_changed is when the password was set.
+    def remember_password(name: str) -> None:
+        original = getattr(models.IAMBackend, name)
+
+        def wrapper(self: Any, user_name: str, *args: Any, **kwargs: Any) -> Any:
+            from moto.core.utils import utcnow
+
+            user = original(self, user_name, *args, **kwargs)
+            self.get_user(user_name).labkit_password_changed = utcnow()
+            return user
+
+        setattr(models.IAMBackend, name, wrapper)
+
+    remember_password("create_login_profile")
+    remember_password("update_login_profile")
+
+
+def _reword(error: Any, message: str) -> None:
+    """Give a moto REST error AWS's message (the XML body is built in its constructor)."""
+    from xmltodict import unparse
+
+    error.message = message
+    error.description = unparse({"ErrorResponse": {"Errors": {"Error": {
+        "Code": error.error_type, "Message": message, "Type": "Sender"}}}}, full_document=True)

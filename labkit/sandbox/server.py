@@ -118,6 +118,8 @@ class SandboxApp:
             if path == "backdate" and method == "POST":
                 backdate(data)
                 return _json(start_response, 200, {"status": "ok"})
+            if path == "clock":
+                return self.clock(method, data, start_response)
             if path == "issued" and method == "POST":
                 return _json(start_response, 200, {"issued": fidelity.issued(data["candidates"])})
             if path == "root-key" and method == "POST":
@@ -126,6 +128,18 @@ class SandboxApp:
         except Exception as exc:  # noqa: BLE001 - an admin call with bad data: say so, stay up
             return _json(start_response, 400, {"message": f"{type(exc).__name__}: {exc}"})
         return _json(start_response, 404, {"message": f"no such admin call: {path}"})
+
+
+    def clock(self, method: str, data: dict[str, Any], start_response: Start) -> list[bytes]:
+        """GET: the sandbox's time; POST {"advance": "20m"}: move it forward, say the new time."""
+        from labkit.sandbox.clock import CLOCK, DurationError
+
+        if method == "POST":
+            try:
+                CLOCK.advance(str(data.get("advance", "")))
+            except DurationError as exc:
+                return _json(start_response, 400, {"message": str(exc)})
+        return _json(start_response, 200, CLOCK.describe())
 
 
 def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[bytes]:
@@ -157,7 +171,7 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
         m = _CODE_RE.search(response) or _JSON_CODE_RE.search(response)
         code = m.group(1).decode() if m else str(status)
     return {
-        "time": time.time(),
+        "time": _sandbox_time(),
         "event": action or environ.get("REQUEST_METHOD", ""),
         "service": service,
         "region": region,
@@ -168,6 +182,13 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
         "error": code,
         "params": {k: v[0] for k, v in params.items() if k in _TRAIL_PARAMS},
     }
+
+
+def _sandbox_time() -> float:
+    """Now on the sandbox's clock, as a UNIX time (the trail keeps sub-second order)."""
+    from labkit.sandbox.clock import CLOCK
+
+    return time.time() + CLOCK.offset.total_seconds()
 
 
 def bootstrap(console: dict[str, str]) -> None:
@@ -195,7 +216,10 @@ def reset(console: dict[str, str]) -> None:
     """Forget everything the learner made, as a fresh sandbox; the console identity stays."""
     from moto.moto_api._internal.models import moto_api_backend
 
+    from labkit.sandbox.clock import CLOCK
+
     moto_api_backend.reset()
+    CLOCK.reset()  # a fresh account lives in real time again
     fidelity.ROOT_KEY.update({"active": None, "created": None, "last_used": None})
     bootstrap(console)
 
