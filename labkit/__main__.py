@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -13,7 +14,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sb = sub.add_parser("sandbox", help="start, stop, reset or check your sandbox AWS account")
-    sb.add_argument("action", choices=["start", "stop", "reset", "status", "serve"])
+    sb.add_argument("action", choices=["start", "stop", "reset", "status", "serve", "advance"],
+                    help="advance DURATION moves the sandbox's clock forward (20m, 2h, 91d)")
     sb.add_argument("--home", type=Path, help=argparse.SUPPRESS)
 
     sub.add_parser("env", help="print `export` lines that point a shell at your sandbox; "
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         from labkit.progress import main as progress_main
 
         return progress_main(argv[1:])
+    if argv[:2] == ["sandbox", "advance"]:  # its DURATION may look like an option (-5m)
+        return _advance(argv[2:])
     args = _parser().parse_args(argv)
     if args.command == "sandbox" and args.action == "serve":
         from labkit.sandbox.server import serve
@@ -96,15 +100,77 @@ def _sandbox(action: str, home: Path) -> int:
             return 3
         for k, v in info.items():
             print(f"{k}: {v}")
+        print(f"time: {_sandbox_time()}")
         return 0
     lab = connect()
     if action == "reset":
         sandbox.reset(lab.sandbox)
-        print("Sandbox reset: a fresh, empty account (your console identity is the same).")
+        print("Sandbox reset: a fresh, empty account (your console identity is the same), its "
+              "clock back at real time.")
         return 0
     took = lab.sandbox.started_in
     print(f"Sandbox ready at {lab.endpoint_url}" + (f" (started in {took:.2f} s)" if took else
                                                     " (already running)"))
+    return 0
+
+
+def _describe_time(now: datetime, offset_s: float) -> str:
+    """One line: the sandbox's time, and whether (and how far) it is ahead of real time."""
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if offset_s <= 0:
+        return f"{stamp} (real time)"
+    return f"{stamp} (simulated: {_span(offset_s)} ahead of real time)"
+
+
+def _span(seconds: float) -> str:
+    left, parts = int(seconds), []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return ", ".join(parts) or "0 seconds"
+
+
+def _sandbox_time() -> str:
+    from labkit.session import LabError, connect
+
+    try:
+        lab = connect()
+        if lab.sandbox is None or "clock" not in lab.sandbox.fixes:
+            return f"{_describe_time(lab.now(), 0)}; this server has no clock of its own"
+        got = lab.sandbox.admin("GET", "clock")
+    except (LabError, RuntimeError) as exc:
+        return f"unknown ({exc})"
+    return _describe_time(datetime.fromisoformat(got["now"]), float(got["offset_s"]))
+
+
+def _advance(rest: list[str]) -> int:
+    """`sandbox advance DURATION`: move the sandbox's clock forward, print the new time."""
+    from labkit import sandbox
+    from labkit.sandbox.clock import DurationError, parse_duration
+
+    usage = ("usage: python -m labkit sandbox advance DURATION   (for example 20m, 2h, 91d, "
+             "1d2h)")
+    if len(rest) != 1 or rest[0] in ("-h", "--help"):
+        print(usage, file=sys.stderr if rest[:1] not in (["-h"], ["--help"]) else sys.stdout)
+        return 0 if rest[:1] in (["-h"], ["--help"]) else 2
+    try:
+        parse_duration(rest[0])  # refuse before starting anything: nothing changes
+    except DurationError as exc:
+        print(f"labkit: {exc}", file=sys.stderr)
+        return 2
+    from labkit.session import LabError, connect
+
+    try:
+        lab = connect()
+        if lab.message:
+            print(lab.message, file=sys.stderr)
+        lab.advance_clock(rest[0])
+        got = lab.sandbox.admin("GET", "clock")
+    except (LabError, sandbox.SandboxError) as exc:
+        return _fail(str(exc))
+    now = _describe_time(datetime.fromisoformat(got["now"]), float(got["offset_s"]))
+    print(f"Sandbox time is now {now}.")
     return 0
 
 

@@ -511,6 +511,8 @@ def key_inventory(
     """Every access key in the account from one credential report, key IDs masked."""
     iam = _iam_client(session, client)
     report = _fetch_report(iam)
+    if now is None:
+        now = _server_time(report)
     frame = credential_report_frame(report["Content"], now)
     users = [u for u in frame["user"].unique() if u != ROOT_USER]
     if 0 < len(users) <= MAX_USERS_FOR_KEY_IDS:
@@ -536,6 +538,18 @@ def key_inventory(
     generated = report.get("GeneratedTime")
     frame.attrs["generated"] = None if generated is None else _utc(generated)
     return frame
+
+
+def _server_time(response: dict[str, Any]) -> datetime | None:
+    """When the account answered (its Date header): the sandbox's clock, which a lesson may have
+    moved forward, or AWS's time. None when the answer has no date."""
+    from email.utils import parsedate_to_datetime
+
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        return parsedate_to_datetime(date) if date else None
+    except (TypeError, ValueError):
+        return None
 
 
 def naive_key_inventory(client: Any, now: datetime | None = None) -> pd.DataFrame:

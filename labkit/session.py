@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,45 @@ class Lab:
         client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
         if self.simulated:
             client.meta.events.register("needs-retry.*.*", self._revive)
+        if service == "iam" and self._stock_moto:
+            self._managed_policy_copies().register(client)
         return client
+
+    @property
+    def _stock_moto(self) -> bool:
+        return self.simulated and self.sandbox is not None and not self.sandbox.labkit
+
+    def _managed_policy_copies(self) -> Any:
+        """Stand-ins for the AWS managed policies a stock moto server may lack (said once)."""
+        from labkit.sandbox.managed_policies import for_server
+
+        def admin() -> Any:  # the console identity, without the hooks (they would recurse)
+            return self.session.client("iam", region_name=REGION, endpoint_url=self.endpoint_url)
+
+        return for_server(self.endpoint_url or "", self.identity.account or ACCOUNT, admin)
+
+    def now(self) -> datetime:
+        """The time as this lab's AWS sees it: the sandbox's clock, or real time (UTC)."""
+        if self.simulated and self.sandbox is not None and "clock" in self.sandbox.fixes:
+            return datetime.fromisoformat(self.sandbox.admin("GET", "clock")["now"])
+        return datetime.now(UTC).replace(microsecond=0)
+
+    def advance_clock(self, duration: str | timedelta) -> datetime:
+        """Move the sandbox's clock forward (`"20m"`, `"2h"`, `"91d"`); returns the new time."""
+        from labkit.sandbox.clock import DurationError, parse_duration
+
+        if not self.simulated:
+            raise LabError("This lab uses a real AWS account, whose clock is the world's: there "
+                           "is no clock to move. Wait, or use the sandbox to try it.")
+        if self.sandbox is None or "clock" not in self.sandbox.fixes:
+            raise LabError("This sandbox is a stock moto server: it has no clock to move. Unset "
+                           "LABKIT_SANDBOX_URL to use labkit's own sandbox, which has one.")
+        try:
+            delta = parse_duration(duration)
+        except DurationError as exc:
+            raise LabError(str(exc)) from None
+        got = self.sandbox.admin("POST", "clock", {"advance": f"{int(delta.total_seconds())}s"})
+        return datetime.fromisoformat(got["now"])
 
     def _revive(self, caught_exception: Exception | None = None, **_: Any) -> int | None:
         """On a refused connection, restart the sandbox and retry once (a fresh account)."""

@@ -269,10 +269,12 @@ def reset(sandbox: Sandbox) -> None:
         sandbox.admin("POST", "reset")
     else:
         from labkit.sandbox.external import bootstrap
+        from labkit.sandbox.managed_policies import forget
 
         status_, _ = _request(sandbox.url, "POST", "/moto-api/reset", b"", sandbox.token)
         if status_ != 200:
             raise SandboxError(f"The moto server at {sandbox.url} refused to reset ({status_}).")
+        forget(sandbox.url)  # the managed-policy copies went with everything else
         bootstrap(sandbox.url, sandbox.home, force=True)
 
 

@@ -88,6 +88,7 @@ class SandboxApp:
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             captured["status"] = int(status.split()[0])
+            headers = _dated(headers)
             return start_response(status, headers, exc_info) if exc_info else start_response(
                 status, headers)
 
@@ -182,6 +183,15 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
         "error": code,
         "params": {k: v[0] for k, v in params.items() if k in _TRAIL_PARAMS},
     }
+
+
+def _dated(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The response's Date is the sandbox's time, as AWS's is its own (werkzeug would use
+    the machine's): clients reading it (the key inventory) follow the sandbox's clock."""
+    from werkzeug.http import http_date
+
+    kept = [(k, v) for k, v in headers if k.lower() != "date"]
+    return [*kept, ("Date", http_date(_sandbox_time()))]
 
 
 def _sandbox_time() -> float:
