@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,6 +71,8 @@ def _fresh_user(acct: Account) -> None:
             iam.delete_access_key(UserName=USER, AccessKeyId=k["AccessKeyId"])
         for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]:
             iam.detach_user_policy(UserName=USER, PolicyArn=p["PolicyArn"])
+        for name in iam.list_user_policies(UserName=USER)["PolicyNames"]:
+            iam.delete_user_policy(UserName=USER, PolicyName=name)
         for g in iam.list_groups_for_user(UserName=USER)["Groups"]:
             iam.remove_user_from_group(UserName=USER, GroupName=g["GroupName"])
         for m in iam.list_mfa_devices(UserName=USER)["MFADevices"]:
@@ -186,3 +191,165 @@ def test_stock_moto_is_used_through_labkit_sandbox_url(stock_account: Account,
     assert stock_account.client("sts").get_caller_identity()["Arn"].endswith("user/console-admin")
     bogus = AccessKey("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     assert _code(stock_account.client("sts", bogus).get_caller_identity) == "InvalidClientTokenId"
+
+
+# ---------------------------------------------------------------------------------------------
+# Round two (issue 11): AWS's words and IDs, same-account trust, AssumeRole's refusals.
+
+ACCOUNT_ID = "123456789012"
+READ_ONLY = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+AWS_UNIQUE_ID = r"^{}[A-Z0-9]{{17}}$"
+
+
+def _error(call) -> dict:
+    with pytest.raises(ClientError) as err:
+        call()
+    return {**err.value.response["Error"],
+            "status": err.value.response["ResponseMetadata"]["HTTPStatusCode"]}
+
+
+def _trust(principal: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]})
+
+
+def _role(acct: Account, name: str, principal: dict, **kwargs) -> dict:
+    try:
+        acct.iam.delete_role(RoleName=name)
+    except ClientError:
+        pass
+    return acct.iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust(principal),
+                                **kwargs)["Role"]
+
+
+def _user_arn() -> str:
+    return f"arn:aws:iam::{ACCOUNT_ID}:user/{USER}"
+
+
+def test_access_denied_names_the_resource_and_the_reason(account: Account) -> None:
+    account.iam.attach_user_policy(UserName=USER, PolicyArn=READ_ONLY)
+    reader = account.client("iam", _key(account))
+    got = _error(lambda: reader.create_user(UserName="not-allowed"))
+    assert got["Code"] == "AccessDenied" and got["status"] == 403
+    assert got["Message"] == (
+        f"User: {_user_arn()} is not authorized to perform: iam:CreateUser on resource: "
+        f"arn:aws:iam::{ACCOUNT_ID}:user/not-allowed because no identity-based policy allows "
+        "the iam:CreateUser action")
+
+
+def test_access_denied_says_when_an_explicit_deny_refused(account: Account) -> None:
+    account.iam.attach_user_policy(UserName=USER, PolicyArn=READ_ONLY)
+    account.iam.put_user_policy(UserName=USER, PolicyName="no-listing", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*"}]}))
+    reader = account.client("iam", _key(account))
+    got = _error(reader.list_users)
+    assert got["Code"] == "AccessDenied"
+    assert got["Message"] == (
+        f"User: {_user_arn()} is not authorized to perform: iam:ListUsers on resource: "
+        f"arn:aws:iam::{ACCOUNT_ID}:user/ with an explicit deny in an identity-based policy")
+
+
+def test_user_ids_look_like_aws_and_agree_everywhere(account: Account) -> None:
+    key = _key(account)
+    user_id = account.iam.get_user(UserName=USER)["User"]["UserId"]
+    assert re.match(AWS_UNIQUE_ID.format("AIDA"), user_id), user_id
+    listed = {u["UserName"]: u["UserId"] for u in account.iam.list_users()["Users"]}
+    assert listed[USER] == user_id
+    assert account.client("sts", key).get_caller_identity()["UserId"] == user_id
+
+
+def test_a_role_trusting_the_user_by_name_needs_no_identity_policy(account: Account) -> None:
+    role = _role(account, "lab-reader", {"AWS": _user_arn()})
+    assert re.match(AWS_UNIQUE_ID.format("AROA"), role["RoleId"])
+    sts = account.client("sts", _key(account))  # the user has no policy at all
+    got = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07")
+    assert got["AssumedRoleUser"]["AssumedRoleId"] == f"{role['RoleId']}:lesson-07"
+    assert got["AssumedRoleUser"]["Arn"] == \
+        f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/lab-reader/lesson-07"
+
+
+def test_a_role_trusting_the_account_still_needs_an_identity_policy(
+        labkit_account: Account) -> None:
+    _fresh_user(labkit_account)
+    role = _role(labkit_account, "lab-account", {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"})
+    sts = labkit_account.client("sts", _key(labkit_account))
+    got = _error(lambda: sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07"))
+    assert got["Code"] == "AccessDenied"
+    assert got["Message"] == (
+        f"User: {_user_arn()} is not authorized to perform: sts:AssumeRole on resource: "
+        f"{role['Arn']} because no identity-based policy allows the sts:AssumeRole action")
+    labkit_account.iam.put_user_policy(UserName=USER, PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}]}))
+    assert sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07")["Credentials"]
+
+
+def test_assume_role_refuses_a_role_that_does_not_exist(account: Account) -> None:
+    missing = f"arn:aws:iam::{ACCOUNT_ID}:role/no-such-role"
+    got = _error(lambda: account.client("sts").assume_role(RoleArn=missing,
+                                                           RoleSessionName="lesson-07"))
+    assert got["Code"] == "AccessDenied"
+    assert got["Message"] == (f"User: arn:aws:iam::{ACCOUNT_ID}:user/console-admin is not "
+                              f"authorized to perform: sts:AssumeRole on resource: {missing}")
+
+
+def test_assume_role_refuses_a_role_only_a_service_may_assume(account: Account) -> None:
+    role = _role(account, "lab-ec2", {"Service": "ec2.amazonaws.com"})
+    got = _error(lambda: account.client("sts").assume_role(RoleArn=role["Arn"],
+                                                           RoleSessionName="lesson-07"))
+    assert got["Code"] == "AccessDenied" and got["status"] == 403
+
+
+def test_assume_role_refuses_more_than_the_max_session_duration(account: Account) -> None:
+    role = _role(account, "lab-short", {"AWS": _user_arn()})
+    account.iam.put_user_policy(UserName=USER, PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    sts = account.client("sts", _key(account))
+    got = _error(lambda: sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07",
+                                         DurationSeconds=7200))
+    assert got["Code"] == "ValidationError" and got["status"] == 400
+    assert got["Message"] == \
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+    assert sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07",
+                           DurationSeconds=3600)["Credentials"]
+
+
+def test_a_duplicate_user_is_refused_in_aws_words(account: Account) -> None:
+    got = _error(lambda: account.iam.create_user(UserName=USER))
+    assert got["Code"] == "EntityAlreadyExists"
+    assert got["Message"] == f"User with name {USER} already exists."
+
+
+def test_update_access_key_accepts_only_active_or_inactive(account: Account) -> None:
+    key = _key(account)
+    got = _error(lambda: account.iam.update_access_key(
+        UserName=USER, AccessKeyId=key.access_key_id, Status="Disabled"))
+    assert got["Code"] == "ValidationError"
+    listed = account.iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+    assert listed[0]["Status"] == "Active"
+
+
+def test_times_are_whole_seconds(account: Account) -> None:
+    key = _key(account)
+    created = account.iam.get_user(UserName=USER)["User"]["CreateDate"]
+    listed = account.iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+    assert created.microsecond == 0
+    assert [k["CreateDate"].microsecond for k in listed if k["AccessKeyId"] ==
+            key.access_key_id] == [0]
+
+
+def test_last_used_of_an_unknown_key_is_refused(account: Account) -> None:
+    got = _error(lambda: account.iam.get_access_key_last_used(
+        AccessKeyId="AKIAIOSFODNN7EXAMPLE"))
+    assert got["Code"] == "AccessDenied"
+
+
+def test_report_password_time_is_when_it_was_set(account: Account) -> None:
+    time.sleep(1.1)  # times are whole seconds: set the password in a later second than the user
+    account.iam.create_login_profile(UserName=USER, Password="Correct-Horse-9!")
+    _, rows = _report(account)
+    row = next(r for r in rows if r["user"] == USER)
+    assert row["password_enabled"] == "true"
+    assert row["password_last_changed"] > row["user_creation_time"]
