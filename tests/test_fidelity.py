@@ -353,3 +353,63 @@ def test_report_password_time_is_when_it_was_set(account: Account) -> None:
     row = next(r for r in rows if r["user"] == USER)
     assert row["password_enabled"] == "true"
     assert row["password_last_changed"] > row["user_creation_time"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A stock moto server with its defaults has no AWS managed policies: labkit's clients stand in.
+
+
+def test_lessons_name_aws_managed_policies_on_a_stock_moto_without_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from labkit import session
+
+    with stock_moto(managed_policies=False) as url:
+        monkeypatch.setenv("LABKIT_SANDBOX_URL", url)
+        monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
+        monkeypatch.setattr(session, "_current", None)
+        lab = session.connect()
+        assert not lab.sandbox.labkit
+        # A plain client fails as the lessons used to: the policy does not exist there.
+        plain = boto3.session.Session(
+            aws_access_key_id=lab.console_key.access_key_id,
+            aws_secret_access_key=lab.console_key.reveal_secret(),
+            region_name="us-east-1").client("iam", endpoint_url=url)
+        assert _code(lambda: plain.get_policy(PolicyArn=READ_ONLY)) == "NoSuchEntity"
+
+        iam = lab.client("iam")
+        iam.create_user(UserName=USER)
+        iam.attach_user_policy(UserName=USER, PolicyArn=READ_ONLY)  # the lesson's own call
+        assert iam.get_policy(PolicyArn=READ_ONLY)["Policy"]["Arn"] == READ_ONLY
+        attached = iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]
+        assert attached == [{"PolicyName": "IAMReadOnlyAccess", "PolicyArn": READ_ONLY}]
+        iam.create_role(RoleName="lab-reader", AssumeRolePolicyDocument=_trust(
+            {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{USER}"}))
+        iam.attach_role_policy(RoleName="lab-reader", PolicyArn=READ_ONLY)
+        assert [p["PolicyArn"] for p in iam.list_attached_role_policies(
+            RoleName="lab-reader")["AttachedPolicies"]] == [READ_ONLY]
+        said = capsys.readouterr().out
+        assert said.count("no AWS managed policies") == 1 and len(said.strip().splitlines()) == 1
+
+        # The copy carries the same permissions: the user may read, not write.
+        made = iam.create_access_key(UserName=USER)["AccessKey"]
+        reader = lab.client_for(AccessKey(made["AccessKeyId"], made["SecretAccessKey"], USER),
+                                "iam")
+        assert any(u["UserName"] == USER for u in reader.list_users()["Users"])
+        assert _code(lambda: reader.create_user(UserName="not-allowed")) == "AccessDenied"
+        iam.detach_user_policy(UserName=USER, PolicyArn=READ_ONLY)
+        assert iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"] == []
+
+
+def test_a_stock_moto_with_managed_policies_uses_the_real_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from labkit import session
+
+    with stock_moto(managed_policies=True) as url:
+        monkeypatch.setenv("LABKIT_SANDBOX_URL", url)
+        monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
+        monkeypatch.setattr(session, "_current", None)
+        iam = session.connect().client("iam")
+        iam.create_user(UserName=USER)
+        iam.attach_user_policy(UserName=USER, PolicyArn=READ_ONLY)
+        assert iam.list_policies(Scope="Local")["Policies"] == []  # no copy was made
+        assert "no AWS managed policies" not in capsys.readouterr().out

@@ -88,7 +88,6 @@ class SandboxApp:
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             captured["status"] = int(status.split()[0])
-            headers = _dated(headers)
             return start_response(status, headers, exc_info) if exc_info else start_response(
                 status, headers)
 
@@ -185,15 +184,6 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
     }
 
 
-def _dated(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The response's Date is the sandbox's time, as AWS's is its own (werkzeug would use
-    the machine's): clients reading it (the key inventory) follow the sandbox's clock."""
-    from werkzeug.http import http_date
-
-    kept = [(k, v) for k, v in headers if k.lower() != "date"]
-    return [*kept, ("Date", http_date(_sandbox_time()))]
-
-
 def _sandbox_time() -> float:
     """Now on the sandbox's clock, as a UNIX time (the trail keeps sub-second order)."""
     from labkit.sandbox.clock import CLOCK
@@ -262,6 +252,11 @@ def _make_server(port: int, app: Any) -> Any:
     class QuietHandler(WSGIRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass  # the trail records requests; the log keeps only errors
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # The Date header tells the sandbox's time, as AWS's tells its own: clients that
+            # read it (the key inventory) follow the sandbox's clock.
+            return super().date_time_string(_sandbox_time() if timestamp is None else timestamp)
 
     return make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
 
