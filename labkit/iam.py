@@ -93,12 +93,9 @@ def create_user(iam: Any, user_name: str = USER_NAME) -> User:
 
 def _managed_policy_document(name: str) -> str | None:
     # A stock moto server may lack AWS managed policies; moto's own copy has their documents.
-    try:
-        from moto.iam.aws_managed_policies import aws_managed_policies_data
-    except ImportError:
-        return None
-    data = json.loads(aws_managed_policies_data).get(name)
-    return json.dumps(data["Document"]) if data else None
+    from labkit.sandbox.managed_policies import document
+
+    return document(name)
 
 
 def attach_user_policy(iam: Any, user_name: str = USER_NAME, policy: str = READ_ONLY) -> str:

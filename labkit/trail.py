@@ -89,8 +89,16 @@ def other_keys_since(lab: Any, user: str, current: Any) -> pd.DataFrame:
     """Requests by `user` signed with any key but `current` since `current` was created:
     did anything still use an old key after the rotation, and did AWS accept it?"""
     since = current.created.timestamp() if current.created else 0.0
-    everything = events(lab, since=since, user=user)
+    everything = events(lab, since=since)
+    source = everything.attrs.get("source", "")
+    # AWS (and the sandbox) give creation times in whole seconds: start at the CreateAccessKey
+    # request itself, so a call made earlier in that second does not count as "after".
+    made = everything[(everything["event"] == "CreateAccessKey")
+                      & (everything["resource"] == user) & everything["error"].isna()]
+    if len(made):
+        everything = everything[everything["time"] >= made["time"].iloc[0]]
+    everything = everything[everything["user"] == user]
     frame = everything[everything["key"] != mask_key_id(current.access_key_id)]
     frame = frame.reset_index(drop=True)
-    frame.attrs["source"] = everything.attrs.get("source", "")
+    frame.attrs["source"] = source
     return frame
