@@ -133,6 +133,15 @@ def test_the_whole_course_on_a_stock_moto_server(clean_env: Path,
     assert "stock moto" in outputs
 
 
+def test_the_whole_course_on_a_stock_moto_without_managed_policies(
+        clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `moto_server` with its defaults: no IAMReadOnlyAccess; labkit's clients stand in for it.
+    with stock_moto(managed_policies=False) as url:
+        monkeypatch.setenv("LABKIT_SANDBOX_URL", url)
+        outputs = "\n".join(_run_course())
+    assert "so the lab made a customer managed copy of IAMReadOnlyAccess" in outputs
+
+
 # --- real-AWS mode, against a moto server standing in for AWS -----------------------------------
 
 @pytest.fixture
