@@ -92,11 +92,13 @@ def other_keys_since(lab: Any, user: str, current: Any) -> pd.DataFrame:
     everything = events(lab, since=since)
     source = everything.attrs.get("source", "")
     # AWS (and the sandbox) give creation times in whole seconds: start at the CreateAccessKey
-    # request itself, so a call made earlier in that second does not count as "after".
+    # request itself, so a call made earlier in that second does not count as "after". Of two
+    # keys made in that second, `current` (the newest key of a rotation) is the later one.
     made = everything[(everything["event"] == "CreateAccessKey")
-                      & (everything["resource"] == user) & everything["error"].isna()]
+                      & (everything["resource"] == user) & everything["error"].isna()
+                      & (everything["time"] < pd.Timestamp(since + 1, unit="s", tz="UTC"))]
     if len(made):
-        everything = everything[everything["time"] >= made["time"].iloc[0]]
+        everything = everything[everything["time"] >= made["time"].iloc[-1]]
     everything = everything[everything["user"] == user]
     frame = everything[everything["key"] != mask_key_id(current.access_key_id)]
     frame = frame.reset_index(drop=True)
