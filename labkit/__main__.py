@@ -151,11 +151,15 @@ def _advance(rest: list[str]) -> int:
 
     usage = ("usage: python -m labkit sandbox advance DURATION   (for example 20m, 2h, 91d, "
              "1d2h)")
-    if len(rest) != 1 or rest[0] in ("-h", "--help"):
-        print(usage, file=sys.stderr if rest[:1] not in (["-h"], ["--help"]) else sys.stdout)
-        return 0 if rest[:1] in (["-h"], ["--help"]) else 2
+    if rest in (["-h"], ["--help"]):
+        print(usage)
+        return 0
+    if not rest:
+        print(usage, file=sys.stderr)
+        return 2
+    duration = " ".join(rest)  # `advance 1d 2h` means 1d2h
     try:
-        parse_duration(rest[0])  # refuse before starting anything: nothing changes
+        parse_duration(duration)  # refuse before starting anything: nothing changes
     except DurationError as exc:
         print(f"labkit: {exc}", file=sys.stderr)
         return 2
@@ -165,7 +169,7 @@ def _advance(rest: list[str]) -> int:
         lab = connect()
         if lab.message:
             print(lab.message, file=sys.stderr)
-        lab.advance_clock(rest[0])
+        lab.advance_clock(duration)
         got = lab.sandbox.admin("GET", "clock")
     except (LabError, sandbox.SandboxError) as exc:
         return _fail(str(exc))
