@@ -223,3 +223,15 @@ def test_the_whole_course_in_real_aws_mode(aws_account: dict[str, str],
     assert "temporary-iam-user" not in (aws / "credentials").read_text()
     assert (aws / "config").read_text() == "[profile work]\nregion = eu-west-1\n"
     assert list(aws.glob("credentials.labkit-backup-*"))
+
+
+def test_real_aws_has_no_clock_to_move(aws_account: dict[str, str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.setenv("LABKIT_AWS_ACCOUNT", ACCOUNT)
+    lab = session.connect()
+    with pytest.raises(LabError) as err:
+        lab.advance_clock("20m")
+    assert "no clock to move" in str(err.value)
+    assert abs(lab.now() - datetime.now(UTC)) < timedelta(minutes=1)
