@@ -8,6 +8,7 @@ JupyterLab opens a notebook), driven cell by cell over the kernel's channels.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -92,7 +93,12 @@ def learners(reachable: None) -> Iterator[list[str]]:
         yield names
     finally:
         for name in made:
-            subprocess.run(["pkill", "-KILL", "-u", name], check=False, timeout=30)
+            # Whatever the test left of this throwaway user (only ever started by this test).
+            left = subprocess.run(["pgrep", "-u", name], capture_output=True, text=True,
+                                  check=False).stdout.split()
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
             subprocess.run(["userdel", "--remove", name], check=False, capture_output=True,
                            timeout=60)
 
