@@ -103,6 +103,9 @@ def test_a_new_terminal_answers_as_the_sandbox_admin_and_the_sandbox_stops_with_
     assert stop_server(server, signal.SIGTERM) is not None
     assert wait_for(lambda: not pid_running(box), 15), "the sandbox outlived its server"
     assert sandbox_state(server.labkit_home)["status"] == "stopped"
+    # Stopped by the server as it stopped, not later by the sandbox's own watch.
+    assert "sandbox stopped with the server" in server.log_text()
+    assert "is gone" not in (server.labkit_home / state.LOG).read_text()
 
 
 def test_aws_configure_in_a_new_terminal_writes_the_sandbox_files(server: Server) -> None:
