@@ -719,14 +719,17 @@ def fig_jupyter(cfg: Config) -> list[Row]:
         rss, _, detail = learner_memory(lab)
         rows.append(Row(f"memory per learner after lesson {lessons[0][:2]} (server, kernel, "
                         "sandbox)", mb(rss), "reported", "-", detail))
-        for stem in lessons[1:]:
-            clients.append(open_lesson(lab, stem)[0])
-        rss, _, detail = learner_memory(lab)
-        rows.append(Row("memory per learner, whole course, every lesson left open, no culling",
-                        mb(rss), "reported", "-", detail))
+        if not cfg.quick:
+            for stem in lessons[1:]:
+                clients.append(open_lesson(lab, stem)[0])
+            rss, _, detail = learner_memory(lab)
+            rows.append(Row("memory per learner, whole course, every lesson left open, "
+                            "no culling", mb(rss), "reported", "-", detail))
         for c in clients:
             c.stop_channels()
     clients.clear()
+    if cfg.quick:  # the course with culling takes minutes: full runs only
+        return rows
     # The same with culling, time scaled down a minute to a second: the shipped 15-minute
     # timeout becomes CULL s, and a learner's ~10 minutes per lesson a run plus PAUSE s.
     cull, pause = 15, 6
@@ -870,7 +873,7 @@ sandboxes are stopped at the end.
 | lesson overhead | each lesson's headless nbclient run (own kernel, lessons in order, one home) minus an empty notebook's run (kernel start + shutdown; median of 11, spread over the course, 4 quick). Kernels are stopped with nbclient's `shutdown_kernel="immediate"`: a graceful shutdown stalls 2.5 s in about one run in four on this machine, empty notebooks included | ≤ 1.5 s per lesson |
 | memory per learner | VmRSS of the kernel that ran lesson 09 (read before it shuts down) + VmRSS of the sandbox after the course | ≤ 300 MB |
 | key inventory | `reports.key_inventory()` (credential report, median of 3) / `reports.naive_key_inventory()` (per-user loop), same sandbox, 2,000 users / 3,000 keys (300 / 450 quick), seeded by 8 threads | ratio ≤ 0.10 |
-| a learner in jupyter lab | a real `jupyter lab` with labkit's Jupyter config (server extension), a fresh home; lessons opened as JupyterLab opens a notebook (`POST /api/sessions`, so the server starts the kernel) and run cell by cell, their sessions left open. First cells: lesson 00's imports + `labkit.start` cells, timed in the kernel's replies. Memory: VmRSS summed over the server's process tree (server, kernels, sandbox; PSS shown beside it), after lesson 00, after all ten lessons with no culling, and with culling (timeout 15 s and 6 s between lessons: a class's 15 minutes and ~10 minutes per lesson, a minute scaled to a second) as lesson 09 ends, a lesson later, and idle past the timeout | first cells ≤ 1.0 s; with culling as lesson 09 ends ≤ 400 MB |
+| a learner in jupyter lab | a real `jupyter lab` with labkit's Jupyter config (server extension), a fresh home; lessons opened as JupyterLab opens a notebook (`POST /api/sessions`, so the server starts the kernel) and run cell by cell, their sessions left open. First cells: lesson 00's imports + `labkit.start` cells, timed in the kernel's replies. Memory: VmRSS summed over the server's process tree (server, kernels, sandbox; PSS shown beside it), after lesson 00, after all ten lessons with no culling, and with culling (timeout 15 s and 6 s between lessons: a class's 15 minutes and ~10 minutes per lesson, a minute scaled to a second) as lesson 09 ends, a lesson later, and idle past the timeout | first cells ≤ 1.0 s; with culling as lesson 09 ends ≤ 400 MB (quick runs: first cells and lesson 00 only) |
 | classroom | 20 threads (5 quick) each calling `labkit.sandbox.ensure()` on their own home at once: wall time until all are ready, total VmRSS of the sandboxes | reported |
 
 The machine may be shared: the load average is recorded with each run.

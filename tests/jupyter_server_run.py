@@ -80,8 +80,8 @@ def server_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(HOME=str(home), LABKIT_HOME=str(home / ".labkit"),
                JUPYTER_CONFIG_PATH=str(JUPYTER_CONFIG), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-               **extra)
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env.update(extra)
     return env
 
 
