@@ -542,12 +542,227 @@ def fig_classroom(cfg: Config) -> list[Row]:
     ]
 
 
+# --------------------------------------------------------------------------------------------
+# A learner in a real `jupyter lab` (labkit's server extension, kernels opened as JupyterLab does)
+
+JUPYTER_CONFIG = ROOT / "jupyter-config"  # what `pip install` of labkit puts in etc/jupyter
+
+
+@dataclass
+class JupyterLab:
+    proc: subprocess.Popen[bytes]
+    port: int
+    token: str
+    home: Path  # LABKIT_HOME
+    runtime: Path
+
+    def api(self, method: str, path: str, data: Any = None) -> Any:
+        import urllib.request
+
+        body = b"" if data is None and method != "GET" else (
+            None if data is None else json.dumps(data).encode())
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
+                                     method=method,
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            text = resp.read()
+        return json.loads(text) if text.strip() else None
+
+
+@contextlib.contextmanager
+def jupyter_lab(home: Path, *options: str) -> Iterator[JupyterLab]:
+    """`jupyter lab` on a free port, with labkit's shipped Jupyter config, for `home`."""
+    import secrets
+
+    user_home = home.parent / f"{home.name}-user"
+    user_home.mkdir(exist_ok=True)
+    token = secrets.token_hex(16)
+    env = child_env(home)
+    env.update(HOME=str(user_home), JUPYTER_CONFIG_PATH=str(JUPYTER_CONFIG),
+               JUPYTER_RUNTIME_DIR=str(user_home / "runtime"))
+    env.pop("LABKIT_SERVER_PROCESS", None)
+    root = ["--allow-root"] if os.getuid() == 0 else []
+    with open(user_home / "jupyter.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--port=0",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={NOTEBOOKS}", *root, *options],
+            env=env, cwd=user_home, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT)
+    lab = JupyterLab(proc, 0, token, home, user_home / "runtime")
+    try:
+        info = lab.runtime / f"jpserver-{proc.pid}.json"
+        deadline = time.monotonic() + CHILD_TIMEOUT
+        while not lab.port and time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                lab.port = json.loads(info.read_text())["port"]
+            time.sleep(0.05)
+        if not lab.port:
+            raise RuntimeError("jupyter lab did not start: "
+                               + (user_home / "jupyter.log").read_text()[-800:])
+        yield lab
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def open_lesson(lab: JupyterLab, stem: str) -> tuple[Any, list[float]]:
+    """Open a lesson as JupyterLab does (a session: its own kernel), run it; seconds per cell.
+
+    The session stays open, as a tab a learner leaves open."""
+    import nbformat
+    from jupyter_client import BlockingKernelClient
+
+    session = lab.api("POST", "/api/sessions", {"path": f"{stem}.ipynb", "type": "notebook",
+                                                "name": f"{stem}.ipynb",
+                                                "kernel": {"name": "python3"}})
+    client = BlockingKernelClient(
+        connection_file=str(lab.runtime / f"kernel-{session['kernel']['id']}.json"))
+    client.load_connection_file()
+    client.start_channels(hb=False)
+    client.wait_for_ready(timeout=CHILD_TIMEOUT)
+    took = []
+    for cell in nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        began = time.perf_counter()
+        reply = client.execute_interactive(cell.source, timeout=CHILD_TIMEOUT,
+                                           output_hook=lambda _msg: None)
+        took.append(time.perf_counter() - began)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{stem}: {reply['content'].get('ename')} "
+                               f"{reply['content'].get('evalue')}")
+    return client, took
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process below it (kernels, the sandbox, terminals)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _pss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def learner_memory(lab: JupyterLab) -> tuple[float, float, str]:
+    """RSS and PSS (MB) of the learner's server, kernels and sandbox, and what each costs."""
+    sandbox = sandbox_pid(lab.home)
+    rss = pss = 0.0
+    kernels = []
+    for pid in process_tree(lab.proc.pid):
+        with contextlib.suppress(OSError, RuntimeError):
+            r, p = rss_mb(pid), _pss_mb(pid)
+            rss, pss = rss + r, pss + p
+            if pid not in (lab.proc.pid, sandbox):
+                kernels.append(r)
+    if sandbox not in process_tree(lab.proc.pid):  # a sandbox a kernel restarted elsewhere
+        rss, pss = rss + rss_mb(sandbox), pss + _pss_mb(sandbox)
+    detail = (f"server {rss_mb(lab.proc.pid):.0f} MB, sandbox {rss_mb(sandbox):.0f} MB, "
+              f"{len(kernels)} kernel(s)"
+              + (f" of {min(kernels):.0f}-{max(kernels):.0f} MB" if kernels else "")
+              + f" (VmRSS; PSS, shared pages counted once: {pss:.0f} MB)")
+    return rss, pss, detail
+
+
+def fig_jupyter(cfg: Config) -> list[Row]:
+    lessons = [p.stem for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))]
+    rows: list[Row] = []
+    clients: list[Any] = []
+    # Every lesson opened in turn and left open, no culling: what the issue measured on a hub.
+    with temp_home("jlab") as home, jupyter_lab(home) as lab:
+        began = time.perf_counter()
+        ready = None
+        while time.perf_counter() - began < CHILD_TIMEOUT:
+            data = json.loads((home / "sandbox.json").read_text()) if (
+                home / "sandbox.json").exists() else {}
+            if data.get("status") == "ready":
+                ready = time.perf_counter() - began
+                break
+            time.sleep(0.02)
+        if ready is None:
+            raise RuntimeError("the server extension did not start the sandbox")
+        rows.append(Row("jupyter lab: sandbox ready, counted from the server's port opening",
+                        secs(ready), "reported", "-",
+                        "started by labkit's server extension, before any lesson is opened"))
+        client, took = open_lesson(lab, lessons[0])
+        clients.append(client)
+        attached_out: list[str] = []
+        attached = client.execute_interactive(
+            "print(lesson.lab.sandbox.started_in is None)", timeout=60,
+            output_hook=lambda m: attached_out.append(m["content"].get("text", "")))
+        first = took[0] + took[1]
+        rows.append(Row(f"first lesson's first cells in jupyter lab ({lessons[0]}: imports + "
+                        "labkit.start)", secs(first), "≤ 1.0 s",
+                        check(first, 1.0) if "True" in "".join(attached_out) else "FAIL",
+                        f"imports {took[0]:.2f} s + labkit.start {took[1]:.2f} s; the kernel "
+                        "attached to the running sandbox: " + "".join(attached_out).strip()
+                        + f" (attach status {attached['content']['status']})"))
+        rss, _, detail = learner_memory(lab)
+        rows.append(Row(f"memory per learner after lesson {lessons[0][:2]} (server, kernel, "
+                        "sandbox)", mb(rss), "reported", "-", detail))
+        if not cfg.quick:
+            for stem in lessons[1:]:
+                clients.append(open_lesson(lab, stem)[0])
+            rss, _, detail = learner_memory(lab)
+            rows.append(Row("memory per learner, whole course, every lesson left open, "
+                            "no culling", mb(rss), "reported", "-", detail))
+        for c in clients:
+            c.stop_channels()
+    clients.clear()
+    if cfg.quick:  # the course with culling takes minutes: full runs only
+        return rows
+    # The same with culling, time scaled down a minute to a second: the shipped 15-minute
+    # timeout becomes CULL s, and a learner's ~10 minutes per lesson a run plus PAUSE s.
+    cull, pause = 15, 6
+    with temp_home("jlab-cull") as home, jupyter_lab(
+            home, f"--MappingKernelManager.cull_idle_timeout={cull}",
+            "--MappingKernelManager.cull_interval=1") as lab:
+        for stem in lessons:
+            client = open_lesson(lab, stem)[0]
+            client.stop_channels()
+            if stem != lessons[-1]:
+                time.sleep(pause)
+        rss, _, detail = learner_memory(lab)
+        rows.append(Row(f"memory per learner, whole course with culling, as lesson "
+                        f"{lessons[-1][:2]} ends (timeout {cull} s, {pause} s between lessons)",
+                        mb(rss), "≤ 400 MB", check(rss, 400),
+                        detail + "; the sessions of culled kernels stay open"))
+        time.sleep(pause + 4)
+        rss, _, detail = learner_memory(lab)
+        rows.append(Row("  ... a lesson's time later", mb(rss), "reported", "-", detail))
+        time.sleep(cull)
+        rss, _, detail = learner_memory(lab)
+        rows.append(Row("  ... idle past the culling timeout", mb(rss), "reported", "-",
+                        detail))
+    return rows
+
+
 FIGURES: dict[str, tuple[str, Callable[[Config], list[Row]]]] = {
     "cold_start": ("sandbox cold start", fig_cold_start),
     "warm_attach": ("warm attach", fig_warm_attach),
     "lessons": ("lesson overhead and memory per learner", fig_lessons),
     "inventory": ("key inventory vs the naive loop", fig_inventory),
     "classroom": ("a classroom on one machine", fig_classroom),
+    "jupyter": ("a learner in jupyter lab: first cell, memory, culling", fig_jupyter),
 }
 
 
@@ -658,6 +873,7 @@ sandboxes are stopped at the end.
 | lesson overhead | each lesson's headless nbclient run (own kernel, lessons in order, one home) minus an empty notebook's run (kernel start + shutdown; median of 11, spread over the course, 4 quick). Kernels are stopped with nbclient's `shutdown_kernel="immediate"`: a graceful shutdown stalls 2.5 s in about one run in four on this machine, empty notebooks included | ≤ 1.5 s per lesson |
 | memory per learner | VmRSS of the kernel that ran lesson 09 (read before it shuts down) + VmRSS of the sandbox after the course | ≤ 300 MB |
 | key inventory | `reports.key_inventory()` (credential report, median of 3) / `reports.naive_key_inventory()` (per-user loop), same sandbox, 2,000 users / 3,000 keys (300 / 450 quick), seeded by 8 threads | ratio ≤ 0.10 |
+| a learner in jupyter lab | a real `jupyter lab` with labkit's Jupyter config (server extension), a fresh home; lessons opened as JupyterLab opens a notebook (`POST /api/sessions`, so the server starts the kernel) and run cell by cell, their sessions left open. First cells: lesson 00's imports + `labkit.start` cells, timed in the kernel's replies. Memory: VmRSS summed over the server's process tree (server, kernels, sandbox; PSS shown beside it), after lesson 00, after all ten lessons with no culling, and with culling (timeout 15 s and 6 s between lessons: a class's 15 minutes and ~10 minutes per lesson, a minute scaled to a second) as lesson 09 ends, a lesson later, and idle past the timeout | first cells ≤ 1.0 s; with culling as lesson 09 ends ≤ 400 MB (quick runs: first cells and lesson 00 only) |
 | classroom | 20 threads (5 quick) each calling `labkit.sandbox.ensure()` on their own home at once: wall time until all are ready, total VmRSS of the sandboxes | reported |
 
 The machine may be shared: the load average is recorded with each run.

@@ -24,6 +24,9 @@ from labkit.keys import AccessKey, mask_key_id
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # the sandbox's account (moto's default)
 BACKENDS = ("sandbox", "aws")
+# Set by labkit's Jupyter server extension (`PID:START` of the server): kernels and terminals of
+# that server start a sandbox that exits once the server is gone.
+SERVER_PROCESS_VAR = "LABKIT_SERVER_PROCESS"
 
 
 class LabError(RuntimeError):
@@ -43,6 +46,7 @@ class Settings:
     learner: str = ""
     credentials_file: Path | None = None
     config_file: Path | None = None
+    server_process: str | None = None
 
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +74,7 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         learner=learner,
         credentials_file=Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or aws_home / "credentials"),
         config_file=Path(env.get("AWS_CONFIG_FILE") or aws_home / "config"),
+        server_process=(env.get(SERVER_PROCESS_VAR) or "").strip() or None,
     )
 
 
@@ -286,11 +291,12 @@ def _own_sandbox(cfg: Settings) -> bool:
 
 def _ensure_sandbox(cfg: Settings) -> Any:
     from labkit import sandbox
+    from labkit.sandbox.owner import parse
 
     try:
         if cfg.sandbox_url and not _own_sandbox(cfg):
             return sandbox.attach(cfg.sandbox_url, cfg.home)
-        return sandbox.ensure(cfg.home)
+        return sandbox.ensure(cfg.home, owner=parse(cfg.server_process))
     except (sandbox.HomeError, sandbox.SandboxError) as exc:
         raise LabError(str(exc)) from None
 
@@ -349,6 +355,19 @@ def _write_sandbox_files(lab: Lab) -> None:
     configure_profile("console", key, region=REGION, **files)
     if read_profile("default", **files) is None:
         configure_profile("default", key, region=REGION, **files)
+
+
+def sandbox_for_server(cfg: Settings) -> tuple[Any, dict[str, str]]:
+    """The Jupyter server's sandbox (started or found) and what a terminal needs to reach it.
+
+    Writes the sandbox's CLI files too, so `aws` works in a terminal before any lesson ran. No
+    boto3 here: the server process stays small."""
+    box = _ensure_sandbox(cfg)
+    key = box.console
+    lab = Lab(settings=cfg, session=None, console_key=key, endpoint_url=box.url, sandbox=box,
+              identity=Identity("", ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/{key.user_name}"))
+    _write_sandbox_files(lab)
+    return box, env_exports(lab)
 
 
 def env_exports(lab: Lab) -> dict[str, str]:

@@ -49,7 +49,7 @@ def test_pins_fall_within_the_ranges_of_requirements_txt() -> None:
 
     ranges = {}
     for line in requirement_lines(REPO / "requirements.txt"):
-        if not line.startswith("-"):
+        if not line.startswith(("-", ".")):  # options, and labkit itself (`.`)
             req = Requirement(line)
             ranges[req.name.lower()] = req.specifier
     for line in requirement_lines(BINDER / "requirements.txt"):

@@ -21,11 +21,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from labkit.keys import AccessKey, mask_secret
+from labkit.sandbox import owner as owners
 from labkit.sandbox import state
 from labkit.sandbox.fidelity import FIXES
 from labkit.sandbox.state import HomeError
 
-__all__ = ["HomeError", "Sandbox", "SandboxError", "attach", "ensure", "reset", "status", "stop"]
+__all__ = ["HomeError", "Sandbox", "SandboxError", "attach", "ensure", "release", "reset", "status",
+           "stop"]
 
 CONSOLE_USER = "console-admin"
 TOKEN_HEADER = "X-Labkit-Token"
@@ -160,25 +162,30 @@ def _attach_running(home: Path) -> Sandbox | None:
                    fixes=tuple(info.get("fixes", ())))
 
 
-def ensure(home: Path) -> Sandbox:
-    """The learner's running sandbox, started (or restarted, with a message) when needed."""
+def ensure(home: Path, owner: owners.Owner | None = None) -> Sandbox:
+    """The learner's running sandbox, started (or restarted, with a message) when needed.
+
+    With an `owner` (the Jupyter server, see labkit.serverext), the sandbox exits by itself once
+    that process is gone."""
     state.prepare_home(home)
     found = _attach_running(home)
     if found:
+        _adopt(home, found, owner)
         return found
     with state.locked(home):
         found = _attach_running(home)  # another kernel may have started it while we waited
         if found:
+            _adopt(home, found, owner, locked=True)
             return found
         previous = state.read_json(home / state.STATE) or {}
         _stop_process(previous.get("pid"))
-        sandbox = _start(home, int(previous.get("port") or 0))
+        sandbox = _start(home, int(previous.get("port") or 0), owner)
         if previous.get("status") == "ready":
             sandbox = replace(sandbox, message=RESTARTED)
         return sandbox
 
 
-def _start(home: Path, port_hint: int) -> Sandbox:
+def _start(home: Path, port_hint: int, owner: owners.Owner | None = None) -> Sandbox:
     began = time.perf_counter()
     console = state.read_json(home / state.CONSOLE)
     if not console:
@@ -186,6 +193,8 @@ def _start(home: Path, port_hint: int) -> Sandbox:
         state.write_private(home / state.CONSOLE, console)
     launch = {"status": "starting", "instance": secrets.token_hex(8),
               "token": secrets.token_urlsafe(24), "port_hint": port_hint}
+    if owner:
+        launch["owner"] = owner  # the sandbox watches it (labkit.sandbox.server._watch_owner)
     state.write_private(home / state.STATE, launch)
     log_path = home / state.LOG
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -250,6 +259,32 @@ def stop(home: Path) -> bool:
         if data:
             state.write_private(home / state.STATE, dict(data, status="stopped"))
         return stopped
+
+
+def _adopt(home: Path, found: Sandbox, owner: owners.Owner | None, locked: bool = False) -> None:
+    """Make `owner` the running sandbox's owner (a server that found it already running)."""
+    if not owner:
+        return  # a plain kernel or script leaves the sandbox's owner as it is
+    data = state.read_json(home / state.STATE) or {}
+    if data.get("owner") == owner:
+        return
+    if not locked:
+        with state.locked(home):
+            _adopt(home, found, owner, locked=True)
+        return
+    if data.get("instance") == found.instance:
+        # The running sandbox rereads its state file, so it watches the new owner from now on.
+        state.write_private(home / state.STATE, dict(data, owner=owner))
+
+
+def release(home: Path, owner: owners.Owner) -> bool:
+    """Stop the learner's sandbox if `owner` owns it (a server that stops); True when stopped."""
+    if not home.is_dir():
+        return False
+    data = state.read_json(home / state.STATE) or {}
+    if owners.valid(data.get("owner")) != owner:
+        return False  # another server has taken it over, or nobody owns it: leave it running
+    return stop(home)
 
 
 def status(home: Path) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from labkit.sandbox import fidelity, state
+from labkit.sandbox import fidelity, owner, state
 from labkit.session import ACCOUNT as ACCOUNT_ID
 
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
@@ -275,6 +275,31 @@ def _listen(port_hint: int, app: Any) -> Any:
         return None
 
 
+def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> threading.Thread:
+    """Exit once the Jupyter server that owns this sandbox is gone (killed without stopping it).
+
+    The owner is reread from the state file on every check, so a server that adopts a running
+    sandbox takes over; a sandbox without an owner runs until it is stopped."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(owner.WATCH_INTERVAL)
+            data = state.read_json(home / state.STATE) or {}
+            if data.get("instance") != instance:
+                continue  # state being rewritten, or another instance's: nothing to judge by
+            who = owner.valid(data.get("owner"))
+            if who and not owner.alive(who):
+                logging.getLogger("labkit.sandbox").warning(
+                    "the Jupyter server (pid %s) that owned this sandbox is gone: stopping",
+                    who["pid"])
+                stop()
+                return
+
+    thread = threading.Thread(target=watch, name="labkit-owner-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve(home: Path) -> int:
     """Start the sandbox described by HOME's state file and serve until stopped."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -306,6 +331,7 @@ def serve(home: Path) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _watch_owner(home, launch["instance"], stop)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -1,0 +1,145 @@
+"""The lab's Jupyter server extension: the learner's sandbox lives with their Jupyter server.
+
+Enabled by installing labkit (`jupyter-config/jupyter_server_config.d/labkit.json`), in
+JupyterLab, Notebook 7 and JupyterHub's single-user servers alike. In sandbox mode it
+
+- starts the learner's sandbox in the background as the server starts, so the first lesson
+  attaches to a running sandbox instead of waiting for it;
+- makes the server the sandbox's owner: the sandbox stops when the server stops, and exits by
+  itself when the server dies without stopping it (labkit.sandbox.server watches it);
+- runs every JupyterLab terminal as a login shell followed by the lab's settings (the sandbox's
+  endpoint, region and CLI files, and the environment's `python` and `aws` first on PATH), so
+  `aws sts get-caller-identity` works as the first command typed and never reads `~/.aws`.
+
+In real-AWS mode (`LABKIT_BACKEND=aws`) it does nothing: no sandbox, terminals left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import shutil
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+
+from labkit.sandbox import owner as owners
+
+TERMINAL_RC = "terminal.bashrc"
+TERMINAL_ENV = "terminal.env"
+# Variables that would make `aws` in a terminal sign with something other than the sandbox's files.
+SHADOWING = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+             "AWS_SESSION_TOKEN")
+
+RC_TEMPLATE = """\
+# Written by labkit's Jupyter server extension: JupyterLab terminals start with this file.
+# First what a login shell runs (the system's and your own profile, which may reset PATH)...
+if [ -f /etc/profile ]; then . /etc/profile; fi
+if [ -f "$HOME/.bash_profile" ]; then . "$HOME/.bash_profile"
+elif [ -f "$HOME/.bash_login" ]; then . "$HOME/.bash_login"
+elif [ -f "$HOME/.profile" ]; then . "$HOME/.profile"
+elif [ -f "$HOME/.bashrc" ]; then . "$HOME/.bashrc"; fi
+# ...then the lab's: this environment's python and aws, and the sandbox instead of ~/.aws.
+export PATH={bin}:"$PATH"
+unset {shadowing}
+if [ -r {env_file} ]; then . {env_file}
+else eval "$(python -m labkit env 2>/dev/null)"; fi
+"""
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """Where Jupyter finds the extension (`labkit.serverext` in jpserver_extensions)."""
+    return [{"module": "labkit.serverext", "app": LabkitExtension}]
+
+
+class LabkitExtension(ExtensionApp):
+    """Starts, owns and stops the learner's sandbox; gives terminals its settings."""
+
+    name = "labkit"
+    load_other_extensions = True
+    _owner: owners.Owner | None = None
+    _thread: threading.Thread | None = None
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Before any extension loads: claim the server as owner, set up terminals."""
+        super()._link_jupyter_server_extension(serverapp)
+        from labkit.session import SERVER_PROCESS_VAR, LabError, settings
+
+        try:
+            self._cfg = settings()
+        except LabError as exc:
+            serverapp.log.warning("labkit: %s", exc)
+            return
+        if self._cfg.backend != "sandbox":
+            serverapp.log.info("labkit: LABKIT_BACKEND=%s: no sandbox, terminals left alone",
+                               self._cfg.backend)
+            return
+        self._owner = owners.this_process()
+        # Kernels and terminals inherit it: a sandbox one of them restarts has this owner too.
+        os.environ[SERVER_PROCESS_VAR] = owners.format_owner(self._owner)
+        self._set_up_terminals(serverapp)
+
+    def _set_up_terminals(self, serverapp: Any) -> None:
+        """Terminals: a login shell's profile, then the lab's settings (see RC_TEMPLATE)."""
+        from labkit.sandbox import state
+
+        settings_ = serverapp.terminado_settings
+        if settings_.get("shell_command"):
+            serverapp.log.info("labkit: terminado_settings.shell_command is set; not changed")
+            return
+        bash = shutil.which("bash")
+        if bash is None:
+            serverapp.log.warning("labkit: no bash here; run `eval \"$(python -m labkit env)\"` "
+                                  "in terminals")
+            return
+        home = self._cfg.home
+        try:
+            state.prepare_home(home)
+            state.write_private_text(home / TERMINAL_RC, RC_TEMPLATE.format(
+                bin=shlex.quote(str(Path(sys.executable).parent)),
+                shadowing=" ".join(SHADOWING),
+                env_file=shlex.quote(str(home / TERMINAL_ENV))))
+        except (state.HomeError, OSError) as exc:
+            serverapp.log.warning("labkit: terminals keep their defaults: %s", exc)
+            return
+        serverapp.terminado_settings = dict(settings_, shell_command=[
+            bash, "--rcfile", str(home / TERMINAL_RC), "-i"])
+
+    def initialize_settings(self) -> None:
+        """As the server loads: start the sandbox in the background."""
+        if self._owner is None:
+            return
+        self._thread = threading.Thread(target=self._start_sandbox, name="labkit-sandbox",
+                                        daemon=True)
+        self._thread.start()
+
+    def _start_sandbox(self) -> None:
+        from labkit.sandbox import state
+        from labkit.session import LabError, sandbox_for_server, settings
+
+        try:
+            # Read again: the server's environment now names it as the owner.
+            box, exports = sandbox_for_server(settings())
+            lines = [f"export {k}={shlex.quote(v)}" for k, v in exports.items()]
+            state.write_private_text(self._cfg.home / TERMINAL_ENV, "\n".join(lines) + "\n")
+        except (LabError, OSError) as exc:
+            self.log.warning("labkit: the sandbox did not start with the server (%s); the "
+                             "first lesson will start it", exc)
+            return
+        took = f" in {box.started_in:.2f} s" if box.started_in else " (already running)"
+        self.log.info("labkit: sandbox ready at %s%s", box.url, took)
+
+    async def stop_extension(self) -> None:
+        """As the server stops: stop the sandbox it owns."""
+        if self._owner is None:
+            return
+        from labkit import sandbox
+
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 60)
+        if await asyncio.to_thread(sandbox.release, self._cfg.home, self._owner):
+            self.log.info("labkit: sandbox stopped with the server")

@@ -1,0 +1,345 @@
+"""A real JupyterHub: two throwaway OS users, each with a server, a sandbox and two lessons run.
+
+JupyterHub from PyPI, configurable-http-proxy from npm, LocalProcessSpawner (one server per OS
+user, started as that user), the hub's REST API with a service token and per-user tokens. Each
+user's lessons run in a kernel that the user's own server started (the sessions API, as
+JupyterLab opens a notebook), driven cell by cell over the kernel's channels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from labkit.sandbox import state
+from tests.jupyter_server_run import BIN, JUPYTER_CONFIG, REPO, pid_running, wait_for
+
+LESSONS = ("00_start_here", "03_create_access_keys")
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="the hub test creates OS users (useradd): run it as root")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_as(user: str, *command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`command` as `user`, in their home, with their environment (runuser -l would reset PATH)."""
+    home = pwd.getpwnam(user).pw_dir
+    env = {"HOME": home, "USER": user, "PATH": f"{BIN}:/usr/bin:/bin",
+           "PYTHONPATH": str(REPO), "LANG": "C.UTF-8"}
+    return subprocess.run(["runuser", "-u", user, "--", "env", "-i",
+                           *(f"{k}={v}" for k, v in env.items()), *command],
+                          cwd=home, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def reachable() -> Iterator[None]:
+    """Let learners reach this Python and the repository: the x bit (search, not list) for others
+    on the folders above them that lack it (e.g. a pyenv Python under /root), restored after."""
+    changed: list[tuple[Path, int]] = []
+    for target in (Path(sys.prefix).resolve(), REPO, Path(sys.executable).resolve().parent):
+        for folder in [target, *target.parents]:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH and folder not in [c[0] for c in changed]:
+                changed.append((folder, stat.S_IMODE(mode)))
+                folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+    try:
+        yield
+    finally:
+        for folder, mode in changed:
+            folder.chmod(mode)
+
+
+@pytest.fixture(scope="module")
+def learners(reachable: None) -> Iterator[list[str]]:
+    """Two throwaway OS users with home folders, removed afterwards."""
+    tag = secrets.token_hex(3)
+    names = [f"lkhub{tag}a", f"lkhub{tag}b"]
+    made = []
+    try:
+        for name in names:
+            subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True,
+                           capture_output=True, timeout=60)
+            made.append(name)
+            home = Path(pwd.getpwnam(name).pw_dir)
+            home.chmod(0o700)
+            (home / "notebooks").mkdir()
+            for lesson in LESSONS:
+                shutil.copy(REPO / "notebooks" / f"{lesson}.ipynb", home / "notebooks")
+            subprocess.run(["chown", "-R", f"{name}:{name}", str(home)], check=True, timeout=60)
+        yield names
+    finally:
+        for name in made:
+            # Whatever the test left of this throwaway user (only ever started by this test).
+            left = subprocess.run(["pgrep", "-u", name], capture_output=True, text=True,
+                                  check=False).stdout.split()
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True,
+                           timeout=60)
+
+
+@dataclass
+class Hub:
+    proc: subprocess.Popen[bytes]
+    url: str
+    token: str
+    log: Path
+
+    def api(self, method: str, path: str, data: Any = None, token: str | None = None,
+            prefix: str = "/hub/api") -> tuple[int, Any]:
+        body = b"" if data is None and method in ("POST", "DELETE") else (
+            None if data is None else json.dumps(data).encode())
+        req = urllib.request.Request(self.url + prefix + path, method=method, data=body,
+                                     headers={"Authorization": f"token {token or self.token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                text = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+        return status, json.loads(text) if text.strip() else None
+
+
+HUB_CONFIG = """
+c = get_config()  # noqa: F821
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {port}
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {hub_port}
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
+c.ConfigurableHTTPProxy.command = [{chp!r}]
+c.JupyterHub.db_url = "sqlite:///{folder}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "{folder}/cookie_secret"
+c.JupyterHub.pid_file = "{folder}/jupyterhub.pid"
+c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+c.Authenticator.allowed_users = set({users!r})
+c.JupyterHub.services = [{{"name": "labkit-test", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = [{{
+    "name": "labkit-test",
+    "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users"],
+    "services": ["labkit-test"],
+}}]
+c.Spawner.cmd = [{python!r}, "-m", "jupyterhub.singleuser"]
+c.Spawner.environment = {{
+    "PATH": {path!r},
+    "PYTHONPATH": {repo!r},
+    # What `pip install` of the course enables: labkit's server extension and kernel culling.
+    "JUPYTER_CONFIG_PATH": {jupyter_config!r},
+}}
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+"""
+
+
+@pytest.fixture(scope="module")
+def hub(learners: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    chp = shutil.which("configurable-http-proxy")
+    assert chp, "configurable-http-proxy is missing: npm install -g configurable-http-proxy"
+    folder = tmp_path_factory.mktemp("hub")
+    token = secrets.token_hex(32)
+    port = free_port()
+    (folder / "jupyterhub_config.py").write_text(HUB_CONFIG.format(
+        port=port, hub_port=free_port(), proxy_api_port=free_port(), chp=chp, folder=folder,
+        users=sorted(learners), token=token, python=sys.executable,
+        path=f"{BIN}:/usr/bin:/bin", repo=str(REPO), jupyter_config=str(JUPYTER_CONFIG)))
+    log = folder / "hub.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "AWS_"))}
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f",
+                                 str(folder / "jupyterhub_config.py")], cwd=folder, env=env,
+                                stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT)
+    hub = Hub(proc, f"http://127.0.0.1:{port}", token, log)
+    try:
+        up = wait_for(lambda: proc.poll() is None and _answers(hub), 120, step=0.5)
+        assert up, log.read_text(errors="replace")[-4000:]
+        yield hub
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def _answers(hub: Hub) -> bool:
+    try:
+        return hub.api("GET", "/users")[0] == 200
+    except OSError:
+        return False
+
+
+def start_server(hub: Hub, user: str) -> None:
+    status, body = hub.api("POST", f"/users/{user}/server")
+    assert status in (201, 202), body
+    ready = wait_for(lambda: (hub.api("GET", f"/users/{user}")[1] or {}).get("servers", {})
+                     .get("", {}).get("ready"), 180, step=0.5)
+    assert ready, hub.log.read_text(errors="replace")[-4000:]
+
+
+def run_lesson(hub: Hub, user: str, user_token: str, lesson: str) -> None:
+    """Open the lesson as JupyterLab does (a session in the user's server), run its cells."""
+    from jupyter_client import BlockingKernelClient
+
+    status, session = hub.api("POST", "/sessions", {
+        "path": f"notebooks/{lesson}.ipynb", "type": "notebook", "name": f"{lesson}.ipynb",
+        "kernel": {"name": "python3"}}, token=user_token, prefix=f"/user/{user}/api")
+    assert status == 201, session
+    kernel_id = session["kernel"]["id"]
+    home = Path(pwd.getpwnam(user).pw_dir)
+    connection = home / ".local/share/jupyter/runtime" / f"kernel-{kernel_id}.json"
+    assert wait_for(connection.exists, 60), f"no connection file {connection}"
+    client = BlockingKernelClient(connection_file=str(connection))
+    client.load_connection_file()
+    client.start_channels(hb=False)
+    try:
+        client.wait_for_ready(timeout=120)
+        nb = nbformat.read(home / "notebooks" / f"{lesson}.ipynb", as_version=4)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            errors: list[str] = []
+
+            def hook(msg: dict[str, Any]) -> None:
+                if msg["msg_type"] == "error":
+                    errors.append("\n".join(msg["content"]["traceback"])[-2000:])
+
+            reply = client.execute_interactive(cell.source, timeout=300, output_hook=hook)
+            if "raises-exception" not in cell.metadata.get("tags", []):
+                assert reply["content"]["status"] == "ok", \
+                    f"{user} {lesson} cell {index}: " + "\n".join(errors)
+    finally:
+        client.stop_channels()
+    hub.api("DELETE", f"/sessions/{session['id']}", token=user_token,
+            prefix=f"/user/{user}/api")
+
+
+def owner_uid(pid: int) -> int:
+    return os.stat(f"/proc/{pid}").st_uid
+
+
+def progress_rows(*args: str, user: str | None = None) -> dict[str, dict[str, str]]:
+    command = [sys.executable, "-m", "labkit", "progress", *args, "--csv"]
+    done = run_as(user, *command) if user else subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    return {row.pop("learner"): row for row in rows}
+
+
+def test_two_learners_on_a_real_hub(hub: Hub, learners: list[str]) -> None:
+    tokens = {}
+    for user in learners:
+        status, made = hub.api("POST", f"/users/{user}/tokens",
+                               {"note": "labkit hub test", "expires_in": 3600})
+        assert status in (200, 201), made
+        tokens[user] = made["token"]
+    for user in learners:
+        start_server(hub, user)
+    a, b = learners
+    homes = {u: Path(pwd.getpwnam(u).pw_dir) for u in learners}
+
+    # Each server started its learner's sandbox before any lesson ran.
+    boxes = {}
+    for user in learners:
+        path = homes[user] / ".labkit" / state.STATE
+        assert wait_for(lambda p=path: (state.read_json(p) or {}).get("status") == "ready", 60), \
+            hub.log.read_text(errors="replace")[-3000:]
+        boxes[user] = state.read_json(path)
+
+    # A learner's token opens their own server only.
+    assert hub.api("GET", "/status", token=tokens[a], prefix=f"/user/{b}/api")[0] == 403
+
+    for user in learners:
+        for lesson in LESSONS:
+            run_lesson(hub, user, tokens[user], lesson)
+
+    # Two sandboxes, owned by two users, each watched by that user's server.
+    pids = {u: boxes[u]["pid"] for u in learners}
+    assert pids[a] != pids[b] and all(pid_running(p) for p in pids.values())
+    for user in learners:
+        uid = pwd.getpwnam(user).pw_uid
+        assert owner_uid(pids[user]) == uid
+        assert owner_uid(boxes[user]["owner"]["pid"]) == uid
+        assert (state.read_json(homes[user] / ".labkit" / state.STATE) or {})["pid"] == pids[user]
+
+    # Neither can read the other's files, nor reset the other's sandbox.
+    probe = (
+        "import json, sys, urllib.request, urllib.error\n"
+        "from pathlib import Path\n"
+        "try:\n"
+        "    Path(sys.argv[1], '.labkit', 'sandbox.json').read_text(); print('read')\n"
+        "except PermissionError:\n"
+        "    print('denied')\n"
+        "own = json.loads(Path.home().joinpath('.labkit', 'sandbox.json').read_text())\n"
+        "req = urllib.request.Request(sys.argv[2] + '/labkit-api/reset', data=b'{}',\n"
+        "    method='POST', headers={'X-Labkit-Token': own['token']})\n"
+        "try:\n"
+        "    urllib.request.urlopen(req, timeout=10); print('reset')\n"
+        "except urllib.error.HTTPError as exc:\n"
+        "    print(exc.code)\n")
+    for me, other in ((a, b), (b, a)):
+        done = run_as(me, sys.executable, "-c", probe, str(homes[other]), boxes[other]["url"])
+        assert done.stdout.split() == ["denied", "403"], done.stdout + done.stderr
+
+    # Each sandbox still holds what its learner made in lesson 03 (nobody reset it).
+    check = ("import labkit.session as s\n"
+             "print(sorted(u['UserName'] for u in s.connect().client('iam').list_users()['Users']))")
+    for user in learners:
+        done = run_as(user, sys.executable, "-c", check)
+        assert "temporary-iam-user" in done.stdout, done.stdout + done.stderr
+
+    # The instructor's view over both homes matches what each learner sees of themselves.
+    both = progress_rows(str(homes[a]), str(homes[b]))
+    assert set(both) == {a, b}
+    for user in learners:
+        own = progress_rows(user=user)
+        assert len(own) == 1
+        row = both[user]
+        assert row == next(iter(own.values()))
+        for lesson in ("00", "03"):
+            done, total = row[lesson].split("/")
+            assert done == total and int(total) > 0, row
+        assert all(row[c] == "-" for c in ("01", "02", "04", "05", "06", "07", "08", "09")), row
+
+    # The hub stops the servers: the sandboxes go with them.
+    for user in learners:
+        status, body = hub.api("DELETE", f"/users/{user}/server")
+        assert status in (202, 204), body
+    for user in learners:
+        assert wait_for(lambda p=pids[user]: not pid_running(p), 60, step=0.5), \
+            f"{user}'s sandbox outlived their server"
+        assert (state.read_json(homes[user] / ".labkit" / state.STATE) or {})["status"] \
+            == "stopped"
+    # Nothing of the learners' is left running (server, kernels, sandbox).
+    for user in learners:
+        assert wait_for(lambda u=user: subprocess.run(["pgrep", "-u", u], capture_output=True,
+                                                      check=False).returncode == 1, 30), \
+            subprocess.run(["ps", "-u", user, "-o", "pid,args"], capture_output=True,
+                           text=True, check=False).stdout
