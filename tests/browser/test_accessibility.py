@@ -31,6 +31,14 @@ FOREIGN_ENV = (
 )
 
 
+_UNANNOUNCED_JS = r"""
+(sel) => [...document.querySelector(sel).querySelectorAll(
+    '.labkit-widget .labkit-check, .labkit-anywidget .labkit-check')]
+  .filter((c) => !c.closest("[role='status'], [role='alert']"))
+  .map((c) => c.textContent.slice(0, 80))
+"""
+
+
 @pytest.fixture(scope="module")
 def lab_env() -> dict[str, str | None]:
     """Overrides conftest's `lab_env`: a fresh sandbox, whatever the developer's shell holds."""
@@ -70,6 +78,9 @@ def test_lesson_outputs_pass_axe(lab_page: Any, lab_server: jlab.Lab, axe_js: st
     jlab.open_notebook(lab_page, lab_server, lesson)
     jlab.run_all(lab_page, timeout=240)
     ran = time.monotonic() - t0
+    # Every verdict a widget shows sits in a live region, so a screen reader announces it.
+    unannounced = lab_page.evaluate(_UNANNOUNCED_JS, jlab.CURRENT_NOTEBOOK)
+    assert unannounced == [], unannounced
     axe.inject(lab_page, axe_js)
     outputs = axe.audit_each(lab_page, OUTPUTS)
     markdown = axe.audit_each(lab_page, MARKDOWN)
