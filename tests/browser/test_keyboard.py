@@ -40,7 +40,8 @@ SEEN: dict[str, str] = {}
 _ACTIVE_JS = r"""
 () => {
   const a = document.activeElement;
-  return { tag: a.tagName.toLowerCase(), cls: a.className || '', label: a.getAttribute('aria-label'),
+  return { tag: a.tagName.toLowerCase(), cls: a.className || '',
+           label: a.getAttribute('aria-label'),
            text: (a.textContent || '').trim().slice(0, 80), type: a.type || '',
            value: a.value === undefined ? null : String(a.value), body: a === document.body,
            checked: !!a.checked };
@@ -127,8 +128,9 @@ def answered(page, form) -> None:
 
 def active_cell(page) -> int:
     return page.evaluate(
-        "(sel) => [...document.querySelector(sel).querySelectorAll('.jp-Notebook > .jp-Cell, "
-        ".jp-WindowedPanel-viewport > .jp-Cell')].findIndex(c => c.classList.contains('jp-mod-active'))",
+        "(sel) => [...document.querySelector(sel).querySelectorAll("
+        "'.jp-Notebook > .jp-Cell, .jp-WindowedPanel-viewport > .jp-Cell')]"
+        ".findIndex(c => c.classList.contains('jp-mod-active'))",
         jlab.CURRENT_NOTEBOOK,
     )
 
