@@ -342,11 +342,37 @@ def _table(data: pd.DataFrame, label: str) -> Styler:
         still be scrolled with the arrow keys (WCAG 2.1.1); `to_html()` is the table alone."""
 
         def _repr_html_(self) -> str:
-            inner = super()._repr_html_() or ""
-            return (f'<div class="labkit-table" role="region" aria-label="{html.escape(label)}" '
-                    f'tabindex="0" style="overflow-x: auto; max-width: 100%">{inner}</div>')
+            return _region(super()._repr_html_() or "", label)
 
     return RegionStyler(data)
+
+
+def _region(inner: str, label: str) -> str:
+    """`inner` HTML in a labelled region that the keyboard can focus and scroll (WCAG 2.1.1)."""
+    return (f'<div class="labkit-table" role="region" aria-label="{html.escape(label)}" '
+            f'tabindex="0" style="overflow-x: auto; max-width: 100%">{inner}</div>')
+
+
+def register_table_display(shell: Any = None) -> bool:
+    """Show every DataFrame in this notebook in a keyboard-scrollable region; False outside IPython.
+
+    JupyterLab lets a table wider than the output scroll sideways, but only with a mouse.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+
+    def frame_html(frame: pd.DataFrame) -> str | None:
+        inner = frame._repr_html_()
+        return None if inner is None else _region(inner, "Table")
+
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
+    return True
 
 
 def style_keys(

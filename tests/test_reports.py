@@ -598,3 +598,19 @@ def test_age_chart_text_alternative_and_table(aws_frame: pd.DataFrame) -> None:
     assert "<figcaption>" in shown and "<summary>" in shown
     empty = reports.key_age_summary(frame_of(line("erin")), NOW)
     assert empty == "Bar chart of access key ages: there are no access keys."
+
+
+def test_registered_table_display_puts_any_frame_in_a_scrollable_region() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        assert reports.register_table_display(shell) is True
+        data, _ = shell.display_formatter.format(pd.DataFrame({"time": [1], "event": ["x"]}))
+        assert data["text/html"].startswith('<div class="labkit-table" role="region" '
+                                            'aria-label="Table" tabindex="0"')
+        assert "<th>event</th>" in data["text/html"]
+    finally:
+        shell.display_formatter.formatters["text/html"].pop(pd.DataFrame, None)
+        InteractiveShell.clear_instance()
+    assert reports.register_table_display() is False  # no notebook here: nothing to do
