@@ -420,6 +420,8 @@ def style_keys(
             f"inactive keys are grey and italic. Key ages on {when:%Y-%m-%d}."
         )
         .apply(row_style, axis=1)
+        # Dates and regions read badly broken over two lines; headings may wrap instead.
+        .set_properties(subset=["created", "last_used", "last_region"], **{"white-space": "nowrap"})
         # escape: the root user's name, <root_account>, is not an HTML tag.
         .format(escape="html")
         .format(_day, subset=["created", "last_used"])

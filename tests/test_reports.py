@@ -566,6 +566,9 @@ def test_key_table_is_a_labelled_region_the_keyboard_can_scroll(aws_frame: pd.Da
     assert ">days since use<" in shown  # headings that can wrap, so the table is narrower
     grey = css_rules(reports.style_keys(aws_frame).to_html())["font-style: italic"]
     assert rows_of(grey) == {0, 5}  # inactive rows differ in more than colour
+    unbroken = css_rules(reports.style_keys(aws_frame).to_html())["white-space: nowrap"]
+    columns = {re.search(r"_col(\d+)$", i).group(1) for i in unbroken}  # type: ignore[union-attr]
+    assert columns == {"4", "6", "9"}  # created, last used, last region: never broken
     assert 'role="region"' in reports.style_findings(reports.findings(aws_frame))._repr_html_()
 
 
