@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import time
 from collections.abc import Iterator
@@ -84,15 +86,21 @@ REPORT_POLL_SECONDS = 0.05
 REPORT_TIMEOUT_SECONDS = 10.0
 
 ACTION_BACKGROUND = "#fde2e1"
-INACTIVE_COLOUR = "#8a8a8a"
+# Inactive keys' text and bars: 4.5:1 or more on white, on the action rows' pink and on
+# JupyterLab's striped rows (#f5f5f5), as WCAG AA asks of text.
+INACTIVE_COLOUR = "#595959"
 SEVERITY_STYLES = {
     "critical": "background-color: #8b0000; color: white; font-weight: bold",
     "high": "background-color: #d9363e; color: white",
     "medium": "background-color: #f5c242; color: black",
     "low": "background-color: #dbe9f6; color: black",
 }
-OVERDUE_COLOUR = "#d9363e"
-OK_COLOUR = "#4c78a8"
+# The chart's three kinds of bar differ in lightness and pattern too, and each bar is labelled
+# in words, so no fact depends on telling colours apart.
+OVERDUE_COLOUR = "#b2182b"
+OK_COLOUR = "#4393c3"
+OVERDUE_HATCH = "///"
+INACTIVE_HATCH = ".."
 
 
 class CredentialReportTimeout(TimeoutError):
@@ -320,13 +328,60 @@ def _day(value: object) -> str:
     return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")  # type: ignore[arg-type]
 
 
+def _heading(name: object) -> str:
+    """A column name as a heading that may wrap: `days_since_use` -> `days since use`."""
+    return str(name).replace("_", " ")
+
+
+def _table(data: pd.DataFrame, label: str) -> Styler:
+    """A Styler that a notebook shows in a labelled region the keyboard can scroll."""
+    from pandas.io.formats.style import Styler
+
+    class RegionStyler(Styler):
+        """Shown inside a focusable, labelled region, so a table wider than the output can
+        still be scrolled with the arrow keys (WCAG 2.1.1); `to_html()` is the table alone."""
+
+        def _repr_html_(self) -> str:
+            return _region(super()._repr_html_() or "", label)
+
+    return RegionStyler(data)
+
+
+def _region(inner: str, label: str) -> str:
+    """`inner` HTML in a labelled region that the keyboard can focus and scroll (WCAG 2.1.1)."""
+    return (f'<div class="labkit-table" role="region" aria-label="{html.escape(label)}" '
+            f'tabindex="0" style="overflow-x: auto; max-width: 100%">{inner}</div>')
+
+
+def register_table_display(shell: Any = None) -> bool:
+    """Show every DataFrame in this notebook in a keyboard-scrollable region; False outside IPython.
+
+    JupyterLab lets a table wider than the output scroll sideways, but only with a mouse.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+
+    def frame_html(frame: pd.DataFrame) -> str | None:
+        inner = frame._repr_html_()
+        return None if inner is None else _region(inner, "Table")
+
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
+    return True
+
+
 def style_keys(
     frame: pd.DataFrame,
     now: datetime | None = None,
     rotation_days: int = ROTATION_DAYS,
     unused_days: int = UNUSED_DAYS,
 ) -> Styler:
-    """The key table for a notebook: rows needing action in red, inactive keys in grey."""
+    """The key table for a notebook: rows needing action tinted and named, inactive keys grey."""
     when = _frame_now(frame, now)
     keys = _with_ages(frame, when).reset_index(drop=True)
     found = findings(keys, when, rotation_days=rotation_days, unused_days=unused_days)
@@ -354,11 +409,19 @@ def style_keys(
             css.append(f"background-color: {ACTION_BACKGROUND}")
         if not bool(row["active"]):
             css.append(f"color: {INACTIVE_COLOUR}")
+            css.append("font-style: italic")
         return ["; ".join(css)] * len(row)
 
     return (
-        shown.style.set_uuid("labkit-keys")
+        _table(shown, "Access keys")
+        .set_uuid("labkit-keys")
+        .set_caption(
+            f"Access keys. Tinted rows need action (the action column says why); "
+            f"inactive keys are grey and italic. Key ages on {when:%Y-%m-%d}."
+        )
         .apply(row_style, axis=1)
+        # Dates and regions read badly broken over two lines; headings may wrap instead.
+        .set_properties(subset=["created", "last_used", "last_region"], **{"white-space": "nowrap"})
         # escape: the root user's name, <root_account>, is not an HTML tag.
         .format(escape="html")
         .format(_day, subset=["created", "last_used"])
@@ -369,20 +432,100 @@ def style_keys(
             escape="html",
         )
         .format(lambda v: "never" if pd.isna(v) else str(v), subset=["days_since_use"])
+        .format_index(_heading, axis=1)
         .hide(axis="index")
     )
 
 
 def style_findings(findings_frame: pd.DataFrame) -> Styler:
-    """The findings table for a notebook, each severity in its own colour."""
+    """The findings table for a notebook: the severity in words, and in its own colour."""
     shown = findings_frame.reset_index(drop=True)
     return (
-        shown.style.set_uuid("labkit-findings")
+        _table(shown, "Findings")
+        .set_uuid("labkit-findings")
+        .set_caption("Findings, with each one's severity.")
         .map(lambda s: SEVERITY_STYLES.get(s, ""), subset=["severity"])
         .format(escape="html")
         .format(lambda v: "" if pd.isna(v) else str(v), subset=["key_slot"])
+        .format_index(_heading, axis=1)
         .hide(axis="index")
     )
+
+
+def _status(active: bool, age: int, rotation_days: int) -> str:
+    """A key's state as the chart says it in words."""
+    if not active:
+        return "inactive"
+    return "past the limit" if age > rotation_days else "within the limit"
+
+
+def key_age_table(
+    frame: pd.DataFrame, now: datetime | None = None, rotation_days: int = ROTATION_DAYS
+) -> pd.DataFrame:
+    """What the age chart shows, as a table: user, key slot, age in days, state."""
+    keys = _with_ages(frame, _frame_now(frame, now)).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "user": keys["user"].astype(str),
+            "key": keys["key_slot"].astype(int),
+            "age_days": keys["age_days"].astype(int),
+            "state": [
+                _status(a, int(g), rotation_days)
+                for a, g in zip(keys["active"].astype(bool), keys["age_days"])
+            ],
+        }
+    )
+
+
+def key_age_summary(
+    frame: pd.DataFrame, now: datetime | None = None, rotation_days: int = ROTATION_DAYS
+) -> str:
+    """One sentence that says what the age chart shows (its text alternative)."""
+    table = key_age_table(frame, now, rotation_days)
+    if table.empty:
+        return "Bar chart of access key ages: there are no access keys."
+
+    def who(state: str) -> str:
+        rows = table[table["state"] == state]
+        if rows.empty:
+            return f"none {state}"
+        names = ", ".join(f"{u} key {k} ({d} days)" for u, k, d in
+                          zip(rows["user"], rows["key"], rows["age_days"]))
+        return f"{len(rows)} {state}: {names}"
+
+    return (f"Bar chart of access key ages, {len(table)} keys, against the {rotation_days}-day "
+            f"rotation limit. Active, {who('past the limit')}. Active, "
+            f"{who('within the limit')}. {who('inactive').capitalize()}.")
+
+
+class ChartDisplay:
+    """The age chart as a notebook shows it: an image with its text alternative, a caption, and
+    the same facts in a table a screen reader can walk through."""
+
+    def __init__(self, png: bytes, summary: str, table: pd.DataFrame) -> None:
+        self.png = png
+        self.summary = summary
+        self.table = table
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png).decode("ascii")
+        rows = "".join(
+            f"<tr><td>{html.escape(str(r.user))}</td><td>{r.key}</td><td>{r.age_days}</td>"
+            f"<td>{html.escape(r.state)}</td></tr>"
+            for r in self.table.itertuples()
+        )
+        return (
+            '<figure class="labkit-chart" style="margin: 0">'
+            f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.summary)}" '
+            'style="max-width: 100%">'
+            "<figcaption><details><summary>The chart's facts as a table</summary>"
+            "<table><thead><tr><th scope='col'>user</th><th scope='col'>key</th>"
+            "<th scope='col'>age (days)</th><th scope='col'>state</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></details></figcaption></figure>"
+        )
+
+    def __repr__(self) -> str:
+        return self.summary
 
 
 def key_age_chart(
@@ -391,20 +534,36 @@ def key_age_chart(
     rotation_days: int = ROTATION_DAYS,
     ax: Axes | None = None,
 ) -> Axes:
-    """A bar per key showing its age, red past the rotation limit, grey when inactive."""
-    if ax is None:
-        # pyplot (not a bare Figure) so the notebook's inline backend shows the chart.
-        import matplotlib.pyplot as plt
+    """A bar per key showing its age, labelled past the limit / within / inactive.
 
-        _, ax = plt.subplots(figsize=(7, 1.5 + 0.4 * max(len(frame), 1)), layout="constrained")
-    keys = _with_ages(frame, _frame_now(frame, now)).reset_index(drop=True)
+    Without `ax`, the chart is shown in the notebook at once, with its text alternative.
+    """
+    own = ax is None
+    if ax is None:
+        # A bare Figure, not pyplot's: the inline backend would show it as an image without
+        # a text alternative, so it is shown below as a ChartDisplay instead.
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(7, 1.5 + 0.4 * max(len(frame), 1)), layout="constrained").subplots()
+    when = _frame_now(frame, now)
+    keys = _with_ages(frame, when).reset_index(drop=True)
     labels = [f"{u} (key {int(s)})" for u, s in zip(keys["user"], keys["key_slot"])]
-    colours = [
-        INACTIVE_COLOUR if not active else OVERDUE_COLOUR if age > rotation_days else OK_COLOUR
-        for active, age in zip(keys["active"].astype(bool), keys["age_days"])
-    ]
+    states = [_status(a, int(g), rotation_days)
+              for a, g in zip(keys["active"].astype(bool), keys["age_days"])]
+    look = {
+        "past the limit": (OVERDUE_COLOUR, OVERDUE_HATCH),
+        "within the limit": (OK_COLOUR, ""),
+        "inactive": (INACTIVE_COLOUR, INACTIVE_HATCH),
+    }
     positions = list(range(len(keys)))
-    ax.barh(positions, keys["age_days"].tolist(), color=colours)
+    ages = keys["age_days"].tolist()
+    bars = ax.barh(positions, ages, color=[look[s][0] for s in states], edgecolor="white")
+    for bar, state in zip(bars, states):
+        bar.set_hatch(look[state][1])
+    # Each bar says its state in words at its end: the chart reads without colour.
+    for y, (age, state) in enumerate(zip(ages, states)):
+        ax.text(age, y, f" {age} d, {state}", va="center", ha="left", fontsize="small",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()
     limit = ax.axvline(
@@ -414,21 +573,41 @@ def key_age_chart(
         ax.text(0.5, 0.5, "No access keys", transform=ax.transAxes, ha="center", va="center")
     ax.set_xlabel("Key age (days)")
     ax.set_title("Access key ages")
-    ax.set_xlim(left=0)
-    # Say what the colours mean, so the chart reads without colour vision too.
+    # Room on the right for the labels at the bars' ends.
+    ax.set_xlim(0, max([rotation_days, *ages]) * 1.45)
     from matplotlib.patches import Patch
 
     ax.legend(
         handles=[
             limit,
-            Patch(color=OVERDUE_COLOUR, label="active, past the limit"),
-            Patch(color=OK_COLOUR, label="active, within the limit"),
-            Patch(color=INACTIVE_COLOUR, label="inactive"),
+            *(Patch(facecolor=c, hatch=h, edgecolor="white", label=f"active, {s}"
+                    if s != "inactive" else s) for s, (c, h) in look.items()),
         ],
         loc="lower right",
         fontsize="small",
     )
+    if own:
+        _show(ChartDisplay(_png(ax), key_age_summary(frame, when, rotation_days),
+                           key_age_table(frame, when, rotation_days)))
     return ax
+
+
+def _png(ax: Axes) -> bytes:
+    """The axes' figure as PNG bytes."""
+    buffer = io.BytesIO()
+    ax.figure.savefig(buffer, format="png", dpi=96)
+    return buffer.getvalue()
+
+
+def _show(item: object) -> None:
+    """Display `item` in the running notebook; nothing outside IPython (scripts, tests)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(item)
 
 
 def _error_code(exc: Exception) -> str:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -36,6 +37,9 @@ ONLY_ONCE = ("This is the only time that the secret access key can be viewed or 
 NOT_AVAILABLE = ("This key's secret is not available here: AWS shows it only once, when the key "
                  "is created. If it was lost, create a new key and delete this one.")
 _LABEL_WIDTH = "11em"
+# The widgets' JavaScript and CSS, shipped with the package (pyproject's package-data).
+FILES = Path(__file__).resolve().parent / "widget_files"
+_CSS = FILES / "labkit.css"
 # A long run of base64 characters in mixed case (or exactly 40): what a pasted secret looks like.
 _SECRETISH = re.compile(r"[A-Za-z0-9/+]{30,}")
 
@@ -61,7 +65,8 @@ def _scrub(verdict: Verdict, secret: str) -> Verdict:
 
 
 def _bundle(item: object) -> dict[str, Any]:
-    data = {"text/plain": repr(item)}
+    # A string is shown as itself, not as its repr with quotes.
+    data = {"text/plain": item if isinstance(item, str) else repr(item)}
     rich = getattr(item, "_repr_html_", None)
     if callable(rich):
         text = rich()
@@ -70,73 +75,45 @@ def _bundle(item: object) -> dict[str, Any]:
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
-def show_in(output: widgets.Output, *items: object) -> None:
+def show_in(output: widgets.Output | Status, *items: object) -> None:
     """Make `output` show exactly `items` (this is what a saved notebook keeps: never a secret)."""
     # Setting `outputs` from the kernel works from any thread and without a frontend, and what
     # is saved with the notebook is exactly what we put here.
-    output.outputs = tuple(_bundle(item) for item in items)
+    bundles = tuple(_bundle(item) for item in items)
+    if isinstance(output, Status):
+        # A failure is announced at once (role="alert"); anything else politely.
+        failed = any(isinstance(item, Verdict) and not item.ok for item in items)
+        with output.hold_sync():
+            output.urgent = failed
+            output.outputs = list(bundles)
+    else:
+        output.outputs = bundles
+
+
+class Status(anywidget.AnyWidget):
+    """Where a widget's verdicts appear: a live region, so screen readers announce each one."""
+
+    _esm = FILES / "status.js"
+    _css = _CSS
+    outputs = traitlets.List(traitlets.Dict()).tag(sync=True)
+    urgent = traitlets.Bool(False).tag(sync=True)
+
+    def clear_output(self) -> None:
+        """Show nothing."""
+        self.outputs = []
+
+    def focus(self) -> None:
+        """Move the keyboard focus to the verdicts (when the control that had it goes away)."""
+        self.send({"event": "focus"})
 
 
 # ---------------------------------------------------------------- SecretInput
 
-_SECRET_INPUT_ESM = r"""
-function render({ model, el }) {
-  const label = document.createElement("label");
-  label.className = "labkit-secret-input";
-  const text = document.createElement("span");
-  text.className = "labkit-secret-label";
-  const input = document.createElement("input");
-  input.type = "password";
-  input.setAttribute("autocomplete", "off");
-  input.setAttribute("autocapitalize", "off");
-  input.setAttribute("autocorrect", "off");
-  input.spellcheck = false;
-  label.append(text, input);
-  el.append(label);
-
-  const sync = () => {
-    text.textContent = model.get("description");
-    input.placeholder = model.get("placeholder");
-    input.disabled = model.get("disabled");
-  };
-  sync();
-  const traits = ["change:description", "change:placeholder", "change:disabled"];
-  traits.forEach((t) => model.on(t, sync));
-
-  // The typed value goes to the kernel in a custom message only: never into a synced trait,
-  // which the notebook would save.
-  input.addEventListener("input", () => model.send({ event: "input", value: input.value }));
-  input.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") {
-      e.preventDefault();
-      model.send({ event: "submit" });
-    }
-  });
-  const onMessage = (msg) => {
-    if (msg && msg.event === "clear") input.value = "";
-  };
-  model.on("msg:custom", onMessage);
-  return () => {
-    traits.forEach((t) => model.off(t, sync));
-    model.off("msg:custom", onMessage);
-    input.value = "";
-  };
-}
-export default { render };
-"""
-
-_SECRET_INPUT_CSS = f"""
-.labkit-secret-input {{ display: flex; align-items: center; gap: 4px; margin: 2px 0; }}
-.labkit-secret-label {{ width: {_LABEL_WIDTH}; flex: none; text-align: right; padding-right: 4px; }}
-.labkit-secret-input input {{ flex: 1; max-width: 32em; font-family: monospace; }}
-"""
-
-
 class SecretInput(anywidget.AnyWidget):
     """A password box whose value reaches the kernel in custom messages only, never in state."""
 
-    _esm = _SECRET_INPUT_ESM
-    _css = _SECRET_INPUT_CSS
+    _esm = FILES / "secret_input.js"
+    _css = _CSS
     description = traitlets.Unicode("").tag(sync=True)
     placeholder = traitlets.Unicode("").tag(sync=True)
     disabled = traitlets.Bool(False).tag(sync=True)
@@ -222,7 +199,7 @@ class KeyEntryForm(widgets.VBox):
         self.note = widgets.HTML(
             "<small>The secret goes to this notebook's kernel only; it is not saved with the "
             "notebook, and the box empties after each check.</small>")
-        self.output = widgets.Output()
+        self.output = Status()
         self.result: Verdict | None = None
         self.verdicts: list[Verdict] = []
         self.identity_arn: str | None = None
@@ -234,6 +211,7 @@ class KeyEntryForm(widgets.VBox):
         if self.profile_name is not None:
             fields.append(self.profile_name)
         super().__init__(children=[*fields, self.verify_button, self.note, self.output])
+        self.add_class("labkit-widget")
 
         for box, what in ((self.key_id, "access key ID"), (self.region, "region"),
                           (self.profile_name, "profile name")):
@@ -287,15 +265,12 @@ class KeyEntryForm(widgets.VBox):
 
     def _on_click(self, _source: Any = None) -> None:
         secret = self.secret.take()  # read once: the box is empty whatever happens next
-        self.verify_button.disabled = True
-        self.secret.disabled = True
+        # The button and the box stay enabled while checking: disabling them would drop the
+        # keyboard focus to the page (the kernel handles one click at a time anyway).
         try:
             verdicts = self._check(secret)
         except Exception as exc:  # noqa: BLE001 - a learner sees a plain-words line, not a traceback
             verdicts = [checks.failure(exc, "Checking the key pair")]
-        finally:
-            self.verify_button.disabled = False
-            self.secret.disabled = False
         self._show(verdicts, secret)
 
     def _show(self, verdicts: list[Verdict], secret: str) -> None:
@@ -382,156 +357,11 @@ class KeyEntryForm(widgets.VBox):
 
 # ---------------------------------------------------------------- SecretReveal
 
-_REVEAL_ESM = r"""
-const MASK = "•".repeat(40);
-
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function render({ model, el: root }) {
-  const card = el("div", "labkit-reveal");
-  const heading = el("div", "labkit-reveal-title", "Retrieve access keys");
-  const notice = el("div", "labkit-reveal-notice");
-  const table = el("table");
-  const idRow = el("tr");
-  const idCode = el("code");
-  const copyId = el("button", "labkit-reveal-button", "Copy");
-  const idCell = el("td");
-  idCell.append(idCode, copyId);
-  idRow.append(el("th", "", "Access key"), idCell);
-  const secretRow = el("tr");
-  const secretCode = el("code", "labkit-reveal-secret", MASK);
-  const showButton = el("button", "labkit-reveal-button", "Show");
-  const copySecret = el("button", "labkit-reveal-button", "Copy");
-  const secretCell = el("td");
-  secretCell.append(secretCode, showButton, copySecret);
-  secretRow.append(el("th", "", "Secret access key"), secretCell);
-  table.append(idRow, secretRow);
-  const meta = el("div", "labkit-reveal-meta");
-  const status = el("div", "labkit-reveal-status");
-  const confirm = el("button", "labkit-reveal-confirm", "I have saved my secret access key");
-  card.append(heading, notice, table, meta, confirm, status);
-  root.append(card);
-
-  let shown = false;
-  let pendingCopy = null;
-
-  const hide = () => {
-    secretCode.textContent = MASK;
-    shown = false;
-    showButton.textContent = "Show";
-  };
-  const say = (text) => { status.textContent = text; };
-  const copied = () => say("Copied to the clipboard.");
-  const notCopied = () => say("Could not copy here: click Show, then select and copy it by hand.");
-
-  const sync = () => {
-    idCode.textContent = model.get("key_id");
-    notice.textContent = model.get("notice");
-    const bits = [];
-    if (model.get("user_name")) bits.push("User: " + model.get("user_name"));
-    if (model.get("created")) bits.push("Created: " + model.get("created"));
-    meta.textContent = bits.join(" · ");
-    const open = model.get("available") && !model.get("confirmed");
-    if (!open) hide();
-    showButton.disabled = !open;
-    copySecret.disabled = !open;
-    confirm.disabled = model.get("confirmed");
-    confirm.style.display = model.get("available") ? "" : "none";
-    card.classList.toggle("labkit-reveal-done", model.get("confirmed"));
-  };
-  sync();
-  const traits = ["change:key_id", "change:notice", "change:user_name", "change:created",
-                  "change:available", "change:confirmed"];
-  traits.forEach((t) => model.on(t, sync));
-
-  // The secret is never in the model's state: the kernel answers "reveal" with a custom
-  // message, and it lives in this DOM only while shown.
-  showButton.addEventListener("click", () => {
-    if (shown) hide();
-    else model.send({ event: "reveal", purpose: "show" });
-  });
-  copyId.addEventListener("click", () => {
-    try {
-      navigator.clipboard.writeText(model.get("key_id")).then(copied, notCopied);
-    } catch (e) { notCopied(); }
-  });
-  copySecret.addEventListener("click", () => {
-    try {
-      if (shown) {
-        navigator.clipboard.writeText(secretCode.textContent).then(copied, notCopied);
-        return;
-      }
-      const value = new Promise((resolve, reject) => {
-        pendingCopy = { resolve, reject };
-        setTimeout(() => reject(new Error("no answer")), 5000);
-      });
-      value.catch(() => {});
-      model.send({ event: "reveal", purpose: "copy" });
-      const viaText = () => value.then((v) => navigator.clipboard.writeText(v));
-      let done;
-      if (window.ClipboardItem && navigator.clipboard.write) {
-        // Safari wants the clipboard write started inside the click, with a promise for the text.
-        const blob = value.then((v) => new Blob([v], { type: "text/plain" }));
-        blob.catch(() => {});
-        done = navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })])
-          .catch(viaText);
-      } else {
-        done = viaText();
-      }
-      done.then(copied, notCopied);
-    } catch (e) { notCopied(); }
-  });
-  confirm.addEventListener("click", () => model.send({ event: "confirm" }));
-
-  const onMessage = (msg) => {
-    if (!msg) return;
-    if (msg.event === "secret") {
-      if (msg.purpose === "copy" && pendingCopy) {
-        pendingCopy.resolve(msg.value);
-        pendingCopy = null;
-      } else {
-        secretCode.textContent = msg.value;
-        shown = true;
-        showButton.textContent = "Hide";
-      }
-    } else if (msg.event === "forget") {
-      hide();
-      if (pendingCopy) { pendingCopy.reject(new Error("forgotten")); pendingCopy = null; }
-    }
-  };
-  model.on("msg:custom", onMessage);
-  return () => {
-    traits.forEach((t) => model.off(t, sync));
-    model.off("msg:custom", onMessage);
-    hide();
-  };
-}
-export default { render };
-"""
-
-_REVEAL_CSS = """
-.labkit-reveal { border: 1px solid #d5dbdb; border-radius: 6px; padding: 10px 14px; max-width: 46em; }
-.labkit-reveal-title { font-weight: bold; font-size: 1.1em; margin-bottom: 4px; }
-.labkit-reveal-notice { background: #f1faff; border-left: 4px solid #0073bb; padding: 4px 8px; }
-.labkit-reveal-done .labkit-reveal-notice { background: #e8f5e9; border-left-color: #1b5e20; }
-.labkit-reveal table { margin: 6px 0; border-collapse: collapse; }
-.labkit-reveal th { text-align: left; padding-right: 1em; font-weight: normal; color: #545b64; }
-.labkit-reveal td code { margin-right: 6px; }
-.labkit-reveal-button, .labkit-reveal-confirm { margin: 0 2px; cursor: pointer; }
-.labkit-reveal-meta, .labkit-reveal-status { color: #545b64; font-size: 0.9em; margin: 4px 0; }
-"""
-
-
 class SecretReveal(anywidget.AnyWidget):
     """The console's one-time "Retrieve access keys" page: show or copy the secret, then forget it."""
 
-    _esm = _REVEAL_ESM
-    _css = _REVEAL_CSS
+    _esm = FILES / "reveal.js"
+    _css = _CSS
     key_id = traitlets.Unicode("").tag(sync=True)
     user_name = traitlets.Unicode("").tag(sync=True)
     created = traitlets.Unicode("").tag(sync=True)
@@ -612,25 +442,63 @@ class Question:
             raise ValueError(f"Question {self.prompt!r}: answer {self.answer} is not an option.")
 
 
+class Choice(anywidget.AnyWidget):
+    """One question's options as a radio group labelled by the question (one Tab stop, arrows
+    move between options); `value` and `index` work as in ipywidgets' RadioButtons."""
+
+    _esm = FILES / "choice.js"
+    _css = _CSS
+    description = traitlets.Unicode("").tag(sync=True)
+    options = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    index = traitlets.Int(None, allow_none=True).tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, options: Sequence[str], *, description: str = "",
+                 value: str | None = None, **kwargs: Any) -> None:
+        super().__init__(options=list(options), description=description, **kwargs)
+        self.value = value
+
+    @traitlets.validate("index")
+    def _valid_index(self, proposal: dict[str, Any]) -> int | None:
+        index = proposal["value"]
+        if index is not None and not 0 <= index < len(self.options):
+            raise traitlets.TraitError(f"Option {index} does not exist.")
+        return index
+
+    @property
+    def value(self) -> str | None:
+        """The chosen option's text, or None."""
+        return None if self.index is None else self.options[self.index]
+
+    @value.setter
+    def value(self, text: str | None) -> None:
+        if text is None:
+            self.index = None
+        elif text in self.options:
+            self.index = self.options.index(text)
+        else:
+            raise traitlets.TraitError(f"{text!r} is not one of the options.")
+
+    def __repr__(self) -> str:
+        return f"Choice(description={self.description!r}, value={self.value!r})"
+
+
 class Quiz(widgets.VBox):
     """Multiple-choice questions with a "Check answers" button that says why, one by one."""
 
     def __init__(self, questions: Sequence[Question], *, lesson: str | None = None,
                  name: str = "quiz") -> None:
         self.questions = list(questions)
-        self.radios = [widgets.RadioButtons(options=list(q.options), value=None,
-                                            layout=widgets.Layout(width="auto"))
-                       for q in self.questions]
+        self.radios = [Choice(q.options, description=f"{n}. {q.prompt}")
+                       for n, q in enumerate(self.questions, 1)]
         self.check_button = widgets.Button(description="Check answers", button_style="primary")
-        self.output = widgets.Output()
+        self.output = Status()
         self.result: Verdict | None = None
         self.marks: list[bool] = []
         self._lesson = lesson
         self._name = name
-        rows: list[widgets.Widget] = []
-        for n, (q, radio) in enumerate(zip(self.questions, self.radios), 1):
-            rows += [widgets.HTML(f"<b>{n}. {html.escape(q.prompt)}</b>"), radio]
-        super().__init__(children=[*rows, self.check_button, self.output])
+        super().__init__(children=[*self.radios, self.check_button, self.output])
+        self.add_class("labkit-widget")
         self.check_button.on_click(self._on_click)
 
     def _on_click(self, _button: Any = None) -> None:
@@ -650,7 +518,8 @@ class Quiz(widgets.VBox):
                               + (" Well done." if ok else " Change the ❌ answers and check again."))
         if self._lesson:
             checks.record(self._lesson, self._name, ok)
-        show_in(self.output, *lines, self.result)
+        # The score first: it is what a screen reader announces before the details.
+        show_in(self.output, self.result, *lines)
 
 
 # ---------------------------------------------------------------- Confirm
@@ -664,11 +533,13 @@ class Confirm(widgets.VBox):
         self.prompt = widgets.HTML(f"<p>{html.escape(prompt)}</p>")
         self.text: widgets.Text | None = None
         if expected is not None:
-            self.text = widgets.Text(placeholder=expected, continuous_update=True)
+            self.text = widgets.Text(placeholder=expected, continuous_update=True,
+                                     description="Type to confirm",
+                                     style={"description_width": "initial"})
         self.button = widgets.Button(description=button,
                                      button_style="danger" if expected is not None else "primary",
                                      disabled=expected is not None)
-        self.output = widgets.Output()
+        self.output = Status()
         self.result: Verdict | None = None
         self.done = False
         self._expected = expected
@@ -676,6 +547,7 @@ class Confirm(widgets.VBox):
         self._label = button
         parts = [self.prompt, *([self.text] if self.text is not None else []), self.button]
         super().__init__(children=[*parts, self.output])
+        self.add_class("labkit-widget")
         if self.text is not None:
             self.text.observe(self._update, names="value")
         self.button.on_click(self._on_click)
@@ -710,3 +582,6 @@ class Confirm(widgets.VBox):
                     self.text.disabled = True
         self._update()
         show_in(self.output, shown)
+        if self.done:
+            # The button is now disabled, which drops the keyboard focus: give it to the verdict.
+            self.output.focus()

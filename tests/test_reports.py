@@ -534,3 +534,86 @@ def test_inventory_needs_a_generated_report_on_moto(iam) -> None:
         iam.get_credential_report()
     assert caught.value.response["Error"]["Code"] == "ReportNotPresent"
     assert reports.key_inventory(now=NOW, client=iam).empty
+
+
+# --- accessible display: contrast, a keyboard-reachable table, the chart in words ----------------
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours."""
+
+    def lum(colour: str) -> float:
+        r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        f = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * f[0] + 0.7152 * f[1] + 0.0722 * f[2]
+
+    hi, lo = sorted([lum(a), lum(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_inactive_rows_are_readable_on_every_row_background() -> None:
+    # White, JupyterLab's striped rows, and the tint of rows needing action (WCAG AA: 4.5:1).
+    for background in ("#ffffff", "#f5f5f5", reports.ACTION_BACKGROUND):
+        assert contrast(reports.INACTIVE_COLOUR, background) >= 4.5, background
+
+
+def test_key_table_is_a_labelled_region_the_keyboard_can_scroll(aws_frame: pd.DataFrame) -> None:
+    shown = reports.style_keys(aws_frame, NOW)._repr_html_()
+    assert shown.startswith('<div class="labkit-table" role="region" aria-label="Access keys" '
+                            'tabindex="0" style="overflow-x: auto; max-width: 100%">')
+    assert "<caption>Access keys. Tinted rows need action" in shown
+    assert "Key ages on 2026-01-31." in shown
+    assert ">days since use<" in shown  # headings that can wrap, so the table is narrower
+    grey = css_rules(reports.style_keys(aws_frame).to_html())["font-style: italic"]
+    assert rows_of(grey) == {0, 5}  # inactive rows differ in more than colour
+    unbroken = css_rules(reports.style_keys(aws_frame).to_html())["white-space: nowrap"]
+    columns = {re.search(r"_col(\d+)$", i).group(1) for i in unbroken}  # type: ignore[union-attr]
+    assert columns == {"4", "6", "9"}  # created, last used, last region: never broken
+    assert 'role="region"' in reports.style_findings(reports.findings(aws_frame))._repr_html_()
+
+
+def test_age_chart_says_its_facts_in_words_and_patterns(aws_frame: pd.DataFrame) -> None:
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    reports.key_age_chart(aws_frame, NOW, ax=ax)
+    words = [t.get_text() for t in ax.texts]
+    assert " 120 d, past the limit" in words  # alice
+    assert " 29 d, within the limit" in words  # bob
+    assert " 399 d, inactive" in words  # dave
+    hatches = [b.get_hatch() for b in ax.patches]
+    assert hatches[1] == reports.OVERDUE_HATCH and hatches[5] == reports.INACTIVE_HATCH
+    assert not hatches[2]
+    assert contrast(reports.OK_COLOUR, "#ffffff") >= 3  # bars are graphics: 3:1 (WCAG 1.4.11)
+
+
+def test_age_chart_text_alternative_and_table(aws_frame: pd.DataFrame) -> None:
+    summary = reports.key_age_summary(aws_frame, NOW)
+    assert summary.startswith("Bar chart of access key ages, 7 keys, against the 90-day")
+    assert "Active, 1 past the limit: alice key 1 (120 days)." in summary
+    assert "2 inactive: <root_account> key 1" in summary
+    table = reports.key_age_table(aws_frame, NOW)
+    assert list(table.columns) == ["user", "key", "age_days", "state"]
+    assert table.loc[1].tolist() == ["alice", 1, 120, "past the limit"]
+    shown = reports.ChartDisplay(b"png", summary, table)._repr_html_()
+    assert f'alt="{summary.replace("<", "&lt;").replace(">", "&gt;")}"' in shown
+    assert "<td>alice</td><td>1</td><td>120</td><td>past the limit</td>" in shown
+    assert "<figcaption>" in shown and "<summary>" in shown
+    empty = reports.key_age_summary(frame_of(line("erin")), NOW)
+    assert empty == "Bar chart of access key ages: there are no access keys."
+
+
+def test_registered_table_display_puts_any_frame_in_a_scrollable_region() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        assert reports.register_table_display(shell) is True
+        data, _ = shell.display_formatter.format(pd.DataFrame({"time": [1], "event": ["x"]}))
+        assert data["text/html"].startswith('<div class="labkit-table" role="region" '
+                                            'aria-label="Table" tabindex="0"')
+        assert "<th>event</th>" in data["text/html"]
+    finally:
+        shell.display_formatter.formatters["text/html"].pop(pd.DataFrame, None)
+        InteractiveShell.clear_instance()
+    assert reports.register_table_display() is False  # no notebook here: nothing to do

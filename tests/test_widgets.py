@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets
 import pytest
+import traitlets
 
 from labkit import checks
 from labkit.checks import Verdict
@@ -25,6 +26,8 @@ from labkit.widgets import (
     Quiz,
     SecretInput,
     SecretReveal,
+    Status,
+    show_in,
 )
 
 USER = "temporary-iam-user"
@@ -462,3 +465,77 @@ def test_confirm_shows_a_returned_string_and_errors_as_red_lines(lab: Any) -> No
     assert failed.result.code == "NoSuchEntity"
     assert failed.result.title.startswith("Delete failed:")
     assert not failed.button.disabled  # it may be tried again
+
+
+# ---------------------------------------------------------------- accessibility
+
+
+def test_a_failure_is_announced_as_an_alert_and_a_success_politely() -> None:
+    status = Status()
+    show_in(status, Verdict(True, "Fine."), "checked at 10:00:00")
+    assert status.urgent is False
+    assert [o["data"]["text/plain"] for o in status.outputs] == ["✅ Fine.",
+                                                                 "checked at 10:00:00"]
+    show_in(status, Verdict(True, "First part."), Verdict(False, "Second part failed."))
+    assert status.urgent is True  # role="alert" in the browser
+    show_in(status, Verdict(True, "Fixed."))
+    assert status.urgent is False
+
+
+def test_the_form_announces_its_verdicts_and_never_disables_a_focused_control() -> None:
+    form = KeyEntryForm(OfflineLab())
+    assert isinstance(form.output, Status)
+    assert "labkit-widget" in form._dom_classes  # the lab's focus ring applies
+    toggled: list[str] = []
+    form.verify_button.observe(lambda c: toggled.append("button"), names="disabled")
+    form.secret.observe(lambda c: toggled.append("secret"), names="disabled")
+    verdict = form.submit("AKIA-not-a-key", EXAMPLE_SECRET)
+    assert not verdict.ok
+    # Disabling the button under the keyboard focus would drop the focus to the page.
+    assert toggled == []
+    assert form.output.urgent is True
+    assert "checked at" in form.output.outputs[-1]["data"]["text/plain"]
+    assert not form.output.outputs[-1]["data"]["text/plain"].startswith("'")  # no repr quotes
+
+
+def test_quiz_questions_are_radio_groups_labelled_by_their_question() -> None:
+    quiz = Quiz(QUESTIONS)
+    assert [r.description for r in quiz.radios] == [
+        "1. Who can see a secret access key after it is created?",
+        "2. You lost a secret access key. What do you do?",
+    ]
+    assert quiz.radios[0].options == QUESTIONS[0].options
+    quiz.radios[0].index = 1  # what the browser sets when an option is chosen
+    assert quiz.radios[0].value == "Nobody: AWS shows it once"
+    with pytest.raises(traitlets.TraitError):
+        quiz.radios[0].value = "Somebody"
+    with pytest.raises(traitlets.TraitError):
+        quiz.radios[0].index = 3
+    quiz.check_button.click()
+    assert quiz.output.urgent is True  # question 2 is unanswered
+    # The score comes first: it is what a screen reader announces before the details.
+    assert quiz.output.outputs[0]["data"]["text/plain"].startswith("❌ 1 of 2 right.")
+
+
+def test_confirm_moves_the_focus_to_its_verdict_when_its_button_goes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(Status, "send", lambda self, content, buffers=None: sent.append(content))
+    box = Confirm("Delete temporary-iam-user?", expected=USER, button="Delete",
+                  on_confirm=lambda: Verdict(True, "Deleted."))
+    assert box.text is not None and box.text.description  # the box has a label
+    box.text.value = USER
+    box.button.click()
+    assert box.button.disabled
+    assert sent == [{"event": "focus"}]
+
+
+def test_the_widgets_javascript_and_css_ship_with_the_package() -> None:
+    from labkit.widgets import FILES
+
+    for widget in (SecretInput(), Status(), SecretReveal(AccessKey(EXAMPLE_KEY_ID,
+                                                                   EXAMPLE_SECRET))):
+        assert "export default" in widget._esm
+        assert "outline: 2px solid" in widget._css
+    assert sorted(p.name for p in FILES.iterdir()) == [
+        "choice.js", "labkit.css", "reveal.js", "secret_input.js", "status.js"]

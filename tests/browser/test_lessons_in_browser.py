@@ -374,7 +374,7 @@ def test_lesson03_check_the_key_pair_in_the_form(learner: Learner) -> None:
     id_box = form.locator(".widget-text:has(label:text-is('Access key ID')) input")
     secret_box = form.locator(".labkit-secret-input input[type='password']")
     verify = form.locator("button.widget-button", has_text="Verify")
-    output = form.locator(".widget-output")
+    output = form.locator(".labkit-status")
     form.scroll_into_view_if_needed()
 
     # The learner types the pair from the SecretReveal (the key ID shown in full there).

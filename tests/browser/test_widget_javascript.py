@@ -104,3 +104,48 @@ def test_secret_reveal_javascript_copies_without_showing_the_secret(browser: Any
     assert status.text_content() == "Copied to the clipboard."
     assert page.evaluate("navigator.clipboard.readText()") == EXAMPLE_SECRET
     assert EXAMPLE_SECRET not in page.content()  # copied, never put on screen
+
+
+@pytest.mark.browser
+def test_status_javascript_announces_in_live_regions_made_before_the_verdict(
+        browser: Any) -> None:
+    from labkit.checks import Verdict
+    from labkit.widgets import Status, show_in
+
+    status = Status()
+    page = render(browser, status)
+    polite, urgent = page.locator("[role='status']"), page.locator("[role='alert']")
+    assert polite.count() == 1 and urgent.count() == 1
+    assert polite.inner_text() == "" and urgent.inner_text() == ""
+    show_in(status, Verdict(False, "That failed."), "checked at 10:00:00")
+    page.evaluate(f"change('urgent', true); change('outputs', {json.dumps(status.outputs)})")
+    page.wait_for_function("document.querySelector('[role=alert]').textContent !== ''")
+    assert "❌ That failed." in urgent.inner_text()
+    assert "checked at 10:00:00" in urgent.inner_text()  # plain text, no repr quotes
+    assert polite.inner_text() == ""
+    show_in(status, Verdict(True, "Fixed."))
+    page.evaluate(f"change('urgent', false); change('outputs', {json.dumps(status.outputs)})")
+    page.wait_for_function("document.querySelector('[role=status]').textContent !== ''")
+    assert "✅ Fixed." in polite.inner_text() and urgent.inner_text() == ""
+    page.evaluate("kernelSays({event: 'focus'})")
+    assert page.evaluate("document.activeElement.className") == "labkit-status"
+
+
+@pytest.mark.browser
+def test_choice_javascript_is_one_labelled_group_and_keeps_arrow_keys(browser: Any) -> None:
+    from labkit.widgets import Choice
+
+    page = render(browser, Choice(["Yes", "No", "Maybe"], description="1. Are keys free?"))
+    group = page.get_by_role("group", name="1. Are keys free?")
+    radios = group.get_by_role("radio")
+    assert radios.count() == 3
+    assert len(set(radios.evaluate_all("rs => rs.map(r => r.name)"))) == 1  # one Tab stop
+    page.evaluate("window.seen = []; document.addEventListener('keydown', "
+                  "(e) => window.seen.push(e.key))")
+    radios.first.focus()
+    page.keyboard.press("ArrowDown")
+    assert radios.nth(1).is_checked()
+    assert page.evaluate("window.sets") == [["index", 1], ["save_changes"]]
+    assert page.evaluate("window.seen") == []  # JupyterLab's shortcuts never hear the arrow
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.type") != "radio"  # out of the group at once
