@@ -78,6 +78,9 @@ class SandboxApp:
             if path.startswith("/labkit-api"):
                 return self.admin(environ, start_response)
             return self.moto_app(environ, start_response)
+        refused = _unauthenticated(environ)
+        if refused is not None:
+            return _aws_error(environ, start_response, *refused)
         return self.aws_request(environ, start_response)
 
     def aws_request(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
@@ -126,6 +129,58 @@ class SandboxApp:
         except Exception as exc:  # noqa: BLE001 - an admin call with bad data: say so, stay up
             return _json(start_response, 400, {"message": f"{type(exc).__name__}: {exc}"})
         return _json(start_response, 404, {"message": f"no such admin call: {path}"})
+
+
+# AWS's words for the two ways a request can lack a usable signature (Common Errors, AWS docs).
+MISSING_TOKEN = ("MissingAuthenticationToken", 403, "The request must contain either a valid "
+                 "(registered) AWS access key ID or X.509 certificate.")
+INCOMPLETE_SIGNATURE = ("IncompleteSignature", 400,
+                        "The request signature does not conform to AWS standards.")
+_SIGV4_RE = re.compile(r"^AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[^/]+/[^/]+/aws4_request,\s*"
+                       r"SignedHeaders=[^,\s]+,\s*Signature=[0-9a-f]{64}$")
+
+
+def _unauthenticated(environ: dict[str, Any]) -> tuple[str, int, str] | None:
+    """Why an AWS request cannot be authenticated at all, or None when it carries a signature.
+
+    Checked before moto sees the request: every request must be signed, whatever its
+    X-Amz-Target says (moto would let Cognito's "public" operations through unsigned)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "").strip()
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if not auth:
+        if "X-Amz-Signature" in query and "X-Amz-Credential" in query:
+            return None  # a presigned URL: moto checks it
+        return MISSING_TOKEN
+    if not _SIGV4_RE.match(auth):
+        return INCOMPLETE_SIGNATURE
+    return None
+
+
+def close_public_operations() -> None:
+    """Make moto authenticate Cognito's "public" operations too: the course needs none of them,
+    and on a shared machine they were a way into the sandbox without credentials."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    ActionAuthenticatorMixin.PUBLIC_OPERATIONS = []
+
+
+def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status: int,
+               message: str) -> list[bytes]:
+    """An error in the protocol the caller speaks: JSON for X-Amz-Target APIs, else XML."""
+    request_id = os.urandom(16).hex()
+    if environ.get("HTTP_X_AMZ_TARGET") and "json" in environ.get("CONTENT_TYPE", ""):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        ctype = "application/x-amz-json-1.1"
+    else:
+        body = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error>'
+                f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        ctype = "text/xml"
+    reason = {400: "Bad Request", 403: "Forbidden"}[status]
+    start_response(f"{status} {reason}", [("Content-Type", ctype),
+                                          ("Content-Length", str(len(body))),
+                                          ("x-amzn-RequestId", request_id)])
+    return [body]
 
 
 def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[bytes]:
@@ -256,6 +311,7 @@ def serve(home: Path) -> int:
               "start`", file=sys.stderr)
         return 2
     fidelity.install()
+    close_public_operations()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = SandboxApp(DomainDispatcherApplication(create_backend_app), launch["token"], console,
