@@ -29,6 +29,23 @@ class LabError(RuntimeError):
     """The lab cannot connect as configured; the message says what to do."""
 
 
+class SandboxNotAnswering(LabError):
+    """The sandbox process is alive but did not answer in time (paused, or swamped)."""
+
+
+# Seconds a sandbox call may take before labkit gives up (a healthy sandbox answers in ms).
+SANDBOX_CONNECT_TIMEOUT = 3.0
+SANDBOX_READ_TIMEOUT = 15.0
+
+
+def _sandbox_config() -> Any:
+    """Client settings for the sandbox: short timeouts, so a paused sandbox fails in seconds."""
+    from botocore.config import Config
+
+    return Config(connect_timeout=SANDBOX_CONNECT_TIMEOUT, read_timeout=SANDBOX_READ_TIMEOUT,
+                  retries={"total_max_attempts": 3, "mode": "legacy"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the environment asks for."""
@@ -157,15 +174,30 @@ class Lab:
         """A client of `service` for a boto3 session or an AccessKey, aimed at the lab's AWS."""
         session = self.session_for(session_or_key) if isinstance(session_or_key, AccessKey) \
             else session_or_key
-        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
-        if self.simulated:
-            client.meta.events.register("needs-retry.*.*", self._revive)
+        if not self.simulated:
+            return session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
+                                config=_sandbox_config())
+        client.meta.events.register("needs-retry.*.*", self._revive)
         return client
 
     def _revive(self, caught_exception: Exception | None = None, **_: Any) -> int | None:
-        """On a refused connection, restart the sandbox and retry once (a fresh account)."""
-        from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+        """On a refused connection, restart the sandbox and retry once (a fresh account); on a
+        timeout (a paused or swamped sandbox, alive), give up at once with a plain message."""
+        from botocore.exceptions import (
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
 
+        if isinstance(caught_exception, (ReadTimeoutError, ConnectTimeoutError)):
+            raise SandboxNotAnswering(
+                f"The sandbox at {self.endpoint_url} did not answer within "
+                f"{SANDBOX_READ_TIMEOUT:.0f} s. It may be paused or very busy; nothing in it was "
+                "lost. Wait a moment and run the cell again; if it stays like this, run "
+                "`python -m labkit sandbox stop`, then any lab call starts a fresh, empty one."
+            ) from None
         if not isinstance(caught_exception, (EndpointConnectionError, ConnectionClosedError)):
             return None
         if self.settings.sandbox_url and not _own_sandbox(self.settings):
