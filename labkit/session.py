@@ -175,7 +175,12 @@ class Lab:
         session = self.session_for(session_or_key) if isinstance(session_or_key, AccessKey) \
             else session_or_key
         if not self.simulated:
-            return session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+            client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+            if self.guarded and service == "iam":
+                from labkit import guard
+
+                guard.install(client)  # every changing call checks the lab's tag first
+            return client
         client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
                                 config=_sandbox_config())
         client.meta.events.register("needs-retry.*.*", self._revive)
