@@ -338,7 +338,32 @@ def _connect_sandbox(cfg: Settings) -> Lab:
 
 
 def _write_sandbox_files(lab: Lab) -> None:
-    """The sandbox's own AWS CLI files: [console] for the admin, [default] until `aws configure`."""
+    """The sandbox's own AWS CLI files: [console] for the admin, [default] until `aws configure`.
+    A damaged one (the lab's own, in LABKIT_HOME) is moved aside and written afresh."""
+    from labkit.profiles import ProfileFileError, read_profile
+
+    try:
+        read_profile("default", credentials_file=lab.credentials_file,
+                     config_file=lab.config_file)
+    except ProfileFileError as exc:
+        moved = []
+        for path in (lab.credentials_file, lab.config_file):
+            try:
+                read_profile("default", credentials_file=path, config_file=path.with_name(
+                    ".labkit-none"))
+            except ProfileFileError:
+                aside = path.with_name(path.name + ".damaged")
+                os.replace(path, aside)
+                os.chmod(aside, 0o600)  # it may hold keys
+                moved.append(f"{path} to {aside}")
+        why = str(exc).split(", so ")[0]
+        lab.message = " ".join(filter(None, [lab.message, (
+            f"{why}, so the lab moved it aside ({'; '.join(moved)}) and wrote a fresh one: "
+            "[default] is the console admin again; run `aws configure` again if you had.")]))
+    _write_sandbox_profiles(lab)
+
+
+def _write_sandbox_profiles(lab: Lab) -> None:
     from labkit.profiles import configure_profile, read_profile
 
     files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
@@ -379,6 +404,14 @@ def _connect_aws(cfg: Settings) -> Lab:
             "Real AWS is switched off on Binder: a Binder session is public and short-lived, so "
             "never type real keys there. Unset LABKIT_BACKEND to use the free sandbox."
         )
+    from labkit.profiles import ProfileFileError, read_profile
+
+    try:  # botocore would only say "Unable to parse config file"; say which line, and what to do
+        read_profile(cfg.aws_profile or "default", credentials_file=cfg.credentials_file or
+                     Path.home() / ".aws" / "credentials",
+                     config_file=cfg.config_file or Path.home() / ".aws" / "config")
+    except (ProfileFileError, ValueError) as exc:
+        raise LabError(str(exc)) from None
     try:
         session = new_session(profile_name=cfg.aws_profile)
         lab = Lab(settings=cfg, session=session, identity=Identity("", "", ""))

@@ -370,3 +370,125 @@ def test_a_full_disk_is_one_plain_message_in_the_kernel(full_disk: Path,
     with pytest.raises(session.LabError) as err:
         session.connect()
     assert "is full" in str(err.value) and "Free some space" in str(err.value)
+
+
+# --- damaged credentials files; the lab's backups ---------------------------------------------
+
+BEFORE_SECTION = "region = eu-west-1\n[default]\nregion = us-east-1\n"
+
+
+def test_a_damaged_sandbox_credentials_file_recovers_by_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit import session
+
+    home = tmp_path / "labkit"
+    (home / "aws").mkdir(parents=True)
+    home.chmod(0o700)
+    (home / "aws" / "credentials").write_text(BEFORE_SECTION)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("LABKIT_HOME", str(home))
+    monkeypatch.delenv("LABKIT_SANDBOX_URL", raising=False)
+    monkeypatch.delenv("LABKIT_BACKEND", raising=False)
+    monkeypatch.setattr(session, "_current", None)
+    try:
+        lab = session.connect()
+        assert lab.message and "settings before the first [section] (line 1)" in lab.message
+        assert "moved it aside" in lab.message
+        aside = home / "aws" / "credentials.damaged"
+        assert aside.read_text() == BEFORE_SECTION and aside.stat().st_mode & 0o777 == 0o600
+        whoami = lab.whoami(lab.session_for_profile("default"))
+        assert whoami.name == "console-admin"
+    finally:
+        sandbox.stop(home)
+
+
+def test_a_damaged_aws_credentials_file_is_one_plain_message_in_real_aws_mode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit import session
+
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "credentials").write_text(BEFORE_SECTION)
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "LABKIT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("LABKIT_BACKEND", "aws")
+    monkeypatch.setattr(session, "_current", None)
+    with pytest.raises(session.LabError) as err:
+        session.connect()
+    assert str(tmp_path / ".aws" / "credentials") in str(err.value)
+    assert "settings before the first [section] (line 1)" in str(err.value)
+    assert "labkit changed nothing" in str(err.value)
+    assert (tmp_path / ".aws" / "credentials").read_text() == BEFORE_SECTION
+
+
+def test_removing_the_labs_profile_removes_the_backups_it_made(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from labkit.keys import AccessKey
+    from labkit.profiles import configure_profile, remove_profile
+
+    aws = tmp_path / ".aws"
+    aws.mkdir()
+    (aws / "credentials").write_text("[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+                                     "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    (aws / "mine.labkit-backup-keep").write_text("not one of the lab's backups")
+    files = {"credentials_file": aws / "credentials", "config_file": aws / "config"}
+    key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
+    secret = (uuid.uuid4().hex + uuid.uuid4().hex)[:40]
+    now = datetime(2026, 1, 2, 3, 4, 5)
+    configure_profile("lab", AccessKey(key_id, secret), backup=True, now=now, **files)
+    rotated = secret[::-1]  # lesson 05: the profile gets the new key
+    configure_profile("lab", AccessKey(key_id, rotated), backup=True, now=now, **files)
+    assert any(secret in p.read_text() for p in aws.glob("*.labkit-backup-*"))
+    done = remove_profile("lab", backup=True, now=now, **files)
+    assert "Removed" in done.message and "backup" in done.message
+    assert sorted(p.name for p in aws.iterdir()) == ["config", "credentials",
+                                                     "mine.labkit-backup-keep"]
+    assert "[work]" in (aws / "credentials").read_text()
+    assert not any(secret in p.read_text() or rotated in p.read_text() for p in aws.iterdir())
+
+
+ROOT_STS = (b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            b"<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:root</Arn>"
+            b"<UserId>123456789012</UserId><Account>123456789012</Account>"
+            b"</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId>"
+            b"</ResponseMetadata></GetCallerIdentityResponse>")
+
+
+def test_the_key_form_refuses_root_keys_in_real_aws_mode(tmp_path: Path) -> None:
+    """A stand-in for AWS's STS that says the key belongs to the root user."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from labkit.session import Identity, Lab, Settings
+    from labkit.widgets import KeyEntryForm
+
+    class Sts(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(ROOT_STS)))
+            self.end_headers()
+            self.wfile.write(ROOT_STS)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    web = HTTPServer(("127.0.0.1", 0), Sts)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    aws = tmp_path / ".aws"
+    cfg = Settings(backend="aws", home=tmp_path / ".labkit", credentials_file=aws / "credentials",
+                   config_file=aws / "config")
+    lab = Lab(settings=cfg, session=None, identity=Identity("", "", ""),
+              endpoint_url=f"http://127.0.0.1:{web.server_address[1]}")
+    try:
+        key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
+        secret = (uuid.uuid4().hex + uuid.uuid4().hex)[:40]
+        verdict = KeyEntryForm(lab, profile="lab").submit(key_id, secret)
+    finally:
+        web.shutdown()
+    assert not verdict.ok
+    assert "root user" in verdict.title and "will not save" in verdict.title
+    assert not (aws / "credentials").exists() and not (aws / "config").exists()
