@@ -11,7 +11,6 @@ import argparse
 import errno
 import json
 import os
-import re
 import stat
 import sys
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,7 @@ import pandas as pd
 
 from labkit.checks import PROGRESS
 from labkit.course import LESSONS
+from labkit.text import printable
 
 LAST = "last activity"
 NONE = "-"
@@ -111,17 +111,6 @@ def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     return data, None
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: object, limit: int = 80) -> str:
-    """A learner-controlled string made safe for a terminal: control characters (escape codes,
-    bidi overrides) shown as \\xNN, and cut to `limit` characters."""
-    shown = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
-                        else f"\\u{ord(m.group()):04x}", str(text))
-    return shown if len(shown) <= limit else shown[:limit - 1] + "…"
-
-
 def _csv_safe(text: str) -> str:
     """A cell a spreadsheet will show as text, never run as a formula (OWASP's CSV injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -188,8 +177,8 @@ def class_progress(homes: Iterable[Path],
             continue  # the same learner named twice (a glob and a path, say)
         seen.add(home.resolve())
         given = data.get("learner")
-        name = printable(given.strip() if isinstance(given, str) else "") or \
-            printable(_learner_name(home))
+        name = printable(given.strip() if isinstance(given, str) else "", 80) or \
+            printable(_learner_name(home), 80)
         if name in rows:  # two homes with one learner name: tell them apart by folder
             name = f"{name} ({printable(folder, 200)})"
         rows[name] = _row(data, lessons)
