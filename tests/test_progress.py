@@ -283,9 +283,9 @@ def _hostile(tmp_path: Path, kind: str) -> Path:
     elif kind == "devzero":
         target.symlink_to("/dev/zero")
     elif kind == "types":
-        write(lk, {"learner": ["x"], "updated": 5, "lessons": {"00_start_here": [1, 2],
-                                                                "01_root_and_iam_users": {
-                                                                    "a": {"ok": "yes", "time": {}}}}})
+        odd = {"a": {"ok": "yes", "time": {}}}
+        write(lk, {"learner": ["x"], "updated": 5,
+                   "lessons": {"00_start_here": [1, 2], "01_root_and_iam_users": odd}})
     return home
 
 

@@ -468,7 +468,8 @@ def test_unreadable_files_are_reported_and_change_the_exit_status() -> None:
                               capture_output=True, text=True, timeout=60, cwd="/")
         assert done.returncode == 3, done.stdout + done.stderr
         assert f"could not read {folder / 'private.env'} (Permission denied)" in done.stderr
-        assert "Could not read 1 file" in done.stdout and "No secrets found in 1 file." in done.stdout
+        assert "Could not read 1 file" in done.stdout
+        assert "No secrets found in 1 file." in done.stdout
     finally:
         shutil.rmtree(folder)
         subprocess.run(["userdel", user], check=False)

@@ -430,8 +430,9 @@ def test_removing_the_labs_profile_removes_the_backups_it_made(tmp_path: Path) -
 
     aws = tmp_path / ".aws"
     aws.mkdir()
-    (aws / "credentials").write_text("[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
-                                     "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    (aws / "credentials").write_text(
+        "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
     (aws / "mine.labkit-backup-keep").write_text("not one of the lab's backups")
     files = {"credentials_file": aws / "credentials", "config_file": aws / "config"}
     key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
