@@ -11,18 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from labkit import guard
+from labkit.guard import LAB_TAG, NotOwnedError
 from labkit.keys import AccessKey, mask_key_id
 
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["LAB_TAG", "NotOwnedError"]  # re-exported: the guard's tag and refusal
+
 USER_NAME = "temporary-iam-user"
 READ_ONLY = "IAMReadOnlyAccess"
-LAB_TAG = {"Key": "labkit:course", "Value": "aws-access-keys-lab"}
-
-
-class NotOwnedError(RuntimeError):
-    """Real-AWS guardrail: the lab refuses to change what it did not create."""
 
 
 @dataclass(frozen=True)
@@ -170,15 +169,11 @@ def access_keys_table(iam: Any, user_name: str = USER_NAME) -> pd.DataFrame:
                                        "last_service"])
 
 
-def _guard(iam: Any, user_name: str, guarded: bool) -> None:
-    if not guarded:
-        return
-    user = get_user(iam, user_name)
-    if user is not None and user.tags.get(LAB_TAG["Key"]) != LAB_TAG["Value"]:
-        raise NotOwnedError(
-            f"{user_name} was not created by this lab (it has no {LAB_TAG['Key']} tag), so the "
-            "lab will not change or delete it. Do it yourself in the console if you mean to."
-        )
+def _guard(iam: Any, user_name: str, guarded: bool, operation: str = "this change") -> None:
+    """In real-AWS mode, refuse to touch a user the lab did not create (the same check as the
+    hook on the lab's IAM clients, so also clients made without it are guarded)."""
+    if guarded:
+        guard.check(iam, "user", user_name, operation)
 
 
 def update_access_key(iam: Any, access_key_id: str, status: str, user_name: str = USER_NAME,
@@ -186,7 +181,7 @@ def update_access_key(iam: Any, access_key_id: str, status: str, user_name: str 
     """Make a key Active or Inactive. Says what it did."""
     if status not in ("Active", "Inactive"):
         raise ValueError(f"A key's status is 'Active' or 'Inactive', not {status!r}.")
-    _guard(iam, user_name, guarded)
+    _guard(iam, user_name, guarded, "UpdateAccessKey")
     iam.update_access_key(UserName=user_name, AccessKeyId=access_key_id, Status=status)
     return f"Key {mask_key_id(access_key_id)} of {user_name} is now {status}."
 
@@ -194,7 +189,7 @@ def update_access_key(iam: Any, access_key_id: str, status: str, user_name: str 
 def delete_access_key(iam: Any, access_key_id: str, user_name: str = USER_NAME,
                       *, guarded: bool = False) -> str:
     """Delete one key for good; deleting a key that is already gone is not an error."""
-    _guard(iam, user_name, guarded)
+    _guard(iam, user_name, guarded, "DeleteAccessKey")
     try:
         iam.delete_access_key(UserName=user_name, AccessKeyId=access_key_id)
     except iam.exceptions.NoSuchEntityException:
@@ -204,7 +199,7 @@ def delete_access_key(iam: Any, access_key_id: str, user_name: str = USER_NAME,
 
 def delete_user(iam: Any, user_name: str = USER_NAME, *, guarded: bool = False) -> list[str]:
     """Delete the user and everything hanging off it, in the order AWS requires. Returns the steps."""
-    _guard(iam, user_name, guarded)
+    _guard(iam, user_name, guarded, "DeleteUser")
     if get_user(iam, user_name) is None:
         return [f"There is no user {user_name}: nothing to delete."]
     steps: list[str] = []
@@ -345,7 +340,7 @@ def delete_role(iam: Any, role_name: str, *, guarded: bool = False) -> list[str]
     except iam.exceptions.NoSuchEntityException:
         return [f"There is no role {role_name}: nothing to delete."]
     if guarded and tags.get(LAB_TAG["Key"]) != LAB_TAG["Value"]:
-        raise NotOwnedError(f"{role_name} was not created by this lab; the lab leaves it alone.")
+        guard.check(iam, "role", role_name, "DeleteRole")
     steps = []
     for p in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
         iam.detach_role_policy(RoleName=role_name, PolicyArn=p["PolicyArn"])

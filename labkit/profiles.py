@@ -254,8 +254,10 @@ def _parse(text: str, path: Path) -> dict[str, dict[str, str]]:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         lineno = getattr(exc, "lineno", None)
-        if isinstance(exc, configparser.ParsingError) and exc.errors:
-            lineno = exc.errors[0][0]
+        # MissingSectionHeaderError is a ParsingError without `.errors` on some Pythons.
+        errors = getattr(exc, "errors", None)
+        if isinstance(exc, configparser.ParsingError) and errors:
+            lineno = errors[0][0]
         where = f" (line {lineno})" if lineno else ""
         what = {
             "DuplicateSectionError": "has the same [section] twice",
@@ -602,8 +604,11 @@ def remove_profile(
     config_file: Path,
     backup: bool = False,
     now: datetime | None = None,
+    keep_backups: bool = False,
 ) -> ProfileResult:
-    """Delete profile `name` from both files, leaving every other line as it was."""
+    """Delete profile `name` from both files, leaving every other line as it was. With
+    `backup` (the learner's own ~/.aws), the backups labkit made are removed afterwards, unless
+    `keep_backups`."""
     name = validate_profile_name(name)
     cred_path, conf_path = _real(credentials_file), _real(config_file)
     changes: list[_Change] = []
@@ -629,9 +634,39 @@ def remove_profile(
     else:
         where = " and ".join(str(c.path) for c in changes)
         message = f"Removed profile {name!r} from {where}."
-        if backups:
-            message += " Backups: " + ", ".join(str(b) for b in backups) + "."
+    if backup and not keep_backups:
+        # The backups labkit made of these files hold copies of the lab's key: once the lab's
+        # profile is gone, they are litter with a secret in it.
+        dropped = remove_backups(cred_path, conf_path)
+        backups = []
+        if dropped:
+            message += (f" Removed {len(dropped)} backup file(s) the lab had made of them "
+                        "(they held copies of the lab's key).")
+    elif backups:
+        message += " Backups: " + ", ".join(str(b) for b in backups) + "."
     return ProfileResult(name, cred_path, conf_path, bool(changes), backups, message)
+
+
+def remove_backups(*files: Path) -> list[Path]:
+    """Delete the `FILE.labkit-backup-*` copies labkit made of these files; returns them."""
+    removed = []
+    for path in files:
+        for old in sorted(path.parent.glob(glob_escape(path.name) + ".labkit-backup-*")):
+            try:
+                if old.is_symlink() or not old.is_file() or old.stat().st_uid != os.getuid():
+                    continue  # not a backup labkit wrote
+                old.unlink()
+                removed.append(old)
+            except OSError:
+                continue
+    return removed
+
+
+def glob_escape(text: str) -> str:
+    """`text` as a literal in a glob pattern."""
+    import glob
+
+    return glob.escape(text)
 
 
 def read_profile(name: str, *, credentials_file: Path, config_file: Path) -> AccessKey | None:

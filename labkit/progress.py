@@ -8,7 +8,10 @@ Littlest JupyterHub: `sudo /opt/tljh/user/bin/python3 -m labkit progress /home/j
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ import pandas as pd
 
 from labkit.checks import PROGRESS
 from labkit.course import LESSONS
+from labkit.text import printable
 
 LAST = "last activity"
 NONE = "-"
@@ -49,6 +53,39 @@ def _learner_name(home: Path) -> str:
     return home.parent.name if home.name == ".labkit" else home.name
 
 
+# A progress file is a few KB; anything much larger is not one (or is hostile).
+MAX_BYTES = 256 * 1024
+
+
+def _read_small(path: Path) -> str:
+    """The text of a small regular file, read without following a symlink or waiting on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Skip(f"{PROGRESS} is a symbolic link, not a regular file") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _Skip(f"{PROGRESS} is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _Skip(f"{PROGRESS} is not a regular file")
+        if info.st_size > MAX_BYTES:
+            raise _Skip(f"{PROGRESS} is too large ({info.st_size:,} bytes) to be a progress file")
+        data = os.read(fd, MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise _Skip(f"{PROGRESS} is too large to be a progress file")
+    return data.decode("utf-8", errors="replace")
+
+
+class _Skip(Exception):
+    """A learner's file that is not read, and why."""
+
+
 def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     """A learner's progress.json, or None and why it cannot be read."""
     try:
@@ -58,18 +95,25 @@ def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, _why(exc)
     path = labkit_home(folder) / PROGRESS
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_small(path)
     except FileNotFoundError:
         return None, "no progress recorded yet"
+    except _Skip as skip:
+        return None, str(skip)
     except OSError as exc:
         return None, _why(exc)
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, f"{path.name} is damaged (not valid JSON)"
     if not isinstance(data, dict) or not isinstance(data.get("lessons", {}), dict):
         return None, f"{path.name} is not a labkit progress file"
     return data, None
+
+
+def _csv_safe(text: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula (OWASP's CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _why(exc: OSError) -> str:
@@ -83,11 +127,15 @@ def _why(exc: OSError) -> str:
 
 
 def _when(value: Any) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(str(value))
-    except ValueError:
+    if not isinstance(value, str) or len(value) > 64:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    try:
+        when = datetime.fromisoformat(value)
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        when.astimezone(UTC)  # a date at the edge of the calendar cannot be shown in UTC
+    except (ValueError, OverflowError):
+        return None
+    return when
 
 
 def _cell(checkpoints: Any) -> str:
@@ -122,15 +170,17 @@ def class_progress(homes: Iterable[Path],
         folder = Path(folder)
         data, why = read(folder)
         if data is None:
-            problems.append(f"skipped {folder}: {why}")
+            problems.append(f"skipped {printable(folder, 200)}: {why}")
             continue
         home = labkit_home(folder)
         if home.resolve() in seen:
             continue  # the same learner named twice (a glob and a path, say)
         seen.add(home.resolve())
-        name = str(data.get("learner") or "").strip() or _learner_name(home)
+        given = data.get("learner")
+        name = printable(given.strip() if isinstance(given, str) else "", 80) or \
+            printable(_learner_name(home), 80)
         if name in rows:  # two homes with one learner name: tell them apart by folder
-            name = f"{name} ({folder})"
+            name = f"{name} ({printable(folder, 200)})"
         rows[name] = _row(data, lessons)
     columns = [column(lesson) for lesson in lessons] + [LAST]
     table = pd.DataFrame.from_dict(rows, orient="index", columns=columns) if rows \
@@ -191,6 +241,8 @@ def main(argv: list[str]) -> int:
         print("No learner's progress could be read.", file=sys.stderr)
         return 1
     if args.csv:
+        table.index = [_csv_safe(str(name)) for name in table.index]
+        table.index.name = "learner"
         sys.stdout.write(table.to_csv(lineterminator="\n"))
     else:
         print(table.to_string())

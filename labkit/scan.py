@@ -21,6 +21,7 @@ from labkit.keys import (
     mask_secret,
     validate_key_id,
 )
+from labkit.text import printable
 
 KIND_KEY_ID = "access_key_id"
 KIND_SECRET = "secret_access_key"
@@ -100,6 +101,8 @@ class _Report:
     findings: list[Finding] = field(default_factory=list)
     files_scanned: int = 0
     too_large: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    binary: int = 0
 
 
 def _mask_and_crop(line: str, focus: int) -> str:
@@ -265,11 +268,14 @@ def _scan_file(path: Path, shown: str, allow: frozenset[str], report: _Report) -
             report.too_large.append(shown)
             return
         with path.open("rb") as f:
-            data = f.read()
-    except OSError:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        # A file we cannot read may hold a key: say so, never pass it over in silence.
+        report.unreadable.append((shown, exc.strerror or type(exc).__name__))
         return
     if b"\0" in data[:8192]:
-        return  # binary
+        report.binary += 1
+        return
     text = data.decode("utf-8", errors="replace")
     report.files_scanned += 1
     readable = _readable_finding(path, shown, text)
@@ -313,7 +319,7 @@ def _scan(paths: Iterable[str | Path], allow: Iterable[str]) -> _Report:
             if real in seen:
                 continue
             seen.add(real)
-            _scan_file(file, str(file), allowed, report)
+            _scan_file(file, printable(file, 4096), allowed, report)
     return report
 
 
@@ -355,7 +361,8 @@ def advice(findings: Sequence[Finding]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m labkit scan PATH...`: exit 1 if anything is found, 0 if not, 2 on usage errors."""
+    """`python -m labkit scan PATH...`: exit 1 if anything is found, 0 if not, 2 on usage
+    errors, 3 when nothing was found but some files could not be read."""
     parser = argparse.ArgumentParser(
         prog="python -m labkit scan",
         description="Look for AWS access keys, secret keys and readable credentials files.",
@@ -388,8 +395,15 @@ def main(argv: list[str] | None = None) -> int:
     for shown in report.too_large:
         size = MAX_FILE_BYTES // (1024 * 1024)
         print(f"labkit scan: skipped {shown} (larger than {size} MB).", file=sys.stderr)
+    for shown, why in report.unreadable:
+        print(f"labkit scan: could not read {shown} ({why}).", file=sys.stderr)
     print(summarize(report.findings, report.files_scanned))
+    if report.binary:
+        print(f"Skipped {_plural(report.binary, 'binary file')}.")
+    if report.unreadable:
+        print(f"Could not read {_plural(len(report.unreadable), 'file')}: they were not "
+              "checked. Scan them as a user who can read them (or fix their permissions).")
     if report.findings:
         print(advice(report.findings))
         return 1
-    return 0
+    return 3 if report.unreadable else 0

@@ -33,6 +33,23 @@ class LabError(RuntimeError):
     """The lab cannot connect as configured; the message says what to do."""
 
 
+class SandboxNotAnswering(LabError):
+    """The sandbox process is alive but did not answer in time (paused, or swamped)."""
+
+
+# Seconds a sandbox call may take before labkit gives up (a healthy sandbox answers in ms).
+SANDBOX_CONNECT_TIMEOUT = 3.0
+SANDBOX_READ_TIMEOUT = 15.0
+
+
+def _sandbox_config() -> Any:
+    """Client settings for the sandbox: short timeouts, so a paused sandbox fails in seconds."""
+    from botocore.config import Config
+
+    return Config(connect_timeout=SANDBOX_CONNECT_TIMEOUT, read_timeout=SANDBOX_READ_TIMEOUT,
+                  retries={"total_max_attempts": 3, "mode": "legacy"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the environment asks for."""
@@ -163,9 +180,16 @@ class Lab:
         """A client of `service` for a boto3 session or an AccessKey, aimed at the lab's AWS."""
         session = self.session_for(session_or_key) if isinstance(session_or_key, AccessKey) \
             else session_or_key
-        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
-        if self.simulated:
-            client.meta.events.register("needs-retry.*.*", self._revive)
+        if not self.simulated:
+            client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+            if self.guarded and service == "iam":
+                from labkit import guard
+
+                guard.install(client)  # every changing call checks the lab's tag first
+            return client
+        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
+                                config=_sandbox_config())
+        client.meta.events.register("needs-retry.*.*", self._revive)
         if service == "iam" and self._stock_moto:
             self._managed_policy_copies().register(client)
         return client
@@ -207,9 +231,22 @@ class Lab:
         return datetime.fromisoformat(got["now"])
 
     def _revive(self, caught_exception: Exception | None = None, **_: Any) -> int | None:
-        """On a refused connection, restart the sandbox and retry once (a fresh account)."""
-        from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+        """On a refused connection, restart the sandbox and retry once (a fresh account); on a
+        timeout (a paused or swamped sandbox, alive), give up at once with a plain message."""
+        from botocore.exceptions import (
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
 
+        if isinstance(caught_exception, (ReadTimeoutError, ConnectTimeoutError)):
+            raise SandboxNotAnswering(
+                f"The sandbox at {self.endpoint_url} did not answer within "
+                f"{SANDBOX_READ_TIMEOUT:.0f} s. It may be paused or very busy; nothing in it was "
+                "lost. Wait a moment and run the cell again; if it stays like this, run "
+                "`python -m labkit sandbox stop`, then any lab call starts a fresh, empty one."
+            ) from None
         if not isinstance(caught_exception, (EndpointConnectionError, ConnectionClosedError)):
             return None
         if self.settings.sandbox_url and not _own_sandbox(self.settings):
@@ -346,7 +383,32 @@ def _connect_sandbox(cfg: Settings) -> Lab:
 
 
 def _write_sandbox_files(lab: Lab) -> None:
-    """The sandbox's own AWS CLI files: [console] for the admin, [default] until `aws configure`."""
+    """The sandbox's own AWS CLI files: [console] for the admin, [default] until `aws configure`.
+    A damaged one (the lab's own, in LABKIT_HOME) is moved aside and written afresh."""
+    from labkit.profiles import ProfileFileError, read_profile
+
+    try:
+        read_profile("default", credentials_file=lab.credentials_file,
+                     config_file=lab.config_file)
+    except ProfileFileError as exc:
+        moved = []
+        for path in (lab.credentials_file, lab.config_file):
+            try:
+                read_profile("default", credentials_file=path, config_file=path.with_name(
+                    ".labkit-none"))
+            except ProfileFileError:
+                aside = path.with_name(path.name + ".damaged")
+                os.replace(path, aside)
+                os.chmod(aside, 0o600)  # it may hold keys
+                moved.append(f"{path} to {aside}")
+        why = str(exc).split(", so ")[0]
+        lab.message = " ".join(filter(None, [lab.message, (
+            f"{why}, so the lab moved it aside ({'; '.join(moved)}) and wrote a fresh one: "
+            "[default] is the console admin again; run `aws configure` again if you had.")]))
+    _write_sandbox_profiles(lab)
+
+
+def _write_sandbox_profiles(lab: Lab) -> None:
     from labkit.profiles import configure_profile, read_profile
 
     files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
@@ -400,6 +462,14 @@ def _connect_aws(cfg: Settings) -> Lab:
             "Real AWS is switched off on Binder: a Binder session is public and short-lived, so "
             "never type real keys there. Unset LABKIT_BACKEND to use the free sandbox."
         )
+    from labkit.profiles import ProfileFileError, read_profile
+
+    try:  # botocore would only say "Unable to parse config file"; say which line, and what to do
+        read_profile(cfg.aws_profile or "default", credentials_file=cfg.credentials_file or
+                     Path.home() / ".aws" / "credentials",
+                     config_file=cfg.config_file or Path.home() / ".aws" / "config")
+    except (ProfileFileError, ValueError) as exc:
+        raise LabError(str(exc)) from None
     try:
         session = new_session(profile_name=cfg.aws_profile)
         lab = Lab(settings=cfg, session=session, identity=Identity("", "", ""))

@@ -333,6 +333,15 @@ class KeyEntryForm(widgets.VBox):
         who = Identity(got.get("UserId", ""), got.get("Account", ""), got.get("Arn", ""))
         self.identity_arn = who.arn
         detail = f"Access key ID {mask_key_id(key_id)}; the secret was used once, then forgotten."
+        if who.is_root and not lab.simulated:
+            # Real AWS: root keys unlock everything; the lab neither keeps nor uses them.
+            self._record("key_verified", False)
+            if self.profile_mode:
+                self._record("profile_configured", False)
+            return [Verdict(False, "These are the root user's access keys: the lab will not save "
+                                   "or use them.",
+                            "Nothing was saved. Delete the root user's access keys in the IAM "
+                            "console (Security credentials), and enter an IAM user's keys.")]
         if who.is_root:
             detail += (" Warning: these are the root user's keys. The root user should have no "
                        "access keys: delete them and use an IAM user's keys instead.")

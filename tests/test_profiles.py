@@ -246,7 +246,7 @@ def test_backup_keeps_the_old_files(files: Files) -> None:
     assert cred_backup.read_bytes() == before_cred and conf_backup.read_bytes() == before_conf
     assert cred_backup.stat().st_mode & 0o777 == 0o600
     assert str(cred_backup) in result.message
-    second = remove_profile("lab", backup=True, now=NOW, **files.kw)
+    second = remove_profile("lab", backup=True, now=NOW, keep_backups=True, **files.kw)
     assert second.backups[0].name == "credentials.labkit-backup-20240506T070809-2"
 
 

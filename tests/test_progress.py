@@ -260,3 +260,71 @@ def test_command_line_option_first(classroom: dict[str, Path]) -> None:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("learner,00,")
+
+
+# --- hostile learner files: one bad home never breaks the table or the terminal ------------------
+
+def _hostile(tmp_path: Path, kind: str) -> Path:
+    """A learner home whose progress.json is hostile in one way."""
+    home = tmp_path / f"jupyter-{kind}"
+    lk = home / ".labkit"
+    lk.mkdir(parents=True)
+    target = lk / "progress.json"
+    if kind == "nested":
+        target.write_text('{"lessons": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    elif kind == "dates":
+        write(lk, {"learner": "dates", "updated": "9999-12-31T23:59:59-14:00", "lessons": {
+            "00_start_here": {"a": {"ok": True, "time": "0001-01-01T00:00:00+14:00"}}}})
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "sparse":
+        with open(target, "wb") as fh:
+            fh.truncate(3 * 1024**3)
+    elif kind == "devzero":
+        target.symlink_to("/dev/zero")
+    elif kind == "types":
+        odd = {"a": {"ok": "yes", "time": {}}}
+        write(lk, {"learner": ["x"], "updated": 5,
+                   "lessons": {"00_start_here": [1, 2], "01_root_and_iam_users": odd}})
+    return home
+
+
+@pytest.mark.parametrize("kind", ["nested", "fifo", "sparse", "devzero"])
+def test_a_hostile_progress_file_is_skipped_with_a_reason(classroom: dict[str, Path],
+                                                          tmp_path: Path, kind: str) -> None:
+    bad = _hostile(tmp_path, kind)
+    table, problems = class_progress([classroom["jupyter-alice"], bad])
+    assert list(table.index) == ["alice"]
+    why = [p for p in problems if f"jupyter-{kind}" in p]
+    assert len(why) == 1
+    assert {"nested": "damaged", "fifo": "not a regular file", "sparse": "too large",
+            "devzero": "not a regular file"}[kind] in why[0]
+
+
+@pytest.mark.parametrize("kind", ["dates", "types"])
+def test_odd_dates_and_types_still_make_a_row(classroom: dict[str, Path], tmp_path: Path,
+                                              kind: str) -> None:
+    table, problems = class_progress([classroom["jupyter-alice"], _hostile(tmp_path, kind)])
+    assert len(table) == 2 and not [p for p in problems if kind in p]
+
+
+def test_terminal_escape_codes_in_names_are_printed_harmlessly(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    evil = "\x1b]0;pwned\x07\x1b[2J\x1b[31mmallory"
+    write(tmp_path / "jupyter-m" / ".labkit", {"learner": evil, "lessons": {}})
+    odd = tmp_path / "jupyter-\x1b[2Jx"
+    odd.mkdir()
+    assert main([str(tmp_path / "jupyter-m"), str(odd)]) == 0
+    out = capsys.readouterr()
+    assert "\x1b" not in out.out and "\x07" not in out.out and "\x1b" not in out.err
+    assert "mallory" in out.out and "\\x1b" in out.out
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)"])
+def test_csv_cells_cannot_become_spreadsheet_formulas(tmp_path: Path, name: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "h" / ".labkit", {"learner": name, "lessons": {}})
+    assert main(["--csv", str(tmp_path / "h")]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[1][0] == "'" + name
+    assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)

@@ -414,3 +414,62 @@ def test_main_readable_credentials_summary(
     out = capsys.readouterr().out
     assert "Found 1 credentials file readable by others in 1 file." in out
     assert "chmod 600" in out
+
+
+# --- hostile names, unreadable and binary files -----------------------------------------------
+
+def test_a_file_name_that_is_not_utf8_is_scanned_and_printed_safely(
+        tmp_path: Path, key: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    key_id, _ = key
+    folder = os.fsencode(tmp_path)
+    with open(os.path.join(folder, b"notes-\xff\xfe.txt"), "w") as fh:
+        fh.write(f"id = {key_id}\n")
+    with open(os.path.join(folder, b"esc-\x1b[2J.txt"), "w") as fh:
+        fh.write(f"id = {key_id}\n")
+    assert main([str(tmp_path)]) == 1
+    out = capsys.readouterr()
+    assert "notes-\\xff\\xfe.txt" in out.out and "esc-\\x1b[2J.txt" in out.out
+    assert "\x1b" not in out.out + out.err
+    out.out.encode("utf-8")  # printable on any UTF-8 terminal, no lone surrogates
+
+
+def test_binary_files_are_counted_as_skipped(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.bin").write_bytes(b"\0\1\2" * 100)
+    (tmp_path / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0")
+    (tmp_path / "c.txt").write_text("hello\n")
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "No secrets found in 1 file." in out and "Skipped 2 binary files." in out
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/useradd"),
+                    reason="making a file unreadable to the scanner needs another OS user (root "
+                           "reads everything)")
+def test_unreadable_files_are_reported_and_change_the_exit_status() -> None:
+    import shutil
+    import subprocess
+    import tempfile
+    import uuid
+
+    user = "lkx" + uuid.uuid4().hex[:8]
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
+                   check=True)
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        folder.chmod(0o755)
+        (folder / "clean.txt").write_text("nothing here\n")
+        (folder / "clean.txt").chmod(0o644)
+        (folder / "private.env").write_text("AWS_ACCESS_KEY_ID=...\n")
+        (folder / "private.env").chmod(0o600)  # root's: the other user cannot read it
+        repo = str(Path(__file__).resolve().parents[1])
+        done = subprocess.run(["runuser", "-u", user, "--", "env", f"PYTHONPATH={repo}",
+                               "/usr/bin/python3", "-m", "labkit", "scan", str(folder)],
+                              capture_output=True, text=True, timeout=60, cwd="/")
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert f"could not read {folder / 'private.env'} (Permission denied)" in done.stderr
+        assert "Could not read 1 file" in done.stdout
+        assert "No secrets found in 1 file." in done.stdout
+    finally:
+        shutil.rmtree(folder)
+        subprocess.run(["userdel", user], check=False)

@@ -222,7 +222,124 @@ def test_the_whole_course_in_real_aws_mode(aws_account: dict[str, str],
     assert "[work]" in (aws / "credentials").read_text()
     assert "temporary-iam-user" not in (aws / "credentials").read_text()
     assert (aws / "config").read_text() == "[profile work]\nregion = eu-west-1\n"
-    assert list(aws.glob("credentials.labkit-backup-*"))
+    # The backups made on the way held copies of the lab's key: clean-up removed them too.
+    assert not list(aws.glob("*.labkit-backup-*"))
+
+
+# --- someone else's temporary-iam-user and temporary-iam-role, untagged -------------------------
+
+@pytest.fixture
+def foreign_namesakes(aws_account: dict[str, str]) -> Iterator[dict[str, object]]:
+    """An untagged `temporary-iam-user` (own inline policy, own key) and `temporary-iam-role`
+    made by someone else, before the course runs. Returns how they looked."""
+    iam = boto3.client("iam", endpoint_url=aws_account["url"], region_name="us-east-1",
+                       aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+    iam.create_user(UserName="temporary-iam-user")
+    iam.put_user_policy(UserName="temporary-iam-user", PolicyName="TheirOwn",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                            "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
+    iam.create_access_key(UserName="temporary-iam-user")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="temporary-iam-role", AssumeRolePolicyDocument=trust)
+    yield _namesakes(iam)
+
+
+def _namesakes(iam) -> dict[str, object]:
+    user = "temporary-iam-user"
+    return {
+        "keys": sorted((k["AccessKeyId"], k["Status"]) for k in
+                       iam.list_access_keys(UserName=user)["AccessKeyMetadata"]),
+        "user_attached": iam.list_attached_user_policies(UserName=user)["AttachedPolicies"],
+        "user_inline": {n: iam.get_user_policy(UserName=user, PolicyName=n)["PolicyDocument"]
+                        for n in iam.list_user_policies(UserName=user)["PolicyNames"]},
+        "user_tags": iam.get_user(UserName=user)["User"].get("Tags", []),
+        "role_attached": iam.list_attached_role_policies(
+            RoleName="temporary-iam-role")["AttachedPolicies"],
+        "role_inline": iam.list_role_policies(RoleName="temporary-iam-role")["PolicyNames"],
+        "role_trust": iam.get_role(RoleName="temporary-iam-role")["Role"][
+            "AssumeRolePolicyDocument"],
+    }
+
+
+def test_the_lab_clients_refuse_to_change_someone_elses_namesakes(
+        foreign_namesakes: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit import iam as lab_iam
+
+    monkeypatch.setenv("LABKIT_AWS_ACCOUNT", ACCOUNT)
+    lab = session.connect()
+    client = lab.client("iam")
+    user = "temporary-iam-user"
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    calls = [
+        lambda: client.attach_user_policy(
+            UserName=user, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess"),
+        lambda: client.create_access_key(UserName=user),
+        lambda: client.put_user_policy(UserName=user, PolicyName="TheirOwn",
+                                       PolicyDocument=trust),
+        lambda: client.delete_user_policy(UserName=user, PolicyName="TheirOwn"),
+        lambda: client.delete_user(UserName=user),
+        lambda: client.create_user(UserName=user, Tags=[lab_iam.LAB_TAG]),
+        lambda: client.create_role(RoleName="temporary-iam-role", AssumeRolePolicyDocument=trust,
+                                   Tags=[lab_iam.LAB_TAG]),
+        lambda: client.update_assume_role_policy(RoleName="temporary-iam-role",
+                                                 PolicyDocument=trust),
+        lambda: client.attach_role_policy(
+            RoleName="temporary-iam-role", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess"),
+        lambda: client.delete_role(RoleName="temporary-iam-role"),
+        lambda: client.create_access_key(),  # the operator's own keys: not the lab's either
+        lambda: lab_iam.attach_user_policy(client, user),
+        lambda: lab_iam.create_access_key(client, user),
+        lambda: lab_iam.allow_assume_role(client, user, "arn:aws:iam::123456789012:role/x"),
+        lambda: lab_iam.disallow_assume_role(client, user),
+        lambda: lab_iam.create_role(client, "temporary-iam-role", f"arn:aws:iam::{ACCOUNT}:root"),
+        lambda: lab_iam.delete_role(client, "temporary-iam-role", guarded=True),
+    ]
+    for n, call in enumerate(calls):
+        with pytest.raises(lab_iam.NotOwnedError) as err:
+            call()
+        assert "Nothing was changed" in str(err.value), n
+        if n < 10:
+            assert "another name" in str(err.value) and "fresh AWS account" in str(err.value)
+    assert _namesakes(client) == foreign_namesakes
+    # What the lab makes itself it may still change.
+    lab_iam.create_user(client, "lab-made-user")
+    lab_iam.create_access_key(client, "lab-made-user")
+    assert lab_iam.delete_user(client, "lab-made-user", guarded=True)[-1].startswith("Deleted")
+
+
+def _run_course_to_the_end() -> tuple[list[str], list[str]]:
+    """Run every lesson, going on after one fails; the text of the outputs and of the errors."""
+    from nbclient.exceptions import CellExecutionError
+
+    os.environ.setdefault("MPLCONFIGDIR", str(Path(tempfile.gettempdir()) / "labkit-mpl"))
+    texts, errors = [], []
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        try:
+            NotebookClient(nb, timeout=180, kernel_name="python3",
+                           resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        except CellExecutionError as exc:
+            errors.append(f"{path.name}: {exc}")
+        texts.append(nbformat.writes(nb))
+    return texts, errors
+
+
+def test_the_course_in_real_aws_mode_leaves_someone_elses_namesakes_alone(
+        foreign_namesakes: dict[str, object], aws_account: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABKIT_AWS_ACCOUNT", ACCOUNT)
+    _, errors = _run_course_to_the_end()
+    # The course stops where it would touch them, and says why and what to do.
+    assert errors and all("was not created by this lab" in e for e in errors), errors[:1]
+    client = session.connect().client("iam")
+    assert _namesakes(client) == foreign_namesakes
+    for name, keys in json.loads(aws_account["existing"]).items():
+        assert sorted(k["AccessKeyId"] for k in
+                      client.list_access_keys(UserName=name)["AccessKeyMetadata"]) == keys
+
 
 
 def test_real_aws_has_no_clock_to_move(aws_account: dict[str, str],

@@ -128,33 +128,71 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
-def _is_sandbox_process(pid: int) -> bool:
+def _process_owner(pid: int) -> int | None:
+    """The real user ID a process runs as, or None when it cannot be seen."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _is_sandbox_process(pid: int, home: Path) -> bool:
+    """True only for this learner's sandbox of this LABKIT_HOME: a PID in a state file may have
+    been reused by someone else's program, and must never be signalled then."""
+    if pid in _children:
+        return True
+    if _process_owner(pid) != os.getuid():
+        return False
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmd = fh.read().split(b"\0")
+            cmd = fh.read().rstrip(b"\0").split(b"\0")
     except OSError:
         return False
-    return b"labkit" in cmd and b"serve" in cmd
+    return (b"labkit" in cmd and b"serve" in cmd
+            and cmd[-2:] == [b"--home", os.fsencode(str(home))])
 
 
-def _healthy(data: dict[str, Any]) -> dict[str, Any] | None:
+def _healthy(data: dict[str, Any], timeout: float = 1.0) -> dict[str, Any] | None:
     try:
         status, payload = _request(data["url"], "GET", "/labkit-api/health", token=data["token"],
-                                   timeout=1.0)
+                                   timeout=timeout)
         info = json.loads(payload) if status == 200 else None
-    except (OSError, ValueError, KeyError, http.client.HTTPException):
+    except (OSError, ValueError, KeyError, TypeError, http.client.HTTPException):
         return None
-    if not info or info.get("instance") != data.get("instance"):
+    if not isinstance(info, dict) or info.get("instance") != data.get("instance"):
         return None  # another program (or another sandbox) holds the port now
     return info
 
 
-def _attach_running(home: Path) -> Sandbox | None:
-    data = state.read_json(home / state.STATE)
-    console = state.read_json(home / state.CONSOLE)
+# How long a running sandbox may take to answer before labkit says it is not answering.
+BUSY_WAIT = 8.0
+
+
+def _not_answering(pid: int, home: Path) -> str:
+    return (
+        f"Your sandbox is running (process {pid}) but did not answer within {BUSY_WAIT:.0f} s: "
+        "it may be paused or very busy. Nothing was lost. Wait a moment and run the cell "
+        "again; if it stays like this, `python -m labkit sandbox stop` and then any lab call "
+        "start a fresh, empty sandbox."
+    )
+
+
+def _attach_running(home: Path, wait: float = 0.0) -> Sandbox | None:
+    """The sandbox recorded in HOME if it answers. If its process is alive but does not answer
+    within `wait` seconds, SandboxError: a busy or paused sandbox is not a dead one."""
+    data = state.read_state(home)
+    console = state.read_console(home)
     if not data or not console or data.get("status") != "ready" or not _alive(data.get("pid")):
         return None
     info = _healthy(data)
+    if info is None and wait and _is_sandbox_process(data["pid"], home):
+        info = _healthy(data, timeout=wait)
+        if info is None and _alive(data["pid"]):
+            raise SandboxError(_not_answering(data["pid"], home))
     if info is None:
         return None
     return Sandbox(url=data["url"], console=_console_key(console), instance=data["instance"],
@@ -168,17 +206,18 @@ def ensure(home: Path, owner: owners.Owner | None = None) -> Sandbox:
     With an `owner` (the Jupyter server, see labkit.serverext), the sandbox exits by itself once
     that process is gone."""
     state.prepare_home(home)
-    found = _attach_running(home)
+    found = _attach_running(home, wait=BUSY_WAIT)
     if found:
         _adopt(home, found, owner)
         return found
     with state.locked(home):
-        found = _attach_running(home)  # another kernel may have started it while we waited
+        # another kernel may have started it while we waited
+        found = _attach_running(home, wait=BUSY_WAIT)
         if found:
             _adopt(home, found, owner, locked=True)
             return found
-        previous = state.read_json(home / state.STATE) or {}
-        _stop_process(previous.get("pid"))
+        previous = state.read_state(home) or {}
+        _stop_process(previous.get("pid"), home)
         sandbox = _start(home, int(previous.get("port") or 0), owner)
         if previous.get("status") == "ready":
             sandbox = replace(sandbox, message=RESTARTED)
@@ -187,7 +226,7 @@ def ensure(home: Path, owner: owners.Owner | None = None) -> Sandbox:
 
 def _start(home: Path, port_hint: int, owner: owners.Owner | None = None) -> Sandbox:
     began = time.perf_counter()
-    console = state.read_json(home / state.CONSOLE)
+    console = state.read_console(home)
     if not console:
         console = _new_console()
         state.write_private(home / state.CONSOLE, console)
@@ -212,7 +251,7 @@ def _start(home: Path, port_hint: int, owner: owners.Owner | None = None) -> San
         data = state.read_json(home / state.STATE) or {}
         if data.get("instance") == launch["instance"] and data.get("status") == "ready":
             if _healthy(data) is None:
-                _stop_process(proc.pid)
+                _stop_process(proc.pid, home)
                 raise SandboxError(
                     f"The sandbox started but cannot be reached at {data['url']}: is the "
                     "loopback network (127.0.0.1) switched off here? Tell your instructor.")
@@ -223,7 +262,7 @@ def _start(home: Path, port_hint: int, owner: owners.Owner | None = None) -> San
         if proc.poll() is not None:
             break
         time.sleep(0.005)
-    _stop_process(proc.pid)
+    _stop_process(proc.pid, home)
     raise SandboxError(
         "The sandbox did not start. The end of its log (" + str(log_path) + ") says:\n"
         + _tail(log_path)
@@ -237,15 +276,20 @@ def _tail(path: Path, lines: int = 12) -> str:
         return "(no log)"
 
 
-def _stop_process(pid: int | None, timeout: float = 5.0) -> bool:
-    if not pid or not _alive(pid) or not _is_sandbox_process(pid):
+def _stop_process(pid: int | None, home: Path, timeout: float = 5.0) -> bool:
+    """Stop HOME's sandbox process; any other process (another user's, a reused PID) is left."""
+    if not pid or not _alive(pid) or not _is_sandbox_process(pid, home):
         return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
+    try:
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)  # a paused (SIGSTOP) sandbox must wake up to exit
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # it exited meanwhile
     return True
 
 
@@ -254,8 +298,8 @@ def stop(home: Path) -> bool:
     if not home.is_dir():
         return False
     with state.locked(home):
-        data = state.read_json(home / state.STATE) or {}
-        stopped = _stop_process(data.get("pid"))
+        data = state.read_state(home) or {}
+        stopped = _stop_process(data.get("pid"), home)
         if data:
             state.write_private(home / state.STATE, dict(data, status="stopped"))
         return stopped
@@ -292,7 +336,7 @@ def status(home: Path) -> dict[str, Any] | None:
     found = _attach_running(home) if home.is_dir() else None
     if not found:
         return None
-    data = state.read_json(home / state.STATE) or {}
+    data = state.read_state(home) or {}
     return {"url": found.url, "pid": found.pid, "instance": found.instance,
             "uptime_s": round(time.time() - float(data.get("started", time.time())), 1),
             "console_user": found.console.user_name, "log": str(home / state.LOG)}

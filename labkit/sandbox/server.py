@@ -78,6 +78,9 @@ class SandboxApp:
             if path.startswith("/labkit-api"):
                 return self.admin(environ, start_response)
             return self.moto_app(environ, start_response)
+        refused = _unauthenticated(environ)
+        if refused is not None:
+            return _aws_error(environ, start_response, *refused)
         return self.aws_request(environ, start_response)
 
     def aws_request(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
@@ -140,6 +143,57 @@ class SandboxApp:
             except DurationError as exc:
                 return _json(start_response, 400, {"message": str(exc)})
         return _json(start_response, 200, CLOCK.describe())
+
+# AWS's words for the two ways a request can lack a usable signature (Common Errors, AWS docs).
+MISSING_TOKEN = ("MissingAuthenticationToken", 403, "The request must contain either a valid "
+                 "(registered) AWS access key ID or X.509 certificate.")
+INCOMPLETE_SIGNATURE = ("IncompleteSignature", 400,
+                        "The request signature does not conform to AWS standards.")
+_SIGV4_RE = re.compile(r"^AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[^/]+/[^/]+/aws4_request,\s*"
+                       r"SignedHeaders=[^,\s]+,\s*Signature=[0-9a-f]{64}$")
+
+
+def _unauthenticated(environ: dict[str, Any]) -> tuple[str, int, str] | None:
+    """Why an AWS request cannot be authenticated at all, or None when it carries a signature.
+
+    Checked before moto sees the request: every request must be signed, whatever its
+    X-Amz-Target says (moto would let Cognito's "public" operations through unsigned)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "").strip()
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if not auth:
+        if "X-Amz-Signature" in query and "X-Amz-Credential" in query:
+            return None  # a presigned URL: moto checks it
+        return MISSING_TOKEN
+    if not _SIGV4_RE.match(auth):
+        return INCOMPLETE_SIGNATURE
+    return None
+
+
+def close_public_operations() -> None:
+    """Make moto authenticate Cognito's "public" operations too: the course needs none of them,
+    and on a shared machine they were a way into the sandbox without credentials."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    ActionAuthenticatorMixin.PUBLIC_OPERATIONS = []
+
+
+def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status: int,
+               message: str) -> list[bytes]:
+    """An error in the protocol the caller speaks: JSON for X-Amz-Target APIs, else XML."""
+    request_id = os.urandom(16).hex()
+    if environ.get("HTTP_X_AMZ_TARGET") and "json" in environ.get("CONTENT_TYPE", ""):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        ctype = "application/x-amz-json-1.1"
+    else:
+        body = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error>'
+                f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        ctype = "text/xml"
+    reason = {400: "Bad Request", 403: "Forbidden"}[status]
+    start_response(f"{status} {reason}", [("Content-Type", ctype),
+                                          ("Content-Length", str(len(body))),
+                                          ("x-amzn-RequestId", request_id)])
+    return [body]
 
 
 def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[bytes]:
@@ -246,8 +300,49 @@ def _dt(text: str) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+# Connections from other OS users (the sandbox answers them only with a valid signature anyway)
+# share a small pool with a short idle timeout, so holding hundreds of idle connections cannot
+# starve the owner's calls; the owner's own connections are never refused.
+FOREIGN_CONNECTIONS = 16
+FOREIGN_IDLE_TIMEOUT = 5.0
+OWNER_IDLE_TIMEOUT = 120.0
+
+
+def peer_uid(client: tuple[str, int], server_port: int) -> int | None:
+    """The OS user owning the other end of a loopback TCP connection (Linux), else None."""
+    host, port = client[0], client[1]
+    if host != "127.0.0.1":
+        return None
+    needle = f"0100007F:{port:04X} 0100007F:{server_port:04X}"
+    try:
+        with open("/proc/net/tcp") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    at = text.find(needle)
+    if at < 0:
+        return None
+    line = text[text.rfind("\n", 0, at) + 1:text.find("\n", at)]
+    try:
+        return int(line.split()[7])
+    except (IndexError, ValueError):
+        return None
+
+
+def _raise_fd_limit() -> None:
+    """Use every file descriptor the system allows (a hub user's soft limit is often 1024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 1 << 20), hard))
+        except (ValueError, OSError):
+            pass
+
+
 def _make_server(port: int, app: Any) -> Any:
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
     class QuietHandler(WSGIRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -258,7 +353,36 @@ def _make_server(port: int, app: Any) -> Any:
             # read it (the key inventory) follow the sandbox's clock.
             return super().date_time_string(_sandbox_time() if timestamp is None else timestamp)
 
-    return make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
+        def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            if "timed out" not in format % args:  # idle connections closed: not worth a line
+                super().log_error(format, *args)
+
+    class GuardedServer(ThreadedWSGIServer):
+        """Serves the owner without limit; everyone else from a small, short-lived pool."""
+
+        owner = os.getuid()
+        counting = threading.Lock()
+        foreign: set[int] = set()  # id() of the open connections from other users
+
+        def verify_request(self, request: Any, client_address: Any) -> bool:
+            uid = peer_uid(client_address, self.server_address[1])
+            # Unknown (no /proc, or the client already left): serve it like the owner's, so a
+            # system without /proc/net/tcp keeps working; only a known other user is pooled.
+            mine = uid is None or uid == self.owner
+            if not mine:
+                with self.counting:
+                    if len(self.foreign) >= FOREIGN_CONNECTIONS:
+                        return False  # closed at once, before any thread or read
+                    self.foreign.add(id(request))
+            request.settimeout(OWNER_IDLE_TIMEOUT if mine else FOREIGN_IDLE_TIMEOUT)
+            return True
+
+        def shutdown_request(self, request: Any) -> None:
+            with self.counting:
+                self.foreign.discard(id(request))
+            super().shutdown_request(request)
+
+    return GuardedServer("127.0.0.1", port, app, handler=QuietHandler)
 
 
 def _listen(port_hint: int, app: Any) -> Any:
@@ -300,6 +424,51 @@ def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> threadi
     return thread
 
 
+# sandbox.log is capped: LOG_MAX_BYTES, then it moves to sandbox.log.1 (one old copy is kept),
+# so a flood of failing requests cannot fill the learner's disk.
+LOG_MAX_BYTES = 1024 * 1024
+
+
+class _LogStream(io.TextIOBase):
+    """stdout/stderr of the sandbox process, sent through the capped log."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            self.logger.warning(text.rstrip())
+        return len(text)
+
+
+def rotating_log(home: Path, max_bytes: int = LOG_MAX_BYTES) -> logging.Handler:
+    """Send all of the sandbox's logging, stdout and stderr to sandbox.log, capped in size."""
+    from logging.handlers import RotatingFileHandler
+
+    class PrivateRotatingFileHandler(RotatingFileHandler):
+        def _open(self) -> Any:
+            # 0600 from the first byte, also for the file that starts after a rotation
+            fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors="replace")
+
+    handler = PrivateRotatingFileHandler(home / state.LOG, maxBytes=max_bytes, backupCount=1,
+                                         delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    stream = _LogStream(logging.getLogger("labkit.sandbox.output"))
+    sys.stdout = sys.stderr = stream
+    # Writes straight to the file descriptors (C code) would bypass the cap: discard them.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    return handler
+
+
 def serve(home: Path) -> int:
     """Start the sandbox described by HOME's state file and serve until stopped."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -309,7 +478,9 @@ def serve(home: Path) -> int:
         print("sandbox: no launch data in LABKIT_HOME; start it with `python -m labkit sandbox "
               "start`", file=sys.stderr)
         return 2
+    _raise_fd_limit()
     fidelity.install()
+    close_public_operations()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = SandboxApp(DomainDispatcherApplication(create_backend_app), launch["token"], console,
@@ -321,6 +492,7 @@ def serve(home: Path) -> int:
               "or programs, then try again.", file=sys.stderr, flush=True)
         return 3
     bootstrap(console)
+    rotating_log(home)
     port = server.server_address[1]
     launch.update({"status": "ready", "pid": os.getpid(), "port": port,
                    "url": f"http://127.0.0.1:{port}", "started": app.started})

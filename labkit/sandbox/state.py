@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,12 +32,36 @@ def prepare_home(home: Path) -> Path:
         raise HomeError(_not_writable(home, exc)) from None
     if not os.access(home, os.W_OK | os.X_OK):
         raise HomeError(_not_writable(home, None))
-    try:
-        if home.stat().st_uid == os.getuid() and home.stat().st_mode & 0o077:
-            home.chmod(0o700)
-    except OSError:
-        pass
+    check_private(home)
     return home
+
+
+def check_private(home: Path) -> None:
+    """Refuse a LABKIT_HOME someone else owns or can write to: files planted there (a console
+    identity, a state file naming their server) would be trusted."""
+    try:
+        info = home.stat()
+    except OSError as exc:
+        raise HomeError(_not_writable(home, exc)) from None
+    if info.st_uid != os.getuid():
+        try:
+            import pwd
+
+            owner = pwd.getpwuid(info.st_uid).pw_name
+        except (KeyError, ImportError):
+            owner = f"user ID {info.st_uid}"
+        raise HomeError(
+            f"The lab will not use {home}: it belongs to {owner}, not to you, so its files "
+            "could have been put there by someone else. Point LABKIT_HOME at a new folder of "
+            "your own, for example: export LABKIT_HOME=$HOME/.labkit"
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise HomeError(
+            f"The lab will not use {home}: its permissions ({mode:04o}) let other users "
+            "read or change its files (your sandbox's keys). Check that every file in it is "
+            f"yours, then run: chmod 700 {home}  (or point LABKIT_HOME at a new folder)."
+        )
 
 
 def _not_writable(home: Path, exc: OSError | None) -> str:
@@ -45,9 +72,24 @@ def _not_writable(home: Path, exc: OSError | None) -> str:
     )
 
 
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def disk_full(path: Path) -> str:
+    """The plain message for a write that failed because the disk (or quota) is full."""
+    return (f"The disk holding {path.parent} is full, so the lab could not save {path.name}; "
+            "nothing was changed. Free some space (delete files you no longer need, or ask "
+            "your instructor), then run the cell again.")
+
+
 def write_private_text(path: Path, text: str) -> None:
     """Write a file atomically, readable by the owner only (0600) from its first byte."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise HomeError(disk_full(path)) from None
+        raise
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -55,8 +97,10 @@ def write_private_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            raise HomeError(disk_full(path)) from None
         raise
 
 
@@ -65,14 +109,65 @@ def write_private(path: Path, data: dict[str, Any]) -> None:
     write_private_text(path, json.dumps(data))
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
-    """The JSON object in `path`, or None when it is missing or unreadable."""
+def read_json(path: Path, limit: int = 1 << 20) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None when it is missing, unreadable, damaged or huge."""
     try:
-        with open(path) as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
+        with open(path, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            raw = fh.read(limit + 1)
+        if len(raw) > limit:
+            return None
+        data = json.loads(raw)
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
+
+
+_URL_RE = re.compile(r"^http://127\.0\.0\.1:\d{1,5}$")
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def read_state(home: Path) -> dict[str, Any] | None:
+    """sandbox.json with every field checked; a damaged field is dropped (the lab then starts a
+    fresh sandbox instead of failing), so no later code meets a wrong type."""
+    data = read_json(home / STATE)
+    if data is None:
+        return None
+    clean: dict[str, Any] = {}
+    for name in ("status", "instance", "token"):
+        if isinstance(data.get(name), str):
+            clean[name] = data[name]
+    for name in ("pid", "port", "port_hint"):
+        if _int(data.get(name)) is not None:
+            clean[name] = data[name]
+    if "port" in clean and clean["port"] > 65535:
+        del clean["port"]
+    if "port_hint" in clean and clean["port_hint"] > 65535:
+        del clean["port_hint"]
+    if isinstance(data.get("url"), str) and _URL_RE.match(data["url"]):
+        clean["url"] = data["url"]
+    if isinstance(data.get("started"), (int, float)) and not isinstance(data["started"], bool):
+        clean["started"] = float(data["started"])
+    if clean.get("status") == "ready" and not all(
+            k in clean for k in ("pid", "url", "token", "instance")):
+        clean["status"] = "damaged"
+    return clean
+
+
+def read_console(home: Path) -> dict[str, str] | None:
+    """console.json if it holds a well-formed key pair, else None (a new one is then made)."""
+    data = read_json(home / CONSOLE)
+    names = ("user_name", "access_key_id", "secret_access_key")
+    if not data or not all(isinstance(data.get(n), str) and data[n] for n in names):
+        return None
+    if not re.fullmatch(r"AKIA[A-Z0-9]{16}", data["access_key_id"]) or \
+            len(data["secret_access_key"]) != 40:
+        return None
+    return {n: data[n] for n in names}
 
 
 @contextmanager
