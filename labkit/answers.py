@@ -34,6 +34,17 @@ class Secret(str):
         return (str, (str(self),))
 
 
+class Metadata(dict):  # type: ignore[type-arg]
+    """boto3's ResponseMetadata, complete, but displayed in one line (status and request ID)."""
+
+    def __repr__(self) -> str:
+        return (f"{{'HTTPStatusCode': {self.get('HTTPStatusCode')!r}, "
+                f"'RequestId': {self.get('RequestId')!r}, ...}}")
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
 def plain(value: Any) -> Any:
     """A Secret's real value (other values unchanged), for code that signs or saves privately."""
     return value.reveal() if isinstance(value, Secret) else value
@@ -42,6 +53,8 @@ def plain(value: Any) -> Any:
 def mask_secrets(answer: Any) -> Any:
     """Wrap every secret field of a parsed response in Secret, in place; returns the answer."""
     if isinstance(answer, dict):
+        if isinstance(answer.get("ResponseMetadata"), dict):
+            answer["ResponseMetadata"] = Metadata(answer["ResponseMetadata"])
         for name, value in answer.items():
             if name in SECRET_FIELDS and isinstance(value, str) and not isinstance(value, Secret):
                 answer[name] = Secret(value)
