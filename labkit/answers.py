@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from labkit.keys import mask_secret
@@ -45,19 +46,37 @@ class Metadata(dict):  # type: ignore[type-arg]
         p.text(repr(self))
 
 
+class When(datetime):
+    """A time AWS returned: a real datetime, displayed the way the CLI prints it (UTC, ISO 8601)."""
+
+    @classmethod
+    def of(cls, value: datetime) -> When:
+        return cls(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                   value.microsecond, value.tzinfo, fold=value.fold)
+
+    def __repr__(self) -> str:
+        at = self.astimezone(UTC) if self.tzinfo else self
+        return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
 def plain(value: Any) -> Any:
     """A Secret's real value (other values unchanged), for code that signs or saves privately."""
     return value.reveal() if isinstance(value, Secret) else value
 
 
 def mask_secrets(answer: Any) -> Any:
-    """Wrap every secret field of a parsed response in Secret, in place; returns the answer."""
+    """Wrap every secret field of a parsed response in Secret (and times in When), in place."""
     if isinstance(answer, dict):
         if isinstance(answer.get("ResponseMetadata"), dict):
             answer["ResponseMetadata"] = Metadata(answer["ResponseMetadata"])
         for name, value in answer.items():
             if name in SECRET_FIELDS and isinstance(value, str) and not isinstance(value, Secret):
                 answer[name] = Secret(value)
+            elif isinstance(value, datetime) and not isinstance(value, When):
+                answer[name] = When.of(value)
             else:
                 mask_secrets(value)
     elif isinstance(answer, list):
