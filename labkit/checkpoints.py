@@ -323,9 +323,13 @@ def _inventory(lesson: Lesson) -> Verdict:
 
 
 def _old_key_unused(lesson: Lesson) -> Verdict:
-    from labkit import trail
+    from labkit import iam, trail
 
-    current = lesson.profile_key()
+    profile = lesson.profile_key()
+    keys = iam.list_access_keys(lesson.lab.client("iam"), USER)
+    current = next((k for k in keys if profile and k.access_key_id == profile.access_key_id), None)
+    if current is None:
+        return Verdict(False, "Your profile's key is not a key of the user.", "Run lesson 05 again.")
     after = trail.other_keys_since(lesson.lab, USER, current)
     return _ok(bool(after["error"].notna().all()),
                f"No other key worked since the rotation ({len(after)} attempts, all refused).",
