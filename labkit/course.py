@@ -182,6 +182,7 @@ class Lesson:
         """After deleting a user: remove the profiles that held its keys, restore [default]."""
         for line in remove_profiles_of(self.lab, user_name):
             print(line)
+        print(forget_downloads(self.lab, user_name))
 
     def plant_leak(self, name: str = "drill") -> Any:
         """Lesson 08's drill: a fresh key hard-coded into sample files (kept in notes[name])."""
