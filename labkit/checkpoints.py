@@ -357,10 +357,12 @@ def _audit(lesson: Lesson) -> Verdict:
 def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return False, "The company scenario runs only in the labkit sandbox: nothing to do here."
-    found = _company_findings(lesson)
-    users = set(found["user"])
-    if not users & {"cara-analyst", "fay-data-export", "ana-developer"}:
+    from labkit import reports
+
+    keys = reports.key_inventory(client=lesson.client("iam"))
+    if not set(keys["user"]) & {"cara-analyst", "fay-data-export", "ana-developer"}:
         return False, "Seed the company account first (Step 3)."
+    found = reports.findings(keys)
     unused = sorted(set(found.query("check == 'unused_key' and user != '<root_account>'")["user"]))
     if unused:
         return False, (f"Still active and unused for 45+ days: the keys of {', '.join(unused)}. "
