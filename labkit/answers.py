@@ -102,3 +102,22 @@ def install_masking(client: Any) -> Any:
         client.meta.events.register("after-call", _after_call, unique_id="labkit-mask-secrets")
         client._labkit_masked = True
     return client
+
+
+def _tag_creation(params: Any = None, **_: Any) -> None:
+    from labkit.iam import LAB_TAG
+
+    tags = params.setdefault("Tags", [])
+    if not any(t.get("Key") == LAB_TAG["Key"] for t in tags):
+        tags.append(dict(LAB_TAG))
+
+
+def install_tagging(client: Any) -> Any:
+    """On real AWS: users and roles a learner creates carry the lab's tag, so that the lab may
+    later delete them (it never touches what it did not create)."""
+    if not getattr(client, "_labkit_tagging", False):
+        for operation in ("CreateUser", "CreateRole"):
+            client.meta.events.register(f"before-parameter-build.iam.{operation}", _tag_creation,
+                                        unique_id=f"labkit-tag-{operation}")
+        client._labkit_tagging = True
+    return client

@@ -310,12 +310,19 @@ def _rotate_again(lesson: Lesson) -> tuple[bool, str]:
 
 # ---------------------------------------------------------------- lesson 06
 
-def _inventory(lesson: Lesson) -> Verdict:
-    keys = lesson.notes.get("keys")
-    if keys is None:
-        from labkit import reports
+def _last_report(lesson: Lesson) -> Any:
+    """The key table of the credential report the learner fetched last (no new request), or a
+    fresh one when there is none."""
+    from labkit import reports
 
-        keys = reports.key_inventory(client=lesson.client("iam"))
+    got = lesson.last_answer("GetCredentialReport")
+    if got and got.get("Content"):
+        return reports.credential_report_frame(got["Content"])
+    return reports.key_inventory(client=lesson.client("iam"))
+
+
+def _inventory(lesson: Lesson) -> Verdict:
+    keys = _last_report(lesson)
     mine = keys[keys["user"] == USER]
     return _ok(len(mine) == 1 and bool(mine["active"].iloc[0]),
                f"{USER} has one active key, as after lesson 05.",
@@ -337,17 +344,12 @@ def _old_key_unused(lesson: Lesson) -> Verdict:
                "Find the program using it (the trail shows when and for what) and switch it over.")
 
 
-def _company_findings(lesson: Lesson) -> Any:
-    from labkit import reports
-
-    return reports.findings(reports.key_inventory(client=lesson.client("iam")))
-
-
 def _audit(lesson: Lesson) -> Verdict:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return Verdict(True, "Skipped: the company scenario runs only in the labkit sandbox.")
-    found = lesson.notes.get("findings")
-    found = _company_findings(lesson) if found is None else found
+    from labkit import reports
+
+    found = reports.findings(_last_report(lesson))
     expected = {"root_access_key", "rotation_overdue", "two_active_keys"}
     return _ok(expected <= set(found["check"]),
                "The audit found the root key, the overdue keys and the user with two active keys.",

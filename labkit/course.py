@@ -105,7 +105,7 @@ class Lesson:
         """A boto3 client for the learner's calls: the console identity by default, a named
         profile (as `--profile`), or credentials (an AccessKey, or AssumeRole's Credentials).
         What it returns has every secret masked on display."""
-        from labkit.answers import install_masking
+        from labkit.answers import install_masking, install_tagging
 
         if profile is not None:
             made = self.lab.client_for(self.lab.session_for_profile(profile), service)
@@ -116,6 +116,8 @@ class Lesson:
             if service not in cache:
                 cache[service] = self.lab.client_for(self.lab.session, service)
             made = cache[service]
+        if self.lab.guarded and service == "iam":
+            install_tagging(made)
         return install_masking(made)
 
     def last_answer(self, operation: str) -> Any:
@@ -515,6 +517,20 @@ def _start_roles(lab: Lab) -> list[str]:
             "create it again."]
 
 
+def _import_reports() -> None:
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.font_manager  # noqa: F401
+    import pandas.io.formats.style  # noqa: F401
+
+
+def _warm_up_reports() -> None:
+    """Lesson 06 draws tables and a chart: import their libraries while its first cells wait
+    for the sandbox (a second core, or the sandbox's I/O waits, absorb it)."""
+    import threading
+
+    threading.Thread(target=_import_reports, daemon=True).start()
+
+
 def start(lesson: str) -> Lesson:
     """Connect for a lesson, catch up on what earlier lessons made, and start it over if it
     ran before, so that Run All works again; AWS errors then show in plain words."""
@@ -540,6 +556,8 @@ def start(lesson: str) -> Lesson:
     elif number >= 5:
         more, key = _start_rooms(lab)
         lines += more
+    if number == 6:
+        _warm_up_reports()
     if number == 7:
         lines += _start_roles(lab)
     lines += repair_default(lab)

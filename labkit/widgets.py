@@ -61,7 +61,7 @@ def _scrub(verdict: Verdict, secret: str) -> Verdict:
 
 
 def _bundle(item: object) -> dict[str, Any]:
-    data = {"text/plain": repr(item)}
+    data = {"text/plain": item if isinstance(item, str) else repr(item)}  # words, not a repr
     rich = getattr(item, "_repr_html_", None)
     if callable(rich):
         text = rich()

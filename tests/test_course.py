@@ -229,3 +229,31 @@ def test_lessons_call_aws_themselves(path: Path) -> None:
             assert source.count("\n") == 0, source
     if path.stem[:2] != "00":
         assert 'lesson.client("iam")' in joined or path.stem.startswith("04")
+
+
+def test_the_forms_time_stamp_reads_as_words(lab) -> None:
+    """Dead end 5: 'checked at 16:52:36', not a quoted Python string."""
+    from labkit import widgets
+
+    lesson = course.start("04_configure_the_cli")
+    form = widgets.KeyEntryForm(lab, lesson=lesson.name)
+    form.submit(lesson.key.access_key_id, lesson.key.reveal_secret())
+    stamp = form.output.outputs[-1]["data"]["text/plain"]
+    assert stamp.startswith("checked at ") and "'" not in stamp
+
+
+def test_a_restarted_kernel_with_the_extension_says_run_setup_again(tmp_path: Path) -> None:
+    """Dead end 3: a kernel configured as binder/postBuild does it (the extension loads at
+    start), restarted and asked for `lesson`, says what to do instead of a bare NameError."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell('lesson.verify("key_created")'))
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   extra_arguments=["--InteractiveShellApp.extensions=labkit.notebook"],
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    shown = "".join(o.get("data", {}).get("text/plain", "") for o in nb.cells[0].outputs)
+    assert "Run the Setup cells again" in shown, nb.cells[0].outputs
+    assert not any(o.get("output_type") == "error" and "Traceback" in "".join(o.get("traceback", []))
+                   for o in nb.cells[0].outputs)
