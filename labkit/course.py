@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ LESSONS = (
 PROFILE = iam.USER_NAME  # the named profile lesson 04 configures, as `aws configure --profile`
 CSV_HEADER = ["Access key ID", "Secret access key"]
 # The learner's console clients, one set per connection (labkit's own calls use Lab.client).
-_learner_clients: dict[int, dict[str, Any]] = {}
+_learner_clients: weakref.WeakKeyDictionary[Lab, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def _as_key(value: Any) -> AccessKey:
@@ -112,7 +113,7 @@ class Lesson:
         elif credentials is not None:
             made = self.lab.client_for(_as_key(credentials), service)
         else:
-            cache = _learner_clients.setdefault(id(self.lab), {})
+            cache = _learner_clients.setdefault(self.lab, {})
             if service not in cache:
                 cache[service] = self.lab.client_for(self.lab.session, service)
             made = cache[service]
