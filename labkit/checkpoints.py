@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 USER = "temporary-iam-user"
 ROLE = "temporary-iam-role"
-READ_ONLY_ARN = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
 LEFTOVER_USER = "former-intern"
 
 Rule = Callable[["Lesson"], Verdict]
