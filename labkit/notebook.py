@@ -52,8 +52,8 @@ def describe(error: BaseException) -> Plain | None:
                          "Run the Setup cells again (the two cells under \"Setup\"), then this "
                          "cell. Nothing in your sandbox was lost.")
         return Plain(f"`{name}` is not defined yet.",
-                     "Run the cells above this one, in order (or Run > Run All Above "
-                     "Selected Cell), then this cell again.")
+                     "Check its spelling; if it is made by a cell above, run the cells above "
+                     "this one in order (Run > Run All Above Selected Cell), then this cell again.")
     return None
 
 
