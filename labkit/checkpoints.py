@@ -180,7 +180,7 @@ def _secret_masked(lesson: Lesson) -> Verdict:
 
 
 def _third_key_refused(lesson: Lesson) -> Verdict:
-    iam = lesson.client("iam")
+    iam = lesson.lab.client("iam")  # not the learner's client: its answers stay the learner's
     made = []
     while len(_keys(lesson)) < 2:  # the limit shows only once the user has its two keys
         made.append(iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"])
