@@ -48,8 +48,9 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         ),
     ),
     "EntityAlreadyExists": (
-        "Something with this name already exists in the account.",
-        "Nothing to do if it is yours: the lab reuses it. Otherwise pick another name.",
+        "Something with this name already exists in the account (did this cell run before?).",
+        "If it is the one you made, carry on with the next step. To start the lesson over, run "
+        "its Setup cells again. Otherwise pick another name.",
     ),
     "NoSuchEntity": (
         "There is no such user, key, role or policy in this account (maybe already deleted).",
@@ -62,7 +63,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         ),
         (
             "Delete the user's access keys and other credentials, detach its policies, then delete "
-            "the user. labkit.iam.delete_user does it in that order."
+            "the user (lesson 09 shows that order)."
         ),
     ),
     "ExpiredToken": (

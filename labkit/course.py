@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from labkit import checks, iam
 from labkit.keys import AccessKey, validate_key_id, validate_secret
 from labkit.sandbox.state import write_private_text
-from labkit.session import Lab, connect
+from labkit.session import Lab, LabError, connect
 
 LESSONS = (
     "00_start_here",
@@ -29,6 +30,25 @@ LESSONS = (
 )
 PROFILE = iam.USER_NAME  # the named profile lesson 04 configures, as `aws configure --profile`
 CSV_HEADER = ["Access key ID", "Secret access key"]
+# The learner's console clients, one set per connection (labkit's own calls use Lab.client).
+_learner_clients: weakref.WeakKeyDictionary[Lab, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _as_key(value: Any) -> AccessKey:
+    """An AccessKey from what AWS answered (CreateAccessKey, AssumeRole) or an AccessKey."""
+    from labkit.answers import plain
+
+    if isinstance(value, AccessKey):
+        return value
+    if isinstance(value, dict):
+        inner = value.get("AccessKey") or value.get("Credentials") or value
+        if "AccessKeyId" in inner:
+            return AccessKey(inner["AccessKeyId"], plain(inner.get("SecretAccessKey", "")),
+                             inner.get("UserName"), inner.get("Status", "Active"),
+                             inner.get("CreateDate"), plain(inner.get("SessionToken")),
+                             inner.get("Expiration"))
+    raise LabError("Pass what AWS answered: the result of iam.create_access_key(...) (or of "
+                   "sts.assume_role(...)), or an AccessKey.")
 
 
 def download_path(lab: Lab, user_name: str = iam.USER_NAME) -> Path:
@@ -75,10 +95,115 @@ class Lesson:
     lab: Lab
     caught_up: list[str] = field(default_factory=list)
     key: AccessKey | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def iam(self) -> Any:
         return self.lab.client("iam")
+
+    def client(self, service: str, *, profile: str | None = None,
+               credentials: Any = None) -> Any:
+        """A boto3 client for the learner's calls: the console identity by default, a named
+        profile (as `--profile`), or credentials (an AccessKey, or AssumeRole's Credentials).
+        What it returns has every secret masked on display."""
+        from labkit.answers import install_masking, install_tagging
+
+        if profile is not None:
+            made = self.lab.client_for(self.lab.session_for_profile(profile), service)
+        elif credentials is not None:
+            made = self.lab.client_for(_as_key(credentials), service)
+        else:
+            cache = _learner_clients.setdefault(self.lab, {})
+            if service not in cache:
+                cache[service] = self.lab.client_for(self.lab.session, service)
+            made = cache[service]
+        if self.lab.guarded and service == "iam":
+            install_tagging(made)
+        return install_masking(made)
+
+    def last_answer(self, operation: str) -> Any:
+        """What AWS last answered to `operation` (e.g. "CreateAccessKey") through the lesson."""
+        from labkit.answers import LAST
+
+        return LAST.get(operation)
+
+    def verify(self, name: str) -> checks.Verdict:
+        """A checkpoint of this lesson, by name: its rule and hint live in labkit.checkpoints."""
+        from labkit import checkpoints
+
+        return checkpoints.verify(self, name)
+
+    def exercise(self, name: str) -> None:
+        """Check a "Your turn" exercise against the sandbox: prints ✅ or a hint, never raises."""
+        from labkit import checkpoints
+
+        print(checkpoints.exercise(self, name))
+
+    def quiz(self, name: str = "quiz") -> Any:
+        """The lesson's quiz (its questions live in labkit.checkpoints, not in the cell)."""
+        from labkit import checkpoints, widgets
+
+        questions = [widgets.Question(*q) for q in checkpoints.QUIZZES[self.name][name]]
+        return widgets.Quiz(questions, lesson=self.name, name=name)
+
+    def reveal(self, answer: Any) -> Any:
+        """The console's one-time "Retrieve access keys" page for a CreateAccessKey answer."""
+        from labkit import widgets
+
+        return widgets.SecretReveal(_as_key(answer), lesson=self.name)
+
+    def save_key_csv(self, answer: Any) -> Path:
+        """Keep a new key pair as the console's "Download .csv file" does (readable by you only)."""
+        key = _as_key(answer)
+        self.key = key
+        return save_key_csv(self.lab, key)
+
+    def configure_profile(self, profile: str = PROFILE, answer: Any = None) -> Any:
+        """What `aws configure --profile NAME` does with the lesson's key (or a key answer)."""
+        key = _as_key(answer) if answer is not None else self.key
+        if key is None:
+            raise LabError("This lesson has no key pair to configure: run the Setup cells again.")
+        return configure(self.lab, key, profile)
+
+    def switch_profiles(self, answer: Any, profile: str = PROFILE) -> None:
+        """Point `profile`, and every other profile that used its key, at a new key pair."""
+        for line in switch_profiles(self.lab, _as_key(answer), profile):
+            print(line)
+
+    def profile_key(self, profile: str = PROFILE) -> AccessKey | None:
+        """The key pair a profile of the lab's CLI files holds (secret masked on display)."""
+        from labkit.profiles import read_profile
+
+        return read_profile(profile, credentials_file=self.lab.credentials_file,
+                            config_file=self.lab.config_file)
+
+    def show_aws_file(self, which: str = "credentials") -> None:
+        """Print the lab's CLI `credentials` or `config` file, secrets masked."""
+        print(show_aws_file(self.lab.config_file if which == "config" else self.lab.credentials_file))
+
+    def remove_profiles(self, user_name: str = PROFILE) -> None:
+        """After deleting a user: remove the profiles that held its keys, restore [default]."""
+        for line in remove_profiles_of(self.lab, user_name):
+            print(line)
+        print(forget_downloads(self.lab, user_name))
+
+    def plant_leak(self, name: str = "drill") -> Any:
+        """Lesson 08's drill: a fresh key hard-coded into sample files (kept in notes[name])."""
+        from labkit import leaks
+
+        self.notes[name] = leaks.plant(self.lab)
+        return self.notes[name]
+
+    def make_leftover_user(self, user_name: str = "former-intern") -> None:
+        """A user as a colleague left it: a key and a policy (lesson 09's exercise). Idempotent."""
+        client = self.lab.client("iam")
+        made = iam.create_user(client, user_name)
+        iam.attach_user_policy(client, user_name, iam.READ_ONLY)
+        if not iam.list_access_keys(client, user_name):
+            iam.create_access_key(client, user_name)
+        self.notes["leftover"] = user_name
+        print(f"{'Made' if made.new else 'Found'} {user_name} with an access key and "
+              f"{iam.READ_ONLY}, as a colleague left it.")
 
     def check(self, name: str, ok: bool, passed: str, failed: str, todo: str = "") -> checks.Verdict:
         """A checkpoint of this lesson."""
@@ -156,8 +281,12 @@ def _need_key(lab: Lab) -> tuple[list[str], AccessKey]:
         iam.delete_access_key(client, keys[0].access_key_id, guarded=lab.guarded)
     key = iam.create_access_key(client)
     save_key_csv(lab, key)
-    out.append(f"Caught up: made a new access key {key.masked_id} for {iam.USER_NAME} (the "
-               "secret of an earlier one is shown only once, and this lab did not have it).")
+    if keys:
+        out.append(f"Caught up: made a new access key {key.masked_id} for {iam.USER_NAME} (the "
+                   "secret of its earlier key is shown only once, and this lab did not keep it).")
+    else:
+        out.append(f"Caught up: made an access key {key.masked_id} for {iam.USER_NAME} "
+                   "(lesson 03 had not run in this sandbox).")
     return out, key
 
 
@@ -208,6 +337,95 @@ def show_aws_file(path: Path) -> str:
     return f"# {path}\n" + "\n".join(out)
 
 
+def _files(lab: Lab) -> dict[str, Path]:
+    return {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
+
+
+def _profile_names(lab: Lab) -> list[str]:
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(lab.credentials_file)
+    except configparser.Error:
+        return []
+    return parser.sections()
+
+
+def switch_profiles(lab: Lab, key: AccessKey, profile: str = PROFILE) -> list[str]:
+    """Rotation's switch: `profile`, and every profile holding the same old key (a terminal's
+    `aws configure` writes [default]), now hold `key`. Nothing else changes."""
+    from labkit.profiles import read_profile
+
+    old = read_profile(profile, **_files(lab))
+    names = [profile] + [n for n in _profile_names(lab) if n != profile and old is not None
+                         and (read_profile(n, **_files(lab)) or key).access_key_id
+                         == old.access_key_id]
+    out = []
+    for name in names:
+        configure(lab, key, name)
+        out.append(f"The profile [{name}] now uses {key.masked_id}"
+                   + (f" (it used {old.masked_id})." if old else "."))
+    return out
+
+
+def _known_key_ids(lab: Lab, user_name: str = iam.USER_NAME) -> set[str]:
+    client = lab.client("iam")
+    if iam.get_user(client, user_name) is None:
+        return set()
+    return {k.access_key_id for k in iam.list_access_keys(client, user_name)}
+
+
+def profiles_with_deleted_keys(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
+    """Profiles of the lab's CLI files whose key is neither the console's nor a live key of
+    `user_name` (the lab's user): they would answer InvalidClientTokenId."""
+    from labkit.profiles import read_profile
+
+    console = lab.console_key.access_key_id if lab.console_key else None
+    live = _known_key_ids(lab, user_name)
+    stale = []
+    # On real AWS the files are the learner's own ~/.aws: only the lab's profile is ours.
+    for name in _profile_names(lab) if lab.simulated else [PROFILE]:
+        key = read_profile(name, **_files(lab))
+        if key is not None and not key.temporary and key.access_key_id not in live | {console}:
+            stale.append(name)
+    return stale
+
+
+def repair_default(lab: Lab) -> list[str]:
+    """[default] back to the console identity when its key was deleted (sandbox only)."""
+    from labkit.profiles import read_profile
+
+    if not lab.simulated or lab.console_key is None:
+        return []
+    current = read_profile("default", **_files(lab))
+    if current is not None and current.access_key_id == lab.console_key.access_key_id:
+        return []
+    if current is not None and not _works(lab, current):
+        configure(lab, lab.console_key, "default")
+        return ["Restored the CLI's [default] profile to console-admin: the key it held "
+                f"({current.masked_id}) no longer exists."]
+    if current is None:
+        configure(lab, lab.console_key, "default")
+    return []
+
+
+def remove_profiles_of(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
+    """Clean-up: remove the lab's profile and every profile holding a deleted key of the user;
+    [default] goes back to the console identity (in the sandbox), so the CLI keeps working."""
+    from labkit.profiles import read_profile
+
+    out = []
+    for name in [PROFILE, *profiles_with_deleted_keys(lab, user_name)]:
+        if name == "default" and lab.simulated and lab.console_key is not None:
+            configure(lab, lab.console_key, "default")
+            out.append("The profile [default] is console-admin again (it held a deleted key).")
+        elif name != "default" and read_profile(name, **_files(lab)) is not None:
+            remove_profile(lab, name)
+            out.append(f"Removed the profile [{name}].")
+    return out or ["No profile held a key of " + user_name + "."]
+
+
 def forget_downloads(lab: Lab, user_name: str = iam.USER_NAME) -> str:
     """Delete the lab's saved .csv of the user's keys (the keys themselves are gone)."""
     path = download_path(lab, user_name)
@@ -245,22 +463,103 @@ def readiness(lab: Lab) -> list[checks.Verdict]:
     return out
 
 
+def _start_over_user(lab: Lab) -> list[str]:
+    """Lesson 02 creates the user: a user left from an earlier run goes first (keys and all)."""
+    client = lab.client("iam")
+    if iam.get_user(client, iam.USER_NAME) is None:
+        return []
+    iam.delete_user(client, iam.USER_NAME, guarded=lab.guarded)
+    forget_downloads(lab)
+    return [f"Started over: deleted {iam.USER_NAME} (and its keys) from an earlier run, so that "
+            "Step 1 can create it again. Later lessons catch up on what they need."]
+
+
+def _keep_only(lab: Lab, keep: AccessKey | None, why: str) -> list[str]:
+    """Delete the user's keys other than `keep`, so the lesson's create_access_key has room."""
+    client = lab.client("iam")
+    out = []
+    for key in iam.list_access_keys(client):
+        if keep is None or key.access_key_id != keep.access_key_id:
+            iam.delete_access_key(client, key.access_key_id, guarded=lab.guarded)
+            out.append(f"Deleted the access key {key.masked_id} ({why}).")
+    return out
+
+
+def _start_keys(lab: Lab) -> tuple[list[str], AccessKey | None]:
+    """Lesson 03: the user, and room for its keys; a key you saved in an earlier run is kept."""
+    out = _need_user(lab)
+    saved = load_key_csv(download_path(lab))
+    keep = saved if _works(lab, saved) else None
+    out += _keep_only(lab, keep, "left by an earlier run; its secret was not saved")
+    if keep is not None:
+        out.append(f"Kept your saved key {keep.masked_id} from an earlier run: it still works. "
+                   "Step 1 makes a second one.")
+    return out, keep
+
+
+def _start_rooms(lab: Lab) -> tuple[list[str], AccessKey]:
+    """Lessons 05-09: a working profile, and its key the user's only key (room for one more)."""
+    out, key = _need_profile(lab)
+    out += _keep_only(lab, key, f"not the key of your profile {PROFILE}; a user may have two "
+                                "keys and this lesson makes one")
+    return out, key
+
+
+def _start_roles(lab: Lab) -> list[str]:
+    """Lesson 07 creates the role: one left from an earlier run goes first."""
+    client = lab.client("iam")
+    try:
+        client.get_role(RoleName=iam.ROLE_NAME)
+    except Exception:  # noqa: BLE001 - no role: nothing to start over
+        return []
+    iam.disallow_assume_role(client, iam.USER_NAME)
+    iam.delete_role(client, iam.ROLE_NAME, guarded=lab.guarded)
+    return [f"Started over: deleted {iam.ROLE_NAME} from an earlier run, so that Step 1 can "
+            "create it again."]
+
+
+def _import_reports() -> None:
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.font_manager  # noqa: F401
+    import pandas.io.formats.style  # noqa: F401
+
+
+def _warm_up_reports() -> None:
+    """Lesson 06 draws tables and a chart: import their libraries while its first cells wait
+    for the sandbox (a second core, or the sandbox's I/O waits, absorb it)."""
+    import threading
+
+    threading.Thread(target=_import_reports, daemon=True).start()
+
+
 def start(lesson: str) -> Lesson:
-    """Connect for a lesson and make sure what the earlier lessons created exists."""
+    """Connect for a lesson, catch up on what earlier lessons made, and start it over if it
+    ran before, so that Run All works again; AWS errors then show in plain words."""
+    from labkit import notebook
+
     if lesson not in LESSONS:
-        raise ValueError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
+        raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
+    notebook.install()
     lab = connect()
     number = LESSONS.index(lesson)
     # A restart message is news once: show it in this lesson, not in every later one.
     lines: list[str] = [lab.message] if lab.message else []
     lab.message = None
     key: AccessKey | None = None
-    if number == 3:
-        lines += _need_user(lab)
+    if number == 2:
+        lines += _start_over_user(lab)
+    elif number == 3:
+        more, key = _start_keys(lab)
+        lines += more
     elif number == 4:
         more, key = _need_key(lab)
         lines += more
     elif number >= 5:
-        more, key = _need_profile(lab)
+        more, key = _start_rooms(lab)
         lines += more
+    if number == 6:
+        _warm_up_reports()
+    if number == 7:
+        lines += _start_roles(lab)
+    lines += repair_default(lab)
     return Lesson(lesson, lab, lines, key)
