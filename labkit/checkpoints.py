@@ -382,6 +382,25 @@ def _temporary_credentials(lesson: Lesson) -> Verdict:
                "These are not temporary credentials.", "Run the assume_role cell again.")
 
 
+def _credentials_expired(lesson: Lesson) -> Verdict:
+    if not lesson.lab.simulated:
+        return Verdict(True, "Skipped on real AWS: its clock cannot be moved. These credentials "
+                             "stop working by themselves at their Expiration time.")
+    skipped = _skip_without(lesson, "credentials-expire", "ExpiredToken")
+    if skipped:
+        return skipped
+    answer = lesson.last_answer("AssumeRole") or {}
+    if "Credentials" not in answer:
+        return Verdict(False, "No temporary credentials yet.", "Run Step 2 (assume_role) first.")
+    expires = answer["Credentials"]["Expiration"]
+    if lesson.lab.now() < expires:
+        return Verdict(False, f"These credentials are still valid until {expires:%H:%M:%S} UTC "
+                              "(sandbox time).",
+                       'Move the clock past it first: lesson.advance_clock("20m").')
+    sts = lesson.client("sts", credentials=answer["Credentials"])
+    return _expect(lesson, "ExpiredToken", sts.get_caller_identity)
+
+
 def _assumed_role_arn(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.lab.simulated or lesson.lab.sandbox is None or not lesson.lab.sandbox.labkit:
         return False, "This check reads the labkit sandbox's trail: run it in the sandbox."
@@ -489,7 +508,8 @@ RULES: dict[str, dict[str, Rule]] = {
                               "rotated": _rotated},
     "06_monitor_key_age_and_usage": {"inventory": _inventory, "old_key_unused": _old_key_unused,
                                      "audit": _audit},
-    "07_prefer_iam_roles": {"temporary_credentials": _temporary_credentials},
+    "07_prefer_iam_roles": {"temporary_credentials": _temporary_credentials,
+                            "credentials_expired": _credentials_expired},
     "08_keep_secrets_out_of_code": {"leak_found": _leak_found, "leak_revoked": _leak_revoked,
                                     "code_clean": _code_clean},
     "09_clean_up": {"delete_conflict": _delete_conflict, "nothing_left": _nothing_left,

@@ -121,6 +121,19 @@ class Lesson:
             install_tagging(made)
         return install_masking(made)
 
+    def advance_clock(self, duration: str) -> None:
+        """Move the sandbox's clock forward (`"20m"`, `"91d"`) and say so; simulated time only."""
+        from labkit.session import LabError
+
+        try:
+            now = self.lab.advance_clock(duration)
+        except LabError as exc:
+            print(f"The clock stays as it is: {exc}")
+            return
+        print(f"Simulated: the sandbox's clock moved forward {duration}; it is now "
+              f"{now:%Y-%m-%d %H:%M:%S} UTC there (terminal: python -m labkit sandbox advance "
+              f"{duration}).")
+
     def last_answer(self, operation: str) -> Any:
         """What AWS last answered to `operation` (e.g. "CreateAccessKey") through the lesson."""
         from labkit.answers import LAST

@@ -125,6 +125,7 @@ class Lab:
     message: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
     _revived_at: float = -1e9
+    _trust_shim: Any = None
 
     @property
     def backend(self) -> str:
@@ -192,6 +193,8 @@ class Lab:
         client.meta.events.register("needs-retry.*.*", self._revive)
         if service == "iam" and self._stock_moto:
             self._managed_policy_copies().register(client)
+            if self.missing_fix("same-account-trust"):
+                self._same_account_trust().register(client)
         return client
 
     @property
@@ -206,6 +209,18 @@ class Lab:
             return self.session.client("iam", region_name=REGION, endpoint_url=self.endpoint_url)
 
         return for_server(self.endpoint_url or "", self.identity.account or ACCOUNT, admin)
+
+    def _same_account_trust(self) -> Any:
+        """Identity policies a stock moto server wants where AWS's trust policy is enough."""
+        from labkit.sandbox.stock_trust import TrustShim
+
+        if self._trust_shim is None:
+            def admin() -> Any:  # the console identity, without the hooks (they would recurse)
+                return self.session.client("iam", region_name=REGION,
+                                           endpoint_url=self.endpoint_url)
+
+            self._trust_shim = TrustShim(self.identity.account or ACCOUNT, admin)
+        return self._trust_shim
 
     def now(self) -> datetime:
         """The time as this lab's AWS sees it: the sandbox's clock, or real time (UTC)."""
