@@ -146,8 +146,9 @@ def test_the_whole_course_on_a_stock_moto_without_managed_policies(
 
 @pytest.fixture
 def aws_account(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """An 'AWS account' with an operator (admin), and users the lab must never touch."""
-    with stock_moto() as url:
+    """An 'AWS account' with an operator (admin), and users the lab must never touch: moto with
+    labkit's fidelity fixes, which answer as AWS does where stock moto does not."""
+    with stock_moto(aws_like=True) as url:
         iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
                            aws_access_key_id="testing", aws_secret_access_key="testing")
         iam.create_user(UserName="operator")
