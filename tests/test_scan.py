@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET, mask_key_id, mask_secret
-from labkit.scan import Finding, main, scan_paths, scan_text
+from labkit.scan import MAX_FILE_BYTES, Finding, main, scan_paths, scan_text
 
 _rng = random.Random()
 
@@ -333,14 +333,27 @@ def test_skipped_folders_binary_and_big_files(tmp_path: Path) -> None:
         (tmp_path / folder / "leak.txt").write_text(f"key {fake_key_id()}\n")
     (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (tmp_path / "image.png").write_bytes(b"\x89PNG\0\0" + fake_key_id().encode())
-    big = tmp_path / "big.log"
-    with big.open("w") as f:
-        f.write(f"key {fake_key_id()}\n")
-        f.truncate(5 * 1024 * 1024 + 1)
+    # Text all the way (no NUL byte, which would make it binary): skipped for its size alone.
+    line = f"key {fake_key_id()}\n"
+    (tmp_path / "big.log").write_text(line + "x" * (MAX_FILE_BYTES - len(line)) + "\n")
     kept = tmp_path / "kept.txt"
-    kept.write_text(f"key {fake_key_id()}\n")
+    kept.write_text(line)
+    # A file of exactly the limit is still read.
+    at_limit = tmp_path / "limit.log"
+    at_limit.write_text(line + "x" * (MAX_FILE_BYTES - len(line)))
     found = scan_paths([tmp_path])
-    assert [(f.path, f.kind) for f in found] == [(str(kept), "access_key_id")]
+    assert [(f.path, f.kind) for f in found] == [
+        (str(kept), "access_key_id"), (str(at_limit), "access_key_id")
+    ]
+
+
+def test_main_says_which_big_file_it_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = tmp_path / "big.log"
+    big.write_text(f"key {fake_key_id()}\n" + "x" * MAX_FILE_BYTES)
+    assert main([str(tmp_path)]) == 0
+    assert f"labkit scan: skipped {big} (larger than 5 MB)." in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the command
