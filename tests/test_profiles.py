@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import string
 import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +28,13 @@ from labkit.profiles import (
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
 NOW = datetime(2024, 5, 6, 7, 8, 9)
+
+
+def aws_cli() -> str:
+    """The AWS CLI installed beside the Python running the tests (requirements.txt has it)."""
+    aws = Path(sys.executable).parent / "aws"
+    assert aws.is_file(), f"The AWS CLI is missing from {aws.parent}: pip install -r requirements.txt"
+    return str(aws)
 _rng = random.Random()
 
 
@@ -114,9 +121,7 @@ def test_new_profile_is_appended_and_everything_else_kept(files: Files) -> None:
 
 
 def test_same_format_as_aws_configure_set(tmp_path: Path) -> None:
-    aws = shutil.which("aws")
-    if aws is None:
-        pytest.skip("the AWS CLI is not installed")
+    aws = aws_cli()
     key = fake_key()
     ours, theirs = Files(tmp_path / "ours"), Files(tmp_path / "theirs")
     configure_profile("lab", key, output="json", **ours.kw)
@@ -440,9 +445,7 @@ def test_bad_output_and_extra_config_change_nothing(files: Files) -> None:
 
 
 def test_aws_cli_reads_the_profile(files: Files) -> None:
-    aws = shutil.which("aws")
-    if aws is None:
-        pytest.skip("the AWS CLI is not installed")
+    aws = aws_cli()
     key = fake_key()
     configure_profile("lab", key, region="eu-central-1", **files.kw)
     env = {
