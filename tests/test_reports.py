@@ -534,3 +534,37 @@ def test_inventory_needs_a_generated_report_on_moto(iam) -> None:
         iam.get_credential_report()
     assert caught.value.response["Error"]["Code"] == "ReportNotPresent"
     assert reports.key_inventory(now=NOW, client=iam).empty
+
+
+@pytest.mark.parametrize(
+    ("key_after_user", "flagged"),
+    [
+        (timedelta(0), True),
+        (timedelta(days=1), True),  # made the day after the user: still "along with" it
+        (timedelta(days=1, seconds=1), False),
+        (timedelta(days=2), False),
+        (-timedelta(days=1), True),  # a key dated before its user (clock skew) counts too
+        (-timedelta(days=1, seconds=1), False),
+    ],
+)
+def test_keys_made_along_with_the_user_means_within_one_day(
+    key_after_user: timedelta, flagged: bool
+) -> None:
+    user_made = NOW - timedelta(days=10)
+    key_made = user_made + key_after_user
+    stamp = "%Y-%m-%dT%H:%M:%S+00:00"
+    frame = frame_of(
+        line(
+            "console",
+            created=user_made.strftime(stamp),
+            password="true",
+            key1=("true", key_made.strftime(stamp), "N/A"),
+        )
+    )
+    found = reports.findings(frame)
+    assert ("unused_since_creation" in set(found["check"])) is flagged
+    if flagged:
+        assert found.loc[0, "detail"] == (
+            "Key 1 was made along with this console user and has never been used; "
+            "delete it and create keys only when they are needed."
+        )
