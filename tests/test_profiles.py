@@ -470,3 +470,101 @@ def test_aws_cli_reads_the_profile(files: Files) -> None:
     assert get("region") == "eu-central-1"
     assert get("region", "default") == "eu-west-1"  # the learner's own default is untouched
     assert get("sso_session", "work") == "corp"
+
+
+# ---------------------------------------------------------------- repairs and failures
+
+
+@posix_only
+def test_rerun_on_unchanged_files_repairs_loose_modes(files: Files) -> None:
+    key = fake_key()
+    configure_profile("lab", key, **files.kw)
+    before = files.snapshot()
+    inodes = [files.credentials.stat().st_ino, files.config.stat().st_ino]
+    files.credentials.chmod(0o644)
+    files.config.chmod(0o640)
+    again = configure_profile("lab", key, **files.kw)
+    assert again.changed
+    assert files.snapshot() == before
+    assert files.credentials.stat().st_mode & 0o777 == 0o600
+    assert files.config.stat().st_mode & 0o777 == 0o600
+    # Only the mode changed: same files, not rewritten copies.
+    assert [files.credentials.stat().st_ino, files.config.stat().st_ino] == inodes
+
+
+def _fail_nth_fsync(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """Make the n-th os.fsync of a file fail, as a full disk would."""
+    real = os.fsync
+    calls = []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == n:
+            raise OSError(28, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    # Folder syncs go through os.fsync too; count only file writes.
+    monkeypatch.setattr(profiles, "_fsync_folder", lambda folder: None)
+
+
+def test_failed_second_write_puts_the_first_file_back(
+    files: Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = files.snapshot()
+    _fail_nth_fsync(monkeypatch, 2)  # the credentials file is written, the config file fails
+    with pytest.raises(OSError, match="No space left"):
+        configure_profile("lab", fake_key(), **files.kw)
+    assert files.snapshot() == before
+    assert sorted(p.name for p in files.folder.iterdir()) == ["config", "credentials"]
+
+
+def test_failed_write_of_new_files_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = Files(tmp_path)
+    _fail_nth_fsync(monkeypatch, 2)
+    with pytest.raises(OSError, match="No space left"):
+        configure_profile("lab", fake_key(), **f.kw)
+    assert f.snapshot() == (None, None)
+    assert list(f.folder.iterdir()) == []  # no temporary file either
+
+
+def test_failed_remove_puts_both_files_back(files: Files, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure_profile("lab", fake_key(), **files.kw)
+    before = files.snapshot()
+    _fail_nth_fsync(monkeypatch, 2)
+    with pytest.raises(OSError):
+        remove_profile("lab", **files.kw)
+    assert files.snapshot() == before
+    assert sorted(p.name for p in files.folder.iterdir()) == ["config", "credentials"]
+
+
+def test_profile_is_appended_after_a_last_line_without_newline(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    f.folder.mkdir()
+    f.credentials.write_text(f"[default]\naws_access_key_id = {EXAMPLE_KEY_ID}")
+    f.config.write_text("[profile lab]\nregion = us-east-1")
+    key = fake_key()
+    configure_profile("lab", key, output="json", **f.kw)
+    assert f.credentials.read_text() == (
+        f"[default]\naws_access_key_id = {EXAMPLE_KEY_ID}\n" + lab_lines(key)
+    )
+    assert f.config.read_text() == "[profile lab]\nregion = us-east-1\noutput = json\n"
+
+
+def test_secret_pasted_as_profile_name_is_refused_without_echo(files: Files) -> None:
+    secret = fake_key().reveal_secret()
+    before = files.snapshot()
+    for name in (secret, f"  {secret}\n"):
+        with pytest.raises(ProfileNameError) as err:
+            configure_profile(name, fake_key(), **files.kw)
+        assert str(err.value) == (
+            "That looks like an access key, not a profile name. A profile name is a short "
+            "label such as 'lab'; the key goes in the key fields."
+        )
+        assert secret not in str(err.value) and secret[:10] not in str(err.value)
+    assert files.snapshot() == before
+    # Forty characters without a digit, or in one case only, read as a name, not as a key.
+    for name in ("Abcdefghij" * 4, "abcdefghi1" * 4, "ABCDEFGHI1" * 4):
+        assert validate_profile_name(name) == name
