@@ -254,7 +254,8 @@ def _parse(text: str, path: Path) -> dict[str, dict[str, str]]:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         lineno = getattr(exc, "lineno", None)
-        if isinstance(exc, configparser.ParsingError) and exc.errors:
+        # MissingSectionHeaderError is a ParsingError without `errors` (Python 3.11).
+        if isinstance(exc, configparser.ParsingError) and getattr(exc, "errors", None):
             lineno = exc.errors[0][0]
         where = f" (line {lineno})" if lineno else ""
         what = {
