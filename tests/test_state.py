@@ -15,6 +15,7 @@ import pytest
 
 from labkit.sandbox.state import (
     HomeError,
+    _not_writable,
     locked,
     prepare_home,
     read_json,
@@ -99,6 +100,9 @@ def shared_tmp() -> Iterator[Path]:
 
 
 def test_home_we_cannot_write_says_what_to_do(shared_tmp: Path) -> None:
+    # Our own folder next to it is fine (run here, not in a child, so that mutation testing
+    # sees this test reach prepare_home).
+    assert prepare_home(shared_tmp / "ours") == shared_tmp / "ours"
     home = shared_tmp / "labkit"
     home.mkdir()
     home.chmod(0o500 if os.geteuid() != 0 else 0o755)  # as root: the other user cannot write
@@ -188,3 +192,51 @@ def test_lock_is_private_and_exclusive(tmp_path: Path) -> None:
     assert try_lock()  # and gets it once the first is done
     with locked(tmp_path):  # the lock can be taken again
         assert not try_lock()
+
+
+def test_not_writable_message_adds_the_reason_only_when_known(tmp_path: Path) -> None:
+    advice = (
+        "Point LABKIT_HOME at a folder you own, for example: export LABKIT_HOME=$HOME/.labkit"
+    )
+    assert _not_writable(tmp_path, None) == f"The lab cannot write its files to {tmp_path}. {advice}"
+    assert _not_writable(tmp_path, OSError()) == (
+        f"The lab cannot write its files to {tmp_path}. {advice}"
+    )
+    assert _not_writable(tmp_path, PermissionError(13, "Permission denied")) == (
+        f"The lab cannot write its files to {tmp_path} (Permission denied). {advice}"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root can use folders whatever their mode")
+def test_root_tightens_only_its_own_home_and_only_group_and_other_bits(tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    theirs.chmod(0o777)
+    os.chown(theirs, 65534, 65534)
+    prepare_home(theirs)
+    assert _mode(theirs) == 0o777  # not ours to change
+    for before, after in ((0o670, 0o700), (0o500, 0o500), (0o300, 0o300)):
+        home = tmp_path / f"own-{before:o}"
+        home.mkdir()
+        home.chmod(before)
+        prepare_home(home)
+        assert _mode(home) == after
+
+
+def test_the_temporary_file_is_hidden_beside_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        seen.append((str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    path = tmp_path / "sandbox.json"
+    write_private_text(path, "x")
+    [(src, dst)] = seen
+    # Beside it: a rename within one folder is atomic; hidden: nobody opens it by mistake.
+    assert Path(src).parent == tmp_path and Path(src).name.startswith(".sandbox.json.")
+    assert dst == str(path)
