@@ -34,7 +34,7 @@ NOW = datetime(2024, 5, 6, 7, 8, 9)
 def aws_cli() -> str:
     """The AWS CLI installed beside the Python running the tests (requirements.txt has it)."""
     aws = Path(sys.executable).parent / "aws"
-    assert aws.is_file(), f"The AWS CLI is missing from {aws.parent}: pip install -r requirements.txt"
+    assert aws.is_file(), f"No AWS CLI in {aws.parent}: pip install -r requirements.txt"
     return str(aws)
 _rng = random.Random()
 
@@ -603,7 +603,9 @@ def test_result_shows_what_was_done_without_the_key(files: Files) -> None:
         + "</table>"
     )
     again = configure_profile("lab", key, **files.kw)
-    assert again.message == f"Profile 'lab' already holds key {key.masked_id}, region us-east-1: unchanged."
+    assert again.message == (
+        f"Profile 'lab' already holds key {key.masked_id}, region us-east-1: unchanged."
+    )
     assert "<td><code>no (unchanged)</code></td>" in again._repr_html_()
 
 
@@ -688,7 +690,9 @@ def test_key_pasted_as_region_is_not_echoed() -> None:
     for text in (key.access_key_id, key.reveal_secret()):
         with pytest.raises(RegionError) as err:
             validate_region(text)
-        assert str(err.value) == "That looks like an access key, not a region. The tutorial uses us-east-1."
+        assert str(err.value) == (
+            "That looks like an access key, not a region. The tutorial uses us-east-1."
+        )
     with pytest.raises(RegionError) as err:
         validate_region(None)
     assert str(err.value) == "The region is empty. The tutorial uses us-east-1."

@@ -593,7 +593,9 @@ def test_missing_columns_are_named_three_at_most() -> None:
     ))
     with pytest.raises(ValueError) as three:
         reports.credential_report_frame(header + "\n", NOW)
-    assert str(three.value).endswith("user_creation_time, password_enabled, password_last_used column.")
+    assert str(three.value).endswith(
+        "user_creation_time, password_enabled, password_last_used column."
+    )
 
 
 def test_a_date_iam_never_writes_is_named() -> None:
@@ -636,7 +638,8 @@ def test_findings_on_a_hand_made_table_take_naive_times_as_utc() -> None:
     assert found["detail"].tolist() == [
         "Key 1 is 122 days old; rotate it (the limit is 90 days).",
         "Key 2 is 122 days old; rotate it (the limit is 90 days).",
-        "Key 2 has never been used in its 122 days; deactivate or delete it (the limit is 45 days).",
+        "Key 2 has never been used in its 122 days; "
+        "deactivate or delete it (the limit is 45 days).",
         "svc has 2 active keys; keep one active except while rotating.",
     ]
     assert found.attrs["now"] == pd.Timestamp(NOW)

@@ -198,7 +198,8 @@ def test_not_writable_message_adds_the_reason_only_when_known(tmp_path: Path) ->
     advice = (
         "Point LABKIT_HOME at a folder you own, for example: export LABKIT_HOME=$HOME/.labkit"
     )
-    assert _not_writable(tmp_path, None) == f"The lab cannot write its files to {tmp_path}. {advice}"
+    plain = f"The lab cannot write its files to {tmp_path}. {advice}"
+    assert _not_writable(tmp_path, None) == plain
     assert _not_writable(tmp_path, OSError()) == (
         f"The lab cannot write its files to {tmp_path}. {advice}"
     )
