@@ -80,13 +80,15 @@ def test_bad_secrets_say_what_to_do(raw: str, says: str) -> None:
     assert raw.strip() == "" or raw not in str(err.value)  # a pasted secret is never echoed
 
 
+# The documented example key ID as a temporary (ASIA) key; no other literal key in the repository.
+TEMP_KEY_ID = "ASIA" + EXAMPLE_KEY_ID[4:]
 _CREATED = datetime(2026, 1, 2, 3, 4, 59, tzinfo=timezone.utc)
 _EXPIRES = datetime(2026, 1, 2, 15, 4, 5, tzinfo=timezone.utc)
 
 
 def _full_key() -> AccessKey:
     return AccessKey(
-        "ASIAIOSFODNN7EXAMPLE", "s" * 36 + "SSSS", "temporary-iam-user", "Inactive",
+        TEMP_KEY_ID, "s" * 36 + "SSSS", "temporary-iam-user", "Inactive",
         created=_CREATED, session_token="t" * 60 + "TTTT", expiration=_EXPIRES,
     )
 
@@ -94,13 +96,13 @@ def _full_key() -> AccessKey:
 def test_every_field_is_shown_labelled_and_masked() -> None:
     key = _full_key()
     fields = (
-        "access_key_id='ASIAIOSFODNN7EXAMPLE', secret_access_key='****************SSSS', "
+        f"access_key_id='{TEMP_KEY_ID}', secret_access_key='****************SSSS', "
         "session_token='****************TTTT', user_name='temporary-iam-user', "
         "status='Inactive', created='2026-01-02 03:04 UTC', expiration='2026-01-02 15:04 UTC'"
     )
     assert repr(key) == str(key) == f"AccessKey({fields})"
     assert key._repr_markdown_() == "\n".join([
-        "- **access_key_id**: `ASIAIOSFODNN7EXAMPLE`",
+        f"- **access_key_id**: `{TEMP_KEY_ID}`",
         "- **secret_access_key**: `****************SSSS`",
         "- **session_token**: `****************TTTT`",
         "- **user_name**: `temporary-iam-user`",
@@ -111,7 +113,7 @@ def test_every_field_is_shown_labelled_and_masked() -> None:
     assert key._repr_html_() == (
         "<table class='labkit-key'>"
         "<tr><th style='text-align:left'>access_key_id</th>"
-        "<td><code>ASIAIOSFODNN7EXAMPLE</code></td></tr>"
+        f"<td><code>{TEMP_KEY_ID}</code></td></tr>"
         "<tr><th style='text-align:left'>secret_access_key</th>"
         "<td><code>****************SSSS</code></td></tr>"
         "<tr><th style='text-align:left'>session_token</th>"
@@ -148,7 +150,7 @@ def test_a_pickled_key_comes_back_without_secret_or_session_token() -> None:
     assert back.reveal_secret() == "" and not back.has_secret
     assert back.session_token is None
     assert (back.access_key_id, back.user_name, back.status, back.created, back.expiration) == (
-        "ASIAIOSFODNN7EXAMPLE", "temporary-iam-user", "Inactive", _CREATED, _EXPIRES
+        TEMP_KEY_ID, "temporary-iam-user", "Inactive", _CREATED, _EXPIRES
     )
     assert key.reveal_secret() == "s" * 36 + "SSSS"  # the original keeps its secret
     assert "session_token" not in repr(back) and "secret_access_key" not in repr(back)
@@ -158,14 +160,14 @@ def test_without_secret_keeps_everything_but_the_secrets() -> None:
     bare = _full_key().without_secret()
     assert bare.reveal_secret() == "" and bare.session_token is None
     assert (bare.access_key_id, bare.user_name, bare.status, bare.created, bare.expiration) == (
-        "ASIAIOSFODNN7EXAMPLE", "temporary-iam-user", "Inactive", _CREATED, _EXPIRES
+        TEMP_KEY_ID, "temporary-iam-user", "Inactive", _CREATED, _EXPIRES
     )
 
 
 def test_keys_are_equal_by_id_alone() -> None:
     one = AccessKey(EXAMPLE_KEY_ID, "a" * 40, "alice")
     same = AccessKey(EXAMPLE_KEY_ID, "b" * 40, "bob", "Inactive")
-    other = AccessKey("AKIAIOSFODNN7EXAMPLF", "a" * 40, "alice")
+    other = AccessKey(EXAMPLE_KEY_ID[:-1] + "F", "a" * 40, "alice")
     assert one == same and hash(one) == hash(same)
     assert one != other and hash(one) != hash(other)
     assert one != EXAMPLE_KEY_ID
@@ -189,7 +191,7 @@ def test_empty_secret_masks_to_nothing() -> None:
 
 
 def test_temporary_key_ids_are_accepted() -> None:
-    assert validate_key_id("ASIAIOSFODNN7EXAMPLE") == "ASIAIOSFODNN7EXAMPLE"
+    assert validate_key_id(TEMP_KEY_ID) == TEMP_KEY_ID
     assert validate_secret(EXAMPLE_SECRET.lower()) == EXAMPLE_SECRET.lower()
 
 
