@@ -588,14 +588,12 @@ def test_missing_columns_are_named_three_at_most() -> None:
         "This does not look like an IAM credential report; it has no "
         "user_creation_time, password_enabled, password_last_used ... column."
     )
-    header = ",".join(c for c in reports.REPORT_COLUMNS if c not in (
-        "user_creation_time", "password_enabled", "password_last_used"
-    ))
-    with pytest.raises(ValueError) as three:
-        reports.credential_report_frame(header + "\n", NOW)
-    assert str(three.value).endswith(
-        "user_creation_time, password_enabled, password_last_used column."
-    )
+    first = ("user_creation_time", "password_enabled", "password_last_used", "mfa_active")
+    for n, end in ((3, " column."), (4, " ... column.")):
+        header = ",".join(c for c in reports.REPORT_COLUMNS if c not in first[:n])
+        with pytest.raises(ValueError) as err:
+            reports.credential_report_frame(header + "\n", NOW)
+        assert str(err.value).endswith(", ".join(first[:3]) + end)
 
 
 def test_a_date_iam_never_writes_is_named() -> None:
