@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import random
+import re
 import string
 import subprocess
 import sys
@@ -890,3 +891,119 @@ def test_removing_keeps_comments_after_the_profile(tmp_path: Path) -> None:
     )
     remove_profile("lab", **f.kw)
     assert f.credentials.read_text() == "# about next\n[next]\ny = 2\n[lab2]\nz = 3\n"
+
+
+# ---------------------------------------------------------------- more edges of editing
+
+
+def test_one_line_crlf_file_gets_crlf_lines(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    f.folder.mkdir()
+    f.config.write_bytes(b"[default]\r\n")
+    configure_profile("lab", fake_key(), **f.kw)
+    assert f.config.read_bytes() == b"[default]\r\n[profile lab]\r\nregion = us-east-1\r\n"
+
+
+def test_last_lines_without_newline_in_longer_files(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    f.folder.mkdir()
+    f.credentials.write_text("[a]\nx = 1\ny = 2")
+    f.config.write_text("[profile lab]\nregion = us-east-1\ncli_pager = less")
+    key = fake_key()
+    configure_profile("lab", key, output="json", **f.kw)
+    assert f.credentials.read_text() == "[a]\nx = 1\ny = 2\n" + lab_lines(key)
+    assert f.config.read_text() == (
+        "[profile lab]\nregion = us-east-1\ncli_pager = less\noutput = json\n"
+    )
+
+
+def test_changed_last_value_without_newline_gets_one(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    f.folder.mkdir()
+    f.config.write_text("[profile lab]\noutput = text\nregion = eu-west-1")
+    configure_profile("lab", fake_key(), **f.kw)
+    assert f.config.read_text() == "[profile lab]\noutput = text\nregion = us-east-1\n"
+
+
+def test_value_with_equals_signs_is_compared_whole(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    f.folder.mkdir()
+    original = "[profile lab]\nregion = us-east-1\nendpoint_url=http://h/?a=b\n"
+    f.config.write_text(original)
+    configure_profile("lab", fake_key(), extra_config={"endpoint_url": "http://h/?a=b"}, **f.kw)
+    assert f.config.read_text() == original  # already right: kept byte for byte
+
+
+def test_the_temporary_file_is_hidden_beside_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        seen.append((str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    f = Files(tmp_path)
+    configure_profile("lab", fake_key(), **f.kw)
+    assert [(Path(s).parent, Path(d)) for s, d in seen] == [
+        (f.folder, f.credentials), (f.folder, f.config)
+    ]
+    assert [Path(s).name.startswith(f".{Path(d).name}.") for s, d in seen] == [True, True]
+    assert all(s.endswith(".tmp") for s, _ in seen)
+
+
+def test_remove_from_the_config_file_alone(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    f.folder.mkdir()
+    f.config.write_text("[profile lab]\nregion = eu-west-1\n[profile x]\nregion = eu-west-2\n")
+    result = remove_profile("lab", **f.kw)
+    assert f.config.read_text() == "[profile x]\nregion = eu-west-2\n"
+    assert (result.profile, result.credentials_file, result.config_file) == (
+        "lab", f.credentials, f.config
+    )
+    assert result.changed and result.message == f"Removed profile 'lab' from {f.config}."
+
+
+def test_read_profile_with_only_a_config_file(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    f.folder.mkdir()
+    f.config.write_text(f"[profile lab]\naws_access_key_id = {EXAMPLE_KEY_ID}\n")
+    key = read_profile("lab", **f.kw)
+    assert key is not None and key.access_key_id == EXAMPLE_KEY_ID
+
+
+def test_damaged_files_are_named_when_reading_or_removing(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    f.folder.mkdir()
+    f.credentials.write_text("[a]\nnot a setting\n")
+    f.config.write_text("[profile lab]\nnot a setting\n")
+    says = "has a line that is not 'name = value' (line 2), so the AWS CLI cannot read it."
+    with pytest.raises(ProfileFileError, match=re.escape(f"{f.credentials} {says}")):
+        remove_profile("lab", **f.kw)
+    with pytest.raises(ProfileFileError, match=re.escape(f"{f.credentials} {says}")):
+        read_profile("lab", **f.kw)
+    with pytest.raises(ProfileFileError, match=re.escape(f"{f.config} {says}")):
+        read_region("lab", config_file=f.config)
+
+
+def test_profile_still_there_after_removing_puts_files_back(
+    files: Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_profile("lab", fake_key(), **files.kw)
+    before = files.snapshot()
+    real = profiles._remove_sections
+
+    def misses_the_config(text: str, name: str, *, config: bool) -> str:
+        # As if the config file's section were missed: only a comment changes there.
+        return text + "# edited\n" if config else real(text, name, config=config)
+
+    monkeypatch.setattr(profiles, "_remove_sections", misses_the_config)
+    with pytest.raises(ProfileFileError) as err:
+        remove_profile("lab", **files.kw)
+    assert str(err.value) == (
+        f"Profile 'lab' was still in {files.config} after removing it. "
+        "labkit put the old files back."
+    )
+    assert files.snapshot() == before
