@@ -706,3 +706,11 @@ def test_help_names_the_command_and_its_options(capsys: pytest.CaptureFixture[st
         " repeatable",
     ):
         assert words in out
+
+
+def test_text_findings_are_placed_in_text_unless_named() -> None:
+    kid = fake_key_id()
+    assert [f.path for f in scan_text(kid)] == ["<text>"]
+    assert [str(f) for f in scan_text(kid, path="notes.md")] == [
+        f"notes.md:line 1: access_key_id: {mask_key_id(kid)}"
+    ]
