@@ -714,3 +714,22 @@ def test_text_findings_are_placed_in_text_unless_named() -> None:
     assert [str(f) for f in scan_text(kid, path="notes.md")] == [
         f"notes.md:line 1: access_key_id: {mask_key_id(kid)}"
     ]
+
+
+def test_excerpt_window_between_two_keys_and_right_after_one() -> None:
+    one, two = fake_key_id(), fake_key_id()
+    # A position between two keys: 50 characters of context before it, 120 in all.
+    line = one + " w" * 70 + two + " e" * 100
+    masked = mask_key_id(one) + " w" * 70 + mask_key_id(two) + " e" * 100
+    assert _mask_and_crop(line, 100) == "..." + masked[50:170].strip() + "..."
+    # The position right after a key is outside it.
+    line = "w " * 50 + one + " e" * 100
+    masked = "w " * 50 + mask_key_id(one) + " e" * 100
+    assert _mask_and_crop(line, 120) == "..." + masked[70:190].strip() + "..."
+
+
+def test_secret_on_the_line_above_a_last_line_key_id() -> None:
+    secret, kid = f" {fake_secret()} ", fake_key_id()
+    assert kinds(scan_text(f"{secret}\n{kid}")) == [
+        ("line 1", KIND_SECRET), ("line 2", KIND_KEY_ID)
+    ]
