@@ -621,6 +621,7 @@ def test_a_key_left_in_the_config_file_is_pointed_out(tmp_path: Path) -> None:
     f.folder.mkdir()
     f.config.write_text(f'[profile "lab"]\naws_access_key_id = {EXAMPLE_KEY_ID}\n')
     result = configure_profile("lab", fake_key(), **f.kw)
+    assert result.message.startswith("Saved profile 'lab' (key AKIA")
     assert result.message.endswith(
         " Note: the config file also has a key for 'lab'; the credentials file wins, "
         "but delete the one in the config file so no stale key is left lying around."
@@ -1007,3 +1008,31 @@ def test_profile_still_there_after_removing_puts_files_back(
         "labkit put the old files back."
     )
     assert files.snapshot() == before
+
+
+def test_a_new_default_profile_gets_the_default_section(tmp_path: Path) -> None:
+    f = Files(tmp_path)
+    key = fake_key()
+    configure_profile("default", key, **f.kw)
+    assert f.config.read_text() == "[default]\nregion = us-east-1\n"
+    assert f.credentials.read_text() == lab_lines(key).replace("[lab]", "[default]")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("a" * 38 + " b", "The profile name '" + "a" * 38 + " b' has a space in it, which the "
+         "AWS files cannot hold. Use a dash instead: '" + "a" * 38 + "-b'."),
+        ("[lab", "The profile name '[lab' has a square bracket; the files use [brackets] to mark "
+         "where a profile starts. Leave them out: the CLI adds them."),
+    ],
+)
+def test_forty_characters_are_shown_whole_and_one_bracket_is_enough(
+    name: str, message: str
+) -> None:
+    with pytest.raises(ProfileNameError) as err:
+        validate_profile_name(name)
+    assert str(err.value) == message
+    with pytest.raises(RegionError) as region:
+        validate_region("x" * 40)
+    assert str(region.value) == f"'{'x' * 40}' is not an AWS region. The tutorial uses us-east-1."
