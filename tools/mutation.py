@@ -41,8 +41,9 @@ MODULES: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     )),
 }
 
-# Killed: a failing test (1), a pytest internal error (3) or a timeout (36), as mutmut counts.
-KILLED = {1, 3, 36}
+# Killed, as mutmut counts: a failing test (1), a pytest internal error (3), a type check (37),
+# or a timeout (36, or the CPU limit's SIGXCPU: -24, 24, 152, 255), e.g. an endless loop.
+KILLED = {1, 3, 37, 36, -24, 24, 152, 255}
 NO_TESTS = {5, 33}
 # Two words of prose side by side, outside markup: the text of a message, not a key or a pattern.
 PROSE = re.compile(r"[A-Za-z']{2,}[,.;:!?)]? \(?[A-Za-z']{2,}")
