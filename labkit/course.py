@@ -451,12 +451,12 @@ def forget_downloads(lab: Lab, user_name: str = iam.USER_NAME) -> str:
 def readiness(lab: Lab) -> list[checks.Verdict]:
     """Everything the course needs, checked: the sandbox (or AWS), the AWS CLI, the widgets."""
     import shutil
+    from importlib.metadata import PackageNotFoundError, version
+    from importlib.util import find_spec
 
     out = [checks.Verdict(True, f"Connected: {lab.identity.arn}")]
     aws = shutil.which("aws")
     if aws:
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             found = f"aws-cli/{version('awscli')}"
         except PackageNotFoundError:
@@ -465,12 +465,13 @@ def readiness(lab: Lab) -> list[checks.Verdict]:
     else:
         out.append(checks.Verdict(False, "The AWS CLI (aws) was not found.",
                                   "Install the course's requirements: pip install -r requirements.txt"))
+    # Installed is enough to know: importing ipywidgets here would cost a lesson with no
+    # widgets (lesson 00) a few MB for as long as its kernel lives.
     try:
-        import anywidget  # noqa: F401
-        import ipywidgets
-
-        out.append(checks.Verdict(True, f"ipywidgets {ipywidgets.__version__} ready"))
-    except ImportError:
+        if find_spec("anywidget") is None or find_spec("ipywidgets") is None:
+            raise ImportError("ipywidgets or anywidget")
+        out.append(checks.Verdict(True, f"ipywidgets {version('ipywidgets')} ready"))
+    except (ImportError, PackageNotFoundError):
         out.append(checks.Verdict(False, "ipywidgets or anywidget is missing.",
                                   "Install the course's requirements: pip install -r requirements.txt"))
     return out
