@@ -533,14 +533,16 @@ def _start_roles(lab: Lab) -> list[str]:
 
 
 def _import_reports() -> None:
+    import pandas.io.formats.style  # noqa: F401
     import matplotlib.figure  # noqa: F401
     import matplotlib.font_manager  # noqa: F401
-    import pandas.io.formats.style  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
 
 
 def _warm_up_reports() -> None:
-    """Lesson 06 draws tables and a chart: import their libraries while its first cells wait
-    for the sandbox (a second core, or the sandbox's I/O waits, absorb it)."""
+    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
+    cells wait for the sandbox (or the learner reads), not when the first table is due. A cell
+    that needs them first waits for the import under way (Python's import lock)."""
     import threading
 
     threading.Thread(target=_import_reports, daemon=True).start()
@@ -553,9 +555,11 @@ def start(lesson: str) -> Lesson:
 
     if lesson not in LESSONS:
         raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
+    number = LESSONS.index(lesson)
+    if number == 6:
+        _warm_up_reports()
     notebook.install()
     lab = connect()
-    number = LESSONS.index(lesson)
     # A restart message is news once: show it in this lesson, not in every later one.
     lines: list[str] = [lab.message] if lab.message else []
     lab.message = None
@@ -571,8 +575,6 @@ def start(lesson: str) -> Lesson:
     elif number >= 5:
         more, key = _start_rooms(lab)
         lines += more
-    if number == 6:
-        _warm_up_reports()
     if number == 7:
         lines += _start_roles(lab)
     lines += repair_default(lab)
