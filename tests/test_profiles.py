@@ -467,3 +467,14 @@ def test_aws_cli_reads_the_profile(files: Files) -> None:
     assert get("region") == "eu-central-1"
     assert get("region", "default") == "eu-west-1"  # the learner's own default is untouched
     assert get("sso_session", "work") == "corp"
+
+
+def test_the_tutorial_region_is_valid_without_loading_botocores_endpoints() -> None:
+    """Every profile the lab writes uses us-east-1: no 1 MB endpoints file loaded for it."""
+    from labkit import profiles
+
+    profiles.known_regions.cache_clear()
+    assert validate_region(" us-east-1 ") == "us-east-1"
+    assert profiles.known_regions.cache_info().misses == 0
+    assert validate_region("eu-west-2") == "eu-west-2"  # others are still checked
+    assert profiles.known_regions.cache_info().misses == 1
