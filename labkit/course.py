@@ -533,10 +533,16 @@ def _start_roles(lab: Lab) -> list[str]:
 
 
 def _import_reports() -> None:
+    import io
+
     import pandas.io.formats.style  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    import matplotlib.font_manager  # noqa: F401
-    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib.figure import Figure
+
+    # A tiny chart drawn once loads the fonts and the PNG writer the key-age chart needs.
+    ax = Figure(figsize=(1, 1), layout="constrained").subplots()
+    ax.barh([0], [1], hatch="//")
+    ax.set_title("Access key ages")
+    ax.figure.savefig(io.BytesIO(), format="png", dpi=96)
 
 
 def _warm_up_reports() -> None:
