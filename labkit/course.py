@@ -451,12 +451,12 @@ def forget_downloads(lab: Lab, user_name: str = iam.USER_NAME) -> str:
 def readiness(lab: Lab) -> list[checks.Verdict]:
     """Everything the course needs, checked: the sandbox (or AWS), the AWS CLI, the widgets."""
     import shutil
+    from importlib.metadata import PackageNotFoundError, version
+    from importlib.util import find_spec
 
     out = [checks.Verdict(True, f"Connected: {lab.identity.arn}")]
     aws = shutil.which("aws")
     if aws:
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             found = f"aws-cli/{version('awscli')}"
         except PackageNotFoundError:
@@ -465,12 +465,13 @@ def readiness(lab: Lab) -> list[checks.Verdict]:
     else:
         out.append(checks.Verdict(False, "The AWS CLI (aws) was not found.",
                                   "Install the course's requirements: pip install -r requirements.txt"))
+    # Installed is enough to know: importing ipywidgets here would cost a lesson with no
+    # widgets (lesson 00) a few MB for as long as its kernel lives.
     try:
-        import anywidget  # noqa: F401
-        import ipywidgets
-
-        out.append(checks.Verdict(True, f"ipywidgets {ipywidgets.__version__} ready"))
-    except ImportError:
+        if find_spec("anywidget") is None or find_spec("ipywidgets") is None:
+            raise ImportError("ipywidgets or anywidget")
+        out.append(checks.Verdict(True, f"ipywidgets {version('ipywidgets')} ready"))
+    except (ImportError, PackageNotFoundError):
         out.append(checks.Verdict(False, "ipywidgets or anywidget is missing.",
                                   "Install the course's requirements: pip install -r requirements.txt"))
     return out
@@ -532,14 +533,22 @@ def _start_roles(lab: Lab) -> list[str]:
 
 
 def _import_reports() -> None:
-    import matplotlib.figure  # noqa: F401
-    import matplotlib.font_manager  # noqa: F401
+    import io
+
     import pandas.io.formats.style  # noqa: F401
+    from matplotlib.figure import Figure
+
+    # A tiny chart drawn once loads the fonts and the PNG writer the key-age chart needs.
+    ax = Figure(figsize=(1, 1), layout="constrained").subplots()
+    ax.barh([0], [1], hatch="//")
+    ax.set_title("Access key ages")
+    ax.figure.savefig(io.BytesIO(), format="png", dpi=96)
 
 
 def _warm_up_reports() -> None:
-    """Lesson 06 draws tables and a chart: import their libraries while its first cells wait
-    for the sandbox (a second core, or the sandbox's I/O waits, absorb it)."""
+    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
+    cells wait for the sandbox (or the learner reads), not when the first table is due. A cell
+    that needs them first waits for the import under way (Python's import lock)."""
     import threading
 
     threading.Thread(target=_import_reports, daemon=True).start()
@@ -552,9 +561,11 @@ def start(lesson: str) -> Lesson:
 
     if lesson not in LESSONS:
         raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
+    number = LESSONS.index(lesson)
+    if number == 6:
+        _warm_up_reports()
     notebook.install()
     lab = connect()
-    number = LESSONS.index(lesson)
     # A restart message is news once: show it in this lesson, not in every later one.
     lines: list[str] = [lab.message] if lab.message else []
     lab.message = None
@@ -570,8 +581,6 @@ def start(lesson: str) -> Lesson:
     elif number >= 5:
         more, key = _start_rooms(lab)
         lines += more
-    if number == 6:
-        _warm_up_reports()
     if number == 7:
         lines += _start_roles(lab)
     lines += repair_default(lab)

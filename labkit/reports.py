@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from labkit.keys import mask_key_id
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from pandas.io.formats.style import Styler
+else:  # imported when a table is first made: `from labkit import reports` stays cheap
+    from labkit.lazy import LazyModule
+
+    pd = LazyModule("pandas")
 
 ROOT_USER = "<root_account>"
 # Values the credential report writes where a date or service would be.
