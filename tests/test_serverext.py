@@ -57,7 +57,9 @@ def test_the_shipped_config_file_enables_the_extension_and_culling() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert project["tool"]["setuptools"]["data-files"] == {
         "etc/jupyter/jupyter_server_config.d": [
-            "jupyter-config/jupyter_server_config.d/labkit.json"]}
+            "jupyter-config/jupyter_server_config.d/labkit.json"],
+        # Kernels load labkit.notebook (plain-words errors, "run the Setup cells again").
+        "etc/ipython": ["jupyter-config/ipython/ipython_kernel_config.json"]}
 
 
 def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
