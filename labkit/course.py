@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from labkit import checks, iam
+from labkit.files import write_private_text
 from labkit.keys import AccessKey, validate_key_id, validate_secret
-from labkit.sandbox.state import write_private_text
 from labkit.session import Lab, LabError, connect
 
 LESSONS = (

@@ -15,7 +15,7 @@ from typing import Any
 
 from labkit import iam
 from labkit.keys import AccessKey
-from labkit.sandbox.state import write_private_text
+from labkit.files import write_private_text
 
 SCRATCH = "scratch-08"
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from labkit.keys import AccessKey, mask_key_id
+from labkit.sandbox.state import ACCOUNT  # the sandbox's account (moto's default)
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"  # the sandbox's account (moto's default)
 BACKENDS = ("sandbox", "aws")
 # Set by labkit's Jupyter server extension (`PID:START` of the server): kernels and terminals of
 # that server start a sandbox that exits once the server is gone.
@@ -366,11 +366,11 @@ def connect(*, refresh: bool = False) -> Lab:
 
 
 def _still_up(lab: Lab) -> bool:
-    from labkit.sandbox import _attach_running
+    from labkit.sandbox import attach_running
 
     if lab.settings.sandbox_url:
         return True
-    found = _attach_running(lab.settings.home)
+    found = attach_running(lab.settings.home)
     return found is not None and found.instance == lab.sandbox.instance
 
 

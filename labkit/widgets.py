@@ -21,7 +21,7 @@ import ipywidgets as widgets
 import traitlets
 
 from labkit import checks
-from labkit.checks import Verdict
+from labkit.verdicts import Verdict
 from labkit.keys import AccessKey, KeyFormatError, mask_key_id, validate_key_id, validate_secret
 
 COMMON_REGIONS = (
