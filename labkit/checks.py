@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from labkit.errors import EXPLANATIONS, Explanation, error_code, explain  # noqa: F401
-from labkit.files import read_json, write_private
+from labkit.files import write_private
 from labkit.verdicts import Verdict, failure  # noqa: F401 (lessons and widgets use checks.Verdict)
 
 PROGRESS = "progress.json"
@@ -24,7 +27,7 @@ def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        data = read_json(home / PROGRESS) or {}
+        data = read(home)[0] or {}
         data.setdefault("learner", settings().learner)
         lessons = data.setdefault("lessons", {})
         lessons.setdefault(lesson, {})[name] = {"ok": bool(ok), "time": when}
@@ -36,9 +39,87 @@ def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
 
 def read_progress(home: Path) -> dict[str, Any] | None:
     """A learner's recorded checkpoints, or None when there are none (or they cannot be read)."""
-    if not os.access(home / PROGRESS, os.R_OK):
-        return None
-    return read_json(home / PROGRESS)
+    return read(home)[0]
+
+
+def labkit_home(folder: Path) -> Path:
+    """The LABKIT_HOME inside `folder`: `folder/.labkit` for a user's home, else `folder`."""
+    if folder.name == PROGRESS:
+        return folder.parent
+    try:
+        if (folder / ".labkit").is_dir():
+            return folder / ".labkit"
+    except OSError:
+        pass  # cannot look inside: reading progress.json says why
+    return folder
+
+
+# A progress file is a few KB; anything much larger is not one (or is hostile).
+MAX_BYTES = 256 * 1024
+
+
+def _read_small(path: Path) -> str:
+    """The text of a small regular file, read without following a symlink or waiting on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Skip(f"{PROGRESS} is a symbolic link, not a regular file") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _Skip(f"{PROGRESS} is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _Skip(f"{PROGRESS} is not a regular file")
+        if info.st_size > MAX_BYTES:
+            raise _Skip(f"{PROGRESS} is too large ({info.st_size:,} bytes) to be a progress file")
+        data = os.read(fd, MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise _Skip(f"{PROGRESS} is too large to be a progress file")
+    return data.decode("utf-8", errors="replace")
+
+
+class _Skip(Exception):
+    """A learner's file that is not read, and why."""
+
+
+def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A learner's progress.json, or None and why it cannot be read."""
+    try:
+        if not folder.exists():
+            return None, "no such folder"
+    except OSError as exc:
+        return None, _why(exc)
+    path = labkit_home(folder) / PROGRESS
+    try:
+        text = _read_small(path)
+    except FileNotFoundError:
+        return None, "no progress recorded yet"
+    except _Skip as skip:
+        return None, str(skip)
+    except OSError as exc:
+        return None, _why(exc)
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, f"{path.name} is damaged (not valid JSON)"
+    if not isinstance(data, dict) or not isinstance(data.get("lessons", {}), dict):
+        return None, f"{path.name} is not a labkit progress file"
+    return data, None
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied (run as the learner, or with sudo)"
+    if isinstance(exc, IsADirectoryError):
+        return f"{PROGRESS} is a folder, not a file"
+    if isinstance(exc, NotADirectoryError):
+        return "not a folder"
+    return exc.strerror or type(exc).__name__
 
 
 def check(lesson: str, name: str, ok: bool, passed: str, failed: str, todo: str = "") -> Verdict:

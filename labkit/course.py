@@ -16,18 +16,21 @@ from labkit.files import write_private_text
 from labkit.keys import AccessKey, validate_key_id, validate_secret
 from labkit.session import Lab, LabError, connect
 
-LESSONS = (
-    "00_start_here",
-    "01_root_and_iam_users",
-    "02_create_an_iam_user",
-    "03_create_access_keys",
-    "04_configure_the_cli",
-    "05_rotate_access_keys",
-    "06_monitor_key_age_and_usage",
-    "07_prefer_iam_roles",
-    "08_keep_secrets_out_of_code",
-    "09_clean_up",
-)
+# What each lesson needs made (or cleared) before its first step, in order: the names are the
+# catch-up steps in CATCH_UP below. A lesson's setup runs exactly these, whichever ran before.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "00_start_here": (),
+    "01_root_and_iam_users": (),
+    "02_create_an_iam_user": ("no_user",),
+    "03_create_access_keys": ("user_with_room",),
+    "04_configure_the_cli": ("key",),
+    "05_rotate_access_keys": ("profile_with_room",),
+    "06_monitor_key_age_and_usage": ("profile_with_room", "report_libraries"),
+    "07_prefer_iam_roles": ("profile_with_room", "no_role"),
+    "08_keep_secrets_out_of_code": ("profile_with_room",),
+    "09_clean_up": ("profile_with_room",),
+}
+LESSONS = tuple(NEEDS)
 PROFILE = iam.USER_NAME  # the named profile lesson 04 configures, as `aws configure --profile`
 CSV_HEADER = ["Access key ID", "Secret access key"]
 # The learner's console clients, one set per connection (labkit's own calls use Lab.client).
@@ -537,12 +540,25 @@ def _import_reports() -> None:
     import pandas.io.formats.style  # noqa: F401
 
 
-def _warm_up_reports() -> None:
+def _warm_up_reports() -> list[str]:
     """Lesson 06 draws tables and a chart: import their libraries while its first cells wait
     for the sandbox (a second core, or the sandbox's I/O waits, absorb it)."""
     import threading
 
     threading.Thread(target=_import_reports, daemon=True).start()
+    return []
+
+
+CatchUp = Callable[[Lab], tuple[list[str], AccessKey | None]]
+# Each need of NEEDS: what it does, and the key pair it leaves the lesson (or None).
+CATCH_UP: dict[str, CatchUp] = {
+    "no_user": lambda lab: (_start_over_user(lab), None),
+    "user_with_room": _start_keys,
+    "key": _need_key,
+    "profile_with_room": _start_rooms,
+    "report_libraries": lambda lab: (_warm_up_reports(), None),
+    "no_role": lambda lab: (_start_roles(lab), None),
+}
 
 
 def start(lesson: str) -> Lesson:
@@ -554,25 +570,13 @@ def start(lesson: str) -> Lesson:
         raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
     notebook.install()
     lab = connect()
-    number = LESSONS.index(lesson)
     # A restart message is news once: show it in this lesson, not in every later one.
     lines: list[str] = [lab.message] if lab.message else []
     lab.message = None
     key: AccessKey | None = None
-    if number == 2:
-        lines += _start_over_user(lab)
-    elif number == 3:
-        more, key = _start_keys(lab)
+    for need in NEEDS[lesson]:
+        more, found = CATCH_UP[need](lab)
         lines += more
-    elif number == 4:
-        more, key = _need_key(lab)
-        lines += more
-    elif number >= 5:
-        more, key = _start_rooms(lab)
-        lines += more
-    if number == 6:
-        _warm_up_reports()
-    if number == 7:
-        lines += _start_roles(lab)
+        key = found or key
     lines += repair_default(lab)
     return Lesson(lesson, lab, lines, key)

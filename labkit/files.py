@@ -25,8 +25,9 @@ def disk_full(path: Path) -> str:
             "your instructor), then run the cell again.")
 
 
-def write_private_text(path: Path, text: str) -> None:
-    """Write a file atomically, readable by the owner only (0600) from its first byte."""
+def write_private_bytes(path: Path, data: bytes) -> None:
+    """Write a file atomically (readers see the old or the new content, never half), readable by
+    the owner only (0600) from its first byte; a full disk is a HomeError in plain words."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
@@ -35,8 +36,8 @@ def write_private_text(path: Path, text: str) -> None:
         raise
     try:
         os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -45,6 +46,26 @@ def write_private_text(path: Path, text: str) -> None:
         if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
             raise HomeError(disk_full(path)) from None
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    # The rename itself is durable only once the folder is synced (after a power cut, say).
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write text atomically, readable by the owner only (0600) from its first byte."""
+    write_private_bytes(path, text.encode("utf-8"))
 
 
 def write_private(path: Path, data: dict[str, Any]) -> None:

@@ -12,6 +12,19 @@ from datetime import datetime
 KEY_ID_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 # Secret access keys: 40 characters of base64's alphabet.
 SECRET_RE = re.compile(r"^[A-Za-z0-9/+]{40}$")
+# The same two inside longer text; `\n` before a key in escaped JSON text is a boundary too.
+KEY_ID_IN_TEXT = re.compile(
+    r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+)
+# Exactly 40 characters of base64's alphabet, not a slice of a longer base64 run.
+SECRET_IN_TEXT = re.compile(
+    r"(?:(?<![A-Za-z0-9/+])|(?<=\\[nrt]))[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+)
+# Masked wherever the lab shows text: a key ID, or any run of 24+ base64 characters (a secret,
+# a session token, or a cut-off part of one).
+MASKABLE = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}|[A-Za-z0-9/+]{24,}=*")
+# What a pasted secret looks like inside a field: a long base64 run in mixed case (or exactly 40).
+_SECRETISH = re.compile(r"[A-Za-z0-9/+]{30,}")
 EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -34,6 +47,29 @@ def mask_secret(secret: str | None) -> str:
     if not secret:
         return ""
     return "*" * 16 + secret[-4:]
+
+
+def mask_token(token: str) -> str:
+    """One key-like run masked: a key ID as mask_key_id, anything else as mask_secret."""
+    return mask_key_id(token) if KEY_ID_RE.match(token) else mask_secret(token)
+
+
+def mask_text(text: str) -> str:
+    """`text` with every key ID and every secret-like run (MASKABLE) masked."""
+    return MASKABLE.sub(lambda m: mask_token(m.group()), text)
+
+
+def looks_like_secret(text: str | None) -> bool:
+    """Whether `text` seems to hold a secret access key: the lab's one rule for a pasted secret."""
+    for run in _SECRETISH.findall(text or ""):
+        if len(run) == 40 or (any(c.islower() for c in run) and any(c.isupper() for c in run)):
+            return True
+    return False
+
+
+def looks_like_key(text: str | None) -> bool:
+    """Whether `text` holds an access key ID or seems to hold a secret access key."""
+    return bool(KEY_ID_IN_TEXT.search((text or "").upper())) or looks_like_secret(text)
 
 
 def _clean(value: object, what: str) -> str:

@@ -8,10 +8,6 @@ Littlest JupyterHub: `sudo /opt/tljh/user/bin/python3 -m labkit progress /home/j
 from __future__ import annotations
 
 import argparse
-import errno
-import json
-import os
-import stat
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -20,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from labkit.checks import PROGRESS
+from labkit.checks import labkit_home, read
 from labkit.course import LESSONS
 from labkit.text import printable
 
@@ -35,95 +31,15 @@ def column(lesson: str) -> str:
     return number if number.isdigit() else lesson
 
 
-def labkit_home(folder: Path) -> Path:
-    """The LABKIT_HOME inside `folder`: `folder/.labkit` for a user's home, else `folder`."""
-    if folder.name == PROGRESS:
-        return folder.parent
-    try:
-        if (folder / ".labkit").is_dir():
-            return folder / ".labkit"
-    except OSError:
-        pass  # cannot look inside: reading progress.json says why
-    return folder
-
-
 def _learner_name(home: Path) -> str:
     # A user's home is named after them (/home/jupyter-bob); LABKIT_HOME is often .labkit in it.
     home = home.resolve()
     return home.parent.name if home.name == ".labkit" else home.name
 
 
-# A progress file is a few KB; anything much larger is not one (or is hostile).
-MAX_BYTES = 256 * 1024
-
-
-def _read_small(path: Path) -> str:
-    """The text of a small regular file, read without following a symlink or waiting on a FIFO."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _Skip(f"{PROGRESS} is a symbolic link, not a regular file") from None
-        raise
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise _Skip(f"{PROGRESS} is a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise _Skip(f"{PROGRESS} is not a regular file")
-        if info.st_size > MAX_BYTES:
-            raise _Skip(f"{PROGRESS} is too large ({info.st_size:,} bytes) to be a progress file")
-        data = os.read(fd, MAX_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_BYTES:
-        raise _Skip(f"{PROGRESS} is too large to be a progress file")
-    return data.decode("utf-8", errors="replace")
-
-
-class _Skip(Exception):
-    """A learner's file that is not read, and why."""
-
-
-def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """A learner's progress.json, or None and why it cannot be read."""
-    try:
-        if not folder.exists():
-            return None, "no such folder"
-    except OSError as exc:
-        return None, _why(exc)
-    path = labkit_home(folder) / PROGRESS
-    try:
-        text = _read_small(path)
-    except FileNotFoundError:
-        return None, "no progress recorded yet"
-    except _Skip as skip:
-        return None, str(skip)
-    except OSError as exc:
-        return None, _why(exc)
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return None, f"{path.name} is damaged (not valid JSON)"
-    if not isinstance(data, dict) or not isinstance(data.get("lessons", {}), dict):
-        return None, f"{path.name} is not a labkit progress file"
-    return data, None
-
-
 def _csv_safe(text: str) -> str:
     """A cell a spreadsheet will show as text, never run as a formula (OWASP's CSV injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _why(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied (run as the learner, or with sudo)"
-    if isinstance(exc, IsADirectoryError):
-        return f"{PROGRESS} is a folder, not a file"
-    if isinstance(exc, NotADirectoryError):
-        return "not a folder"
-    return exc.strerror or type(exc).__name__
 
 
 def _when(value: Any) -> datetime | None:

@@ -265,7 +265,7 @@ def test_failed_read_back_puts_old_files_back(
     files: Files, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = files.snapshot()
-    real_write = profiles._atomic_write
+    real_write = profiles.write_private_bytes
     calls = []
 
     def lossy_write(path: Path, data: bytes) -> None:
@@ -273,7 +273,7 @@ def test_failed_read_back_puts_old_files_back(
         # The first write loses its last line, as a full disk or a sync tool might.
         real_write(path, data.rsplit(b"\n", 2)[0] + b"\n" if len(calls) == 1 else data)
 
-    monkeypatch.setattr(profiles, "_atomic_write", lossy_write)
+    monkeypatch.setattr(profiles, "write_private_bytes", lossy_write)
     with pytest.raises(ProfileFileError, match="did not read back as written"):
         configure_profile("lab", fake_key(), **files.kw)
     assert files.snapshot() == before

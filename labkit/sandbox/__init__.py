@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from labkit.files import HomeError
 from labkit.keys import AccessKey, mask_secret
 from labkit.sandbox import owner as owners
-from labkit.sandbox import state
+from labkit.sandbox import procs, state
 from labkit.sandbox.fidelity import FIXES
-from labkit.files import HomeError
 
 __all__ = ["HomeError", "Sandbox", "SandboxError", "attach", "ensure", "release", "reset", "status",
            "stop"]
@@ -122,23 +122,7 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _process_owner(pid: int) -> int | None:
-    """The real user ID a process runs as, or None when it cannot be seen."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return not procs.is_zombie(pid)
 
 
 def _is_sandbox_process(pid: int, home: Path) -> bool:
@@ -146,14 +130,10 @@ def _is_sandbox_process(pid: int, home: Path) -> bool:
     been reused by someone else's program, and must never be signalled then."""
     if pid in _children:
         return True
-    if _process_owner(pid) != os.getuid():
+    if procs.uid(pid) != os.getuid():
         return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmd = fh.read().rstrip(b"\0").split(b"\0")
-    except OSError:
-        return False
-    return (b"labkit" in cmd and b"serve" in cmd
+    cmd = procs.cmdline(pid)
+    return (cmd is not None and b"labkit" in cmd and b"serve" in cmd
             and cmd[-2:] == [b"--home", os.fsencode(str(home))])
 
 
