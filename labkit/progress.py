@@ -12,13 +12,13 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from labkit.checks import labkit_home, read
-from labkit.course import LESSONS
 from labkit.text import printable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LAST = "last activity"
 NONE = "-"
@@ -76,9 +76,14 @@ def _row(data: dict[str, Any], lessons: Sequence[str]) -> dict[str, str]:
 
 
 def class_progress(homes: Iterable[Path],
-                   lessons: Sequence[str] = LESSONS) -> tuple[pd.DataFrame, list[str]]:
+                   lessons: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The class table (index: learner; a column per lesson, then last activity) and the homes
     that were skipped, one "skipped HOME: why" line each."""
+    # Here, not at the top: `python -m labkit` builds this module's options for every command,
+    # the sandbox server's start too, and pandas takes half a second to import.
+    import pandas as pd
+
+    lessons = _all_lessons() if lessons is None else lessons
     rows: dict[str, dict[str, str]] = {}
     problems: list[str] = []
     seen: set[Path] = set()
@@ -106,41 +111,53 @@ def class_progress(homes: Iterable[Path],
     return table, problems
 
 
+def _all_lessons() -> tuple[str, ...]:
+    # Imported when needed: the course layer is not loaded to build the command line's options.
+    from labkit.course import LESSONS
+
+    return LESSONS
+
+
 def _lessons(spec: str) -> list[str]:
+    lessons = _all_lessons()
     chosen = []
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
-        found = [lesson for lesson in LESSONS if lesson == part or column(lesson) == part.zfill(2)]
+        found = [lesson for lesson in lessons if lesson == part or column(lesson) == part.zfill(2)]
         if not found:
             raise argparse.ArgumentTypeError(
-                f"no lesson {part!r}; the lessons are {', '.join(column(x) for x in LESSONS)}")
+                f"no lesson {part!r}; the lessons are {', '.join(column(x) for x in lessons)}")
         chosen += [lesson for lesson in found if lesson not in chosen]
     if not chosen:
         raise argparse.ArgumentTypeError("name at least one lesson, for example --lessons 03,04")
-    return sorted(chosen, key=LESSONS.index)
+    return sorted(chosen, key=lessons.index)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m labkit progress",
-        description="A class table of lesson checkpoints: for each learner and lesson, how many "
-                    f"checkpoints passed ({FAILED} when one failed, {NONE} when none ran yet).",
-    )
-    p.add_argument("homes", nargs="*", type=Path, metavar="HOME",
-                   help="a learner's LABKIT_HOME or home folder (then HOME/.labkit is read); "
-                        "default: your own LABKIT_HOME")
-    p.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
-    p.add_argument("--lessons", type=_lessons, default=list(LESSONS), metavar="00,01,...",
-                   help="only these lessons (numbers or full names, comma-separated)")
-    return p
+DESCRIPTION = (f"A class table of lesson checkpoints: for each learner and lesson, how many "
+               f"checkpoints passed ({FAILED} when one failed, {NONE} when none ran yet).")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The progress view's options, for `python -m labkit progress`."""
+    parser.add_argument("homes", nargs="*", type=Path, metavar="HOME",
+                        help="a learner's LABKIT_HOME or home folder (then HOME/.labkit is read); "
+                             "default: your own LABKIT_HOME")
+    parser.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
+    parser.add_argument("--lessons", type=_lessons, default=None, metavar="00,01,...",
+                        help="only these lessons (numbers or full names, comma-separated); "
+                             "default: all")
 
 
 def main(argv: list[str]) -> int:
+    """`python -m labkit progress` on its own (argparse exits with 2 on a usage error)."""
+    parser = argparse.ArgumentParser(prog="python -m labkit progress", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     """Print the class table; 0 when at least one learner's progress was read, else 1."""
-    if argv[:1] == ["--"]:  # `python -m labkit progress -- --csv ...` passes the `--` on
-        argv = argv[1:]
-    args = _parser().parse_args(argv)
     homes = args.homes
     if not homes:
         from labkit.session import LabError, settings

@@ -354,13 +354,8 @@ def advice(findings: Sequence[Finding]) -> str:
     return "What to do: " + "; ".join(steps) + "."
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m labkit scan PATH...`: exit 1 if anything is found, 0 if not, 2 on usage
-    errors, 3 when nothing was found but some files could not be read."""
-    parser = argparse.ArgumentParser(
-        prog="python -m labkit scan",
-        description="Look for AWS access keys, secret keys and readable credentials files.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scanner's options, for `python -m labkit scan`."""
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
     parser.add_argument(
         "--allow",
@@ -369,10 +364,22 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEYID",
         help="an access key ID not to report (for example a key you already deleted); repeatable",
     )
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse has printed the usage message already
-        return 2 if exc.code else 0
+
+
+DESCRIPTION = ("Look for AWS access keys, secret keys and readable credentials files. Exit "
+               "status: 1 if anything is found, 0 if not, 2 on usage errors, 3 when nothing was "
+               "found but some files could not be read.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m labkit scan PATH...` on its own (argparse exits with 2 on a usage error)."""
+    parser = argparse.ArgumentParser(prog="python -m labkit scan", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan `args.paths`, print the findings (masked) and what to do; the exit status."""
     try:
         allow = [validate_key_id(k) for k in args.allow]
     except KeyFormatError as exc:
