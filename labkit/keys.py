@@ -92,53 +92,50 @@ def _clean(value: object, what: str) -> str:
     return text
 
 
+def _refuse_first(problems: tuple[tuple[bool, str], ...]) -> None:
+    """Raise KeyFormatError with the message of the first problem that applies (most helpful
+    first: a swapped field says so before "wrong length")."""
+    for applies, message in problems:
+        if applies:
+            raise KeyFormatError(message)
+
+
 def validate_key_id(value: object) -> str:
     """Return the key ID trimmed of pasted whitespace, or raise KeyFormatError in plain words."""
     text = _clean(value, "access key ID")
-    if SECRET_RE.match(text) and not KEY_ID_RE.match(text):
-        raise KeyFormatError(
-            "That looks like a secret access key (40 characters), not an access key ID. "
-            "Did you swap the two fields? The ID starts with AKIA and is 20 characters long."
-        )
-    if KEY_ID_RE.match(text.upper()) and not KEY_ID_RE.match(text):
-        raise KeyFormatError(
-            "Access key IDs are all capital letters and digits; this one has lower-case letters. "
-            "Copy it again exactly as AWS showed it."
-        )
-    if not text.upper().startswith(("AKIA", "ASIA")):
-        raise KeyFormatError(
-            f"An access key ID starts with AKIA (or ASIA for temporary keys); this one starts "
-            f"with {text[:4]!r}. Check you copied the access key ID."
-        )
-    if len(text) != 20:
-        raise KeyFormatError(
-            f"An access key ID is 20 characters long; this one has {len(text)}. "
-            "Copy it again in full."
-        )
-    if not KEY_ID_RE.match(text):
-        raise KeyFormatError(
-            "An access key ID has only capital letters and digits after AKIA. Copy it again."
-        )
+    exact = bool(KEY_ID_RE.match(text))
+    _refuse_first((
+        (bool(SECRET_RE.match(text)) and not exact,
+         "That looks like a secret access key (40 characters), not an access key ID. Did you "
+         "swap the two fields? The ID starts with AKIA and is 20 characters long."),
+        (bool(KEY_ID_RE.match(text.upper())) and not exact,
+         "Access key IDs are all capital letters and digits; this one has lower-case letters. "
+         "Copy it again exactly as AWS showed it."),
+        (not text.upper().startswith(("AKIA", "ASIA")),
+         f"An access key ID starts with AKIA (or ASIA for temporary keys); this one starts "
+         f"with {text[:4]!r}. Check you copied the access key ID."),
+        (len(text) != 20,
+         f"An access key ID is 20 characters long; this one has {len(text)}. "
+         "Copy it again in full."),
+        (not exact,
+         "An access key ID has only capital letters and digits after AKIA. Copy it again."),
+    ))
     return text
 
 
 def validate_secret(value: object) -> str:
     """Return the secret trimmed of pasted whitespace, or raise KeyFormatError in plain words."""
     text = _clean(value, "secret access key")
-    if KEY_ID_RE.match(text.upper()):
-        raise KeyFormatError(
-            "That looks like an access key ID (it starts with AKIA), not the secret. "
-            "Did you swap the two fields? The secret is 40 characters long."
-        )
-    if len(text) != 40:
-        raise KeyFormatError(
-            f"A secret access key is 40 characters long; this one has {len(text)}. "
-            "Copy it again in full from the place you saved it."
-        )
-    if not SECRET_RE.match(text):
-        raise KeyFormatError(
-            "A secret access key has only letters, digits, '/' and '+'. Copy it again."
-        )
+    _refuse_first((
+        (bool(KEY_ID_RE.match(text.upper())),
+         "That looks like an access key ID (it starts with AKIA), not the secret. "
+         "Did you swap the two fields? The secret is 40 characters long."),
+        (len(text) != 40,
+         f"A secret access key is 40 characters long; this one has {len(text)}. "
+         "Copy it again in full from the place you saved it."),
+        (not SECRET_RE.match(text),
+         "A secret access key has only letters, digits, '/' and '+'. Copy it again."),
+    ))
     return text
 
 
