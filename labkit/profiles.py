@@ -288,6 +288,10 @@ def _profile_values(
 
 
 # ---------------------------------------------------------------- line-based editing
+# Kept rather than awscli's ConfigFileWriter (what `aws configure` uses): that writer edits the
+# file in place (no temporary copy to verify and swap), updates only the first matching section,
+# cannot remove a key (a stale aws_session_token) or a profile, writes "\n" into CRLF files, and
+# leaves a replaced value's continuation lines behind.
 
 
 @dataclass
