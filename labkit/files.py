@@ -29,7 +29,8 @@ def write_private_bytes(path: Path, data: bytes) -> None:
     """Write a file atomically (readers see the old or the new content, never half), readable by
     the owner only (0600) from its first byte; a full disk is a HomeError in plain words."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        # Hidden and marked, beside its target (the same file system, so the rename is atomic).
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         if exc.errno in DISK_FULL_ERRNOS:
             raise HomeError(disk_full(path)) from None

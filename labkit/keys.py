@@ -23,7 +23,8 @@ SECRET_IN_TEXT = re.compile(
 # Masked wherever the lab shows text: a key ID, or any run of 24+ base64 characters (a secret,
 # a session token, or a cut-off part of one).
 MASKABLE = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}|[A-Za-z0-9/+]{24,}=*")
-# What a pasted secret looks like inside a field: a long base64 run in mixed case (or exactly 40).
+# What a pasted secret looks like inside a field: a run of 30+ base64 characters in mixed case
+# (a real secret is 40 random ones: all in one case about once in a billion).
 _SECRETISH = re.compile(r"[A-Za-z0-9/+]{30,}")
 EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -61,10 +62,8 @@ def mask_text(text: str) -> str:
 
 def looks_like_secret(text: str | None) -> bool:
     """Whether `text` seems to hold a secret access key: the lab's one rule for a pasted secret."""
-    for run in _SECRETISH.findall(text or ""):
-        if len(run) == 40 or (any(c.islower() for c in run) and any(c.isupper() for c in run)):
-            return True
-    return False
+    return any(any(c.islower() for c in run) and any(c.isupper() for c in run)
+               for run in _SECRETISH.findall(text or ""))
 
 
 def looks_like_key(text: str | None) -> bool:

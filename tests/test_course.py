@@ -268,8 +268,12 @@ def test_the_forms_time_stamp_reads_as_words(lab) -> None:
     assert stamp.startswith("checked at ") and "'" not in stamp
 
 
+SHIPPED_KERNEL_CONFIG = Path(__file__).resolve().parents[1] / "jupyter-config" / "ipython" / \
+    "ipython_kernel_config.json"
+
+
 def test_a_restarted_kernel_with_the_extension_says_run_setup_again(tmp_path: Path) -> None:
-    """Dead end 3: a kernel configured as binder/postBuild does it (the extension loads at
+    """Dead end 3: a kernel with the IPython config labkit installs (the extension loads at
     start), restarted and asked for `lesson`, says what to do instead of a bare NameError."""
     import nbformat
     from nbclient import NotebookClient
@@ -277,7 +281,7 @@ def test_a_restarted_kernel_with_the_extension_says_run_setup_again(tmp_path: Pa
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell('lesson.verify("key_created")'))
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                   extra_arguments=["--InteractiveShellApp.extensions=labkit.notebook"],
+                   extra_arguments=[f"--config={SHIPPED_KERNEL_CONFIG}"],
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     shown = "".join(o.get("data", {}).get("text/plain", "") for o in nb.cells[0].outputs)
     assert "Run the Setup cells again" in shown, nb.cells[0].outputs

@@ -387,8 +387,10 @@ def test_lessons_name_aws_managed_policies_on_a_stock_moto_without_them(
         iam.attach_role_policy(RoleName="lab-reader", PolicyArn=READ_ONLY)
         assert [p["PolicyArn"] for p in iam.list_attached_role_policies(
             RoleName="lab-reader")["AttachedPolicies"]] == [READ_ONLY]
-        said = capsys.readouterr().out
-        assert said.count("no AWS managed policies") == 1 and len(said.strip().splitlines()) == 1
+        said = capsys.readouterr().out.strip().splitlines()
+        assert [line for line in said if "no AWS managed policies" in line] == said[:1]
+        # The role trusts the user by name: the other stand-in (same-account trust) says its line.
+        assert len(said) == 2 and "unlike AWS, wants an identity policy" in said[1]
 
         # The copy carries the same permissions: the user may read, not write.
         made = iam.create_access_key(UserName=USER)["AccessKey"]
@@ -398,6 +400,40 @@ def test_lessons_name_aws_managed_policies_on_a_stock_moto_without_them(
         assert _code(lambda: reader.create_user(UserName="not-allowed")) == "AccessDenied"
         iam.detach_user_policy(UserName=USER, PolicyArn=READ_ONLY)
         assert iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"] == []
+
+
+def test_a_user_named_in_a_trust_policy_assumes_the_role_on_a_stock_moto_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """AWS: a trust policy naming a same-account user is enough. Stock moto also wants an identity
+    policy; labkit's clients add it with the role (said once) and take it away with the role."""
+    from labkit import session
+
+    with stock_moto() as url:
+        monkeypatch.setenv("LABKIT_SANDBOX_URL", url)
+        monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
+        monkeypatch.setattr(session, "_current", None)
+        lab = session.connect()
+        iam = lab.client("iam")
+        iam.create_user(UserName=USER)
+        made = iam.create_access_key(UserName=USER)["AccessKey"]
+        user_sts = lab.client_for(AccessKey(made["AccessKeyId"], made["SecretAccessKey"], USER),
+                                  "sts")
+        trust = _trust({"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{USER}"})
+        plain = boto3.session.Session(
+            aws_access_key_id=lab.console_key.access_key_id,
+            aws_secret_access_key=lab.console_key.reveal_secret(),
+            region_name="us-east-1").client("iam", endpoint_url=url)
+        bare = plain.create_role(RoleName="made-plainly", AssumeRolePolicyDocument=trust)
+        # Stock moto's own answer, without the stand-in: refused.
+        assert _code(lambda: user_sts.assume_role(RoleArn=bare["Role"]["Arn"],
+                                                  RoleSessionName="plain")) == "AccessDenied"
+
+        role = iam.create_role(RoleName="lab-reader", AssumeRolePolicyDocument=trust)["Role"]
+        got = user_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07")
+        assert got["Credentials"]["AccessKeyId"].startswith("ASIA")
+        assert capsys.readouterr().out.count("unlike AWS, wants an identity policy") == 1
+        iam.delete_role(RoleName="lab-reader")
+        assert iam.list_user_policies(UserName=USER)["PolicyNames"] == []
 
 
 def test_a_stock_moto_with_managed_policies_uses_the_real_ones(

@@ -627,3 +627,138 @@ def test_registered_table_display_puts_any_frame_in_a_scrollable_region() -> Non
         shell.display_formatter.formatters["text/html"].pop(pd.DataFrame, None)
         InteractiveShell.clear_instance()
     assert reports.register_table_display() is False  # no notebook here: nothing to do
+
+
+@pytest.mark.parametrize(
+    ("key_after_user", "flagged"),
+    [
+        (timedelta(0), True),
+        (timedelta(days=1), True),  # made the day after the user: still "along with" it
+        (timedelta(days=1, seconds=1), False),
+        (timedelta(days=2), False),
+        (-timedelta(days=1), True),  # a key dated before its user (clock skew) counts too
+        (-timedelta(days=1, seconds=1), False),
+    ],
+)
+def test_keys_made_along_with_the_user_means_within_one_day(
+    key_after_user: timedelta, flagged: bool
+) -> None:
+    user_made = NOW - timedelta(days=10)
+    key_made = user_made + key_after_user
+    stamp = "%Y-%m-%dT%H:%M:%S+00:00"
+    frame = frame_of(
+        line(
+            "console",
+            created=user_made.strftime(stamp),
+            password="true",
+            key1=("true", key_made.strftime(stamp), "N/A"),
+        )
+    )
+    found = reports.findings(frame)
+    assert ("unused_since_creation" in set(found["check"])) is flagged
+    if flagged:
+        assert found.loc[0, "detail"] == (
+            "Key 1 was made along with this console user and has never been used; "
+            "delete it and create keys only when they are needed."
+        )
+
+
+def test_text_with_a_byte_order_mark_reads_like_bytes() -> None:
+    raw = DATA.read_bytes()
+    from_text = reports.credential_report_frame("\ufeff" + raw.decode(), NOW)
+    pd.testing.assert_frame_equal(from_text, reports.credential_report_frame(raw, NOW))
+
+
+def test_missing_columns_are_named_three_at_most() -> None:
+    with pytest.raises(ValueError) as one:
+        reports.credential_report_frame(report().replace(",cert_2_last_rotated", ""), NOW)
+    assert str(one.value) == (
+        "This does not look like an IAM credential report; it has no cert_2_last_rotated column."
+    )
+    with pytest.raises(ValueError) as four:
+        reports.credential_report_frame("user,arn,mfa_active\n", NOW)
+    assert str(four.value) == (
+        "This does not look like an IAM credential report; it has no "
+        "user_creation_time, password_enabled, password_last_used ... column."
+    )
+    first = ("user_creation_time", "password_enabled", "password_last_used", "mfa_active")
+    for n, end in ((3, " column."), (4, " ... column.")):
+        header = ",".join(c for c in reports.REPORT_COLUMNS if c not in first[:n])
+        with pytest.raises(ValueError) as err:
+            reports.credential_report_frame(header + "\n", NOW)
+        assert str(err.value).endswith(", ".join(first[:3]) + end)
+
+
+def test_a_date_iam_never_writes_is_named() -> None:
+    bad = line("svc", key1=("true", "yesterday", "N/A"))
+    with pytest.raises(ValueError) as err:
+        frame_of(bad)
+    assert str(err.value) == "The credential report has a date IAM never writes: 'yesterday'"
+
+
+def test_keys_made_or_used_today_or_a_little_ahead_are_zero_days() -> None:
+    ahead = (NOW + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    frame = frame_of(
+        line("today", key1=("true", ago(0, 2), ago(0, 1))),
+        line("skewed", key1=("true", ahead, ahead)),
+        line("yesterday", key1=("true", ago(1), ago(1))),
+    )
+    assert frame["age_days"].tolist() == [0, 0, 1]
+    assert frame["days_since_use"].tolist() == [0, 0, 1]
+
+
+def test_findings_on_a_hand_made_table_take_naive_times_as_utc() -> None:
+    made = datetime(2025, 10, 1)  # naive: UTC
+    table = pd.DataFrame(
+        {
+            "user": ["svc", "svc"],
+            "key_slot": [2, 1],
+            "active": [True, True],
+            "created": [made, made],
+            "last_used": [pd.NaT, datetime(2026, 1, 30)],
+        }
+    )
+    found = reports.findings(table, NOW)
+    # Slot 1 before slot 2 whatever the table's order; the pair of keys last.
+    assert checks(found) == [
+        ("svc", 1, "rotation_overdue"),
+        ("svc", 2, "rotation_overdue"),
+        ("svc", 2, "unused_key"),
+        ("svc", None, "two_active_keys"),
+    ]
+    assert found["detail"].tolist() == [
+        "Key 1 is 122 days old; rotate it (the limit is 90 days).",
+        "Key 2 is 122 days old; rotate it (the limit is 90 days).",
+        "Key 2 has never been used in its 122 days; "
+        "deactivate or delete it (the limit is 45 days).",
+        "svc has 2 active keys; keep one active except while rotating.",
+    ]
+    assert found.attrs["now"] == pd.Timestamp(NOW)
+
+
+def test_findings_details_for_root_and_a_long_unused_key() -> None:
+    frame = frame_of(
+        line(ROOT, key1=("true", ago(10), ago(1))),
+        line("svc", key2=("true", ago(60), ago(50))),
+    )
+    found = reports.findings(frame)
+    assert found["detail"].tolist() == [
+        "The root user has an active access key (key 1); "
+        "delete it and use an IAM user or role instead.",
+        "Key 2 was last used 50 days ago; deactivate or delete it (the limit is 45 days).",
+    ]
+
+
+def test_findings_remember_the_now_they_used() -> None:
+    frame = frame_of(line("svc", key1=("true", ago(80), ago(1))))
+    assert reports.findings(frame).attrs["now"] == pd.Timestamp(NOW)
+    later = NOW + timedelta(days=11)
+    found = reports.findings(frame, later)
+    assert found.attrs["now"] == pd.Timestamp(later)
+    assert checks(found) == [("svc", 1, "rotation_overdue")]
+
+
+def test_a_table_without_the_key_columns_says_which() -> None:
+    with pytest.raises(ValueError) as err:
+        reports.findings(pd.DataFrame({"user": ["svc"], "key_slot": [1]}), NOW)
+    assert str(err.value) == "The key table has no active, created, last_used column(s)."

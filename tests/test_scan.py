@@ -14,7 +14,19 @@ import pytest
 from moto import mock_aws
 
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET, mask_key_id, mask_secret
-from labkit.scan import Finding, main, scan_paths, scan_text
+from labkit.scan import (
+    KIND_KEY_ID,
+    KIND_READABLE,
+    KIND_SECRET,
+    MAX_FILE_BYTES,
+    Finding,
+    _mask_and_crop,
+    advice,
+    main,
+    scan_paths,
+    scan_text,
+    summarize,
+)
 
 _rng = random.Random()
 
@@ -333,14 +345,27 @@ def test_skipped_folders_binary_and_big_files(tmp_path: Path) -> None:
         (tmp_path / folder / "leak.txt").write_text(f"key {fake_key_id()}\n")
     (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (tmp_path / "image.png").write_bytes(b"\x89PNG\0\0" + fake_key_id().encode())
-    big = tmp_path / "big.log"
-    with big.open("w") as f:
-        f.write(f"key {fake_key_id()}\n")
-        f.truncate(5 * 1024 * 1024 + 1)
+    # Text all the way (no NUL byte, which would make it binary): skipped for its size alone.
+    line = f"key {fake_key_id()}\n"
+    (tmp_path / "big.log").write_text(line + "x" * (MAX_FILE_BYTES - len(line)) + "\n")
     kept = tmp_path / "kept.txt"
-    kept.write_text(f"key {fake_key_id()}\n")
+    kept.write_text(line)
+    # A file of exactly the limit is still read.
+    at_limit = tmp_path / "limit.log"
+    at_limit.write_text(line + "x" * (MAX_FILE_BYTES - len(line)))
     found = scan_paths([tmp_path])
-    assert [(f.path, f.kind) for f in found] == [(str(kept), "access_key_id")]
+    assert [(f.path, f.kind) for f in found] == [
+        (str(kept), "access_key_id"), (str(at_limit), "access_key_id")
+    ]
+
+
+def test_main_says_which_big_file_it_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = tmp_path / "big.log"
+    big.write_text(f"key {fake_key_id()}\n" + "x" * MAX_FILE_BYTES)
+    assert main([str(tmp_path)]) == 0
+    assert f"labkit scan: skipped {big} (larger than 5 MB)." in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the command
@@ -539,3 +564,299 @@ def test_labkit_finds_what_detect_secrets_finds_and_the_lessons_leaks_too(
     assert not [f for f in ours if f.path.endswith("docs.md")]
     for finding in ours:
         assert key_id not in str(finding) and secret not in str(finding)
+
+
+# ---------------------------------------------------------------- excerpts, edge by edge
+
+
+def test_excerpt_window_and_its_ellipses() -> None:
+    kid = fake_key_id()
+    shown = mask_key_id(kid)
+    # Key at the start of a long line: cut on the right only.
+    assert _mask_and_crop(f"{kid}" + " y" * 100, 0) == shown + " y" * 50 + "..."
+    # Key in the middle: 50 characters of context before it, cut on both sides.
+    line = "z " * 60 + kid + " w" * 60
+    assert _mask_and_crop(line, 120) == "..." + "z " * 25 + shown + " w" * 25 + "..."
+    # A line of exactly the window's width, ending in CR LF, is shown whole.
+    fits = kid + " v" * 49 + ".."
+    assert len(fits) == 120
+    assert _mask_and_crop(fits + "\r\n", 0) == shown + fits[20:]
+    # Control characters become spaces; pasted indentation is not counted as context.
+    assert _mask_and_crop("\t\ta\x07b " + kid, 6) == "a b " + shown
+
+
+def test_excerpt_position_counts_the_masked_lengths() -> None:
+    kid, secret = fake_key_id(), fake_secret()
+    line = "p " * 40 + f"secret = {secret} and then key {kid}" + " q" * 80
+    middle = f"secret = {mask_secret(secret)} and then key {mask_key_id(kid)}"
+    found = scan_text(line)
+    assert [(f.kind, f.excerpt) for f in found] == [
+        (KIND_KEY_ID, "...p p p " + middle + " q" * 25 + "..."),
+        (KIND_SECRET, "..." + "p " * 20 + middle + " q" * 8 + "..."),
+    ]
+
+
+def test_excerpt_around_a_position_outside_any_key() -> None:
+    kid = fake_key_id()
+    # Before the key: the window starts 50 characters before the position.
+    line = "w " * 60 + kid + " e" * 10
+    # (the window moves left where the line ends sooner, to show 120 characters)
+    assert _mask_and_crop(line, 100) == "..." + "w " * 40 + mask_key_id(kid) + " e" * 10
+    # After the last key: the position moves left by what masking removed (nothing here).
+    line = kid + " " + "v " * 100
+    assert _mask_and_crop(line, 150) == "..." + ("v " * 60).strip() + "..."
+    secret = fake_secret()
+    line = secret + " " + "v " * 100
+    assert _mask_and_crop(line, 170) == "..." + ("v " * 60).strip() + "..."
+
+
+def test_half_pasted_secret_is_masked_in_an_excerpt() -> None:
+    kid, secret = fake_key_id(), fake_secret()
+    for part in (secret[:24], secret[:39]):
+        found = scan_text(f"{kid} {part}")
+        assert [f.excerpt for f in found] == [f"{mask_key_id(kid)} {mask_secret(part)}"]
+    found = scan_text(f"{kid} {secret[:23]}")  # shorter than any secret: shown as is
+    assert [f.excerpt for f in found] == [f"{mask_key_id(kid)} {secret[:23]}"]
+
+
+# ---------------------------------------------------------------- what counts as a secret
+
+
+def test_quoted_secret_alone_is_found_only_with_matching_quotes() -> None:
+    secret = fake_secret()
+    assert kinds(scan_text(f'  "{secret}" ')) == [("line 1", KIND_SECRET)]
+    assert kinds(scan_text(f"  `{secret}`, ")) == [("line 1", KIND_SECRET)]
+    assert scan_text(f'  "{secret}\' ') == []
+    assert scan_text(f"  {secret} ") == []  # neither quoted nor assigned nor near a key
+
+
+def test_lower_case_or_upper_case_run_is_not_a_secret_even_with_a_keyword() -> None:
+    lower = "".join(_rng.choices("ghijklmnopqrstuvwxyz0123456789", k=40))
+    upper = lower.upper()
+    assert scan_text(f"secret = {lower}") == []
+    assert scan_text(f"secret = {upper}") == []
+
+
+def test_letters_only_secret_next_to_a_key_id_is_found() -> None:
+    secret = "".join(_rng.choices(string.ascii_letters, k=39)) + "/"
+    assert kinds(scan_text(f"{fake_key_id()}\n{secret}")) == [
+        ("line 1", KIND_KEY_ID), ("line 2", KIND_SECRET)
+    ]
+
+
+def test_half_wordy_token_without_keyword_is_not_a_secret() -> None:
+    # 20 of 40 characters are lower-case words: as likely a name as a secret.
+    token = "abcd1Q2Wefgh3E4Rijkl5T6Ymnop7U8Iqrst9O0P"
+    assert len(token) == 40 and scan_text(f'x = "{token}"') == []
+    more_random = "abcd1Q2W3E4R5T6Y7U8I" + "1O0P1A2S3D4F5G6H7J8K"  # split: no literal secret
+    assert kinds(scan_text(f'x = "{more_random}"')) == [("line 1", KIND_SECRET)]
+
+
+def test_real_key_after_the_example_key_on_one_line() -> None:
+    kid = fake_key_id()
+    found = scan_text(f"{EXAMPLE_KEY_ID} {kid}", allow=[])
+    assert [(f.kind, f.excerpt) for f in found] == [
+        (KIND_KEY_ID, f"{mask_key_id(EXAMPLE_KEY_ID)} {mask_key_id(kid)}")
+    ]
+    other = fake_key_id()
+    assert len(scan_text(f"{other} {kid}", allow=[other])) == 1
+
+
+def test_secret_pairs_with_a_key_id_on_the_next_or_previous_line_only() -> None:
+    secret, kid = f" {fake_secret()} ", fake_key_id()
+    assert kinds(scan_text("\n".join([secret, kid, "other"]))) == [
+        ("line 1", KIND_SECRET), ("line 2", KIND_KEY_ID)
+    ]
+    assert kinds(scan_text("\n".join(["other", kid, secret]))) == [
+        ("line 2", KIND_KEY_ID), ("line 3", KIND_SECRET)
+    ]
+    # Three lines apart is too far, also across the end of the text.
+    assert kinds(scan_text("\n".join([secret, "", "", kid]))) == [("line 4", KIND_KEY_ID)]
+
+
+# ---------------------------------------------------------------- notebooks, every place
+
+
+def test_every_place_in_a_notebook_is_read(tmp_path: Path) -> None:
+    ids = [fake_key_id() for _ in range(10)]
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"b_note": {"v": "é" + ids[9]}, "a_note": ids[8]},
+        "cells": [
+            f"odd cell {ids[0]}",
+            {
+                "cell_type": "code",
+                "source": ["print(1)\n", f"{ids[1]}\n"],
+                "outputs": [
+                    f"odd output {ids[2]}",
+                    {"output_type": "error", "ename": "E", "evalue": f"bad {ids[3]}",
+                     "traceback": ["Traceback", f"{ids[4]} was refused"]},
+                    {"output_type": "display_data", "data": {}, "metadata": {"k": ids[5]}},
+                ],
+                "metadata": {},
+            },
+            {
+                "cell_type": "markdown",
+                "source": "see the notes",
+                "attachments": {
+                    "notes.txt": {"text/plain": f"key {ids[6]}", "image/png": f"{ids[7]}"},
+                    "odd": "not a bundle",
+                },
+            },
+        ],
+    }
+    path = tmp_path / "odd.ipynb"
+    path.write_text(json.dumps(nb))
+    found = scan_paths([path])
+    assert {f.path for f in found} == {str(path)}
+    assert [(f.where, f.excerpt) for f in found] == [
+        ("cell 1", f"odd cell {mask_key_id(ids[0])}"),
+        ("cell 2, source line 2", mask_key_id(ids[1])),
+        ("cell 2, outputs", f"odd output {mask_key_id(ids[2])}"),
+        ("cell 2, outputs", f"bad {mask_key_id(ids[3])}"),
+        ("cell 2, outputs", f"{mask_key_id(ids[4])} was refused"),
+        ("cell 2, outputs", f'"k": "{mask_key_id(ids[5])}"'),
+        ("cell 3, attachment notes.txt", f"key {mask_key_id(ids[6])}"),
+        ("metadata.b_note", f'"v": "é{mask_key_id(ids[9])}"'),
+        ("metadata.a_note", mask_key_id(ids[8])),
+    ]
+
+
+def test_notebook_metadata_keeps_its_key_order(tmp_path: Path) -> None:
+    first, second = fake_key_id(), fake_key_id()
+    nb = {"cells": [{"cell_type": "code", "source": "1", "metadata": {"zz": first, "aa": second}}]}
+    path = tmp_path / "order.ipynb"
+    path.write_text(json.dumps(nb))
+    assert [f.excerpt for f in scan_paths([path])] == [
+        f'"zz": "{mask_key_id(first)}",', f'"aa": "{mask_key_id(second)}"'
+    ]
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_binary_means_a_nul_byte_in_the_first_8_kib(tmp_path: Path) -> None:
+    kid = fake_key_id()
+    head = f"{kid}\n".encode()
+    late = tmp_path / "late.log"
+    late.write_bytes(head + b"x" * (8192 - len(head)) + b"\0")  # NUL at byte 8192: text
+    early = tmp_path / "early.log"
+    early.write_bytes(head + b"x" * (8191 - len(head)) + b"\0")  # NUL at byte 8191: binary
+    assert [f.path for f in scan_paths([tmp_path])] == [str(late)]
+
+
+def test_file_that_is_not_utf8_is_still_read(tmp_path: Path) -> None:
+    kid = fake_key_id()
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9 " + kid.encode() + b"\n")
+    assert [f.excerpt for f in scan_paths([path])] == [f"caf\ufffd {mask_key_id(kid)}"]
+
+
+def test_missing_path_names_it(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as err:
+        scan_paths([tmp_path / "nope"])
+    assert str(err.value) == f"There is no file or folder called {str(tmp_path / 'nope')!r}."
+
+
+def test_links_are_followed_once_and_broken_ones_skipped(tmp_path: Path) -> None:
+    one, two = fake_key_id(), fake_key_id()
+    (tmp_path / "a.txt").write_text(one)
+    (tmp_path / "b-broken").symlink_to(tmp_path / "missing")
+    (tmp_path / "c-link").symlink_to(tmp_path / "a.txt")
+    (tmp_path / "d.txt").write_text(two)
+    found = scan_paths([tmp_path])
+    assert [(f.path, f.excerpt) for f in found] == [
+        (str(tmp_path / "a.txt"), mask_key_id(one)), (str(tmp_path / "d.txt"), mask_key_id(two))
+    ]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_readable_by_group_or_by_everyone_says_who(tmp_path: Path) -> None:
+    folder = tmp_path / "aws"
+    folder.mkdir()
+    group, world = folder / "credentials", tmp_path / "credentials"
+    for path, mode in ((group, 0o640), (world, 0o604)):
+        path.write_text("[default]\nregion = us-east-1\n")
+        path.chmod(mode)
+    found = {f.path: f.excerpt for f in scan_paths([group, world])}
+    assert found == {
+        str(group): f"mode 0640 lets your group read it; run: chmod 600 {group}",
+        str(world): f"mode 0604 lets other users read it; run: chmod 600 {world}",
+    }
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_a_section_alone_does_not_make_a_credentials_file(tmp_path: Path) -> None:
+    path = tmp_path / "settings.ini"
+    path.write_text("[section]\nname = x\n")
+    path.chmod(0o644)
+    assert scan_paths([path]) == []
+    lone = tmp_path / "lone.ini"
+    lone.write_text(f"aws_secret_access_key = {EXAMPLE_SECRET}\n")
+    lone.chmod(0o644)
+    assert scan_paths([lone]) == []
+
+
+# ---------------------------------------------------------------- summary, advice, help
+
+
+def test_summary_and_advice_for_each_kind() -> None:
+    secret = Finding("a.py", "line 1", KIND_SECRET, "x")
+    key_id = Finding("b.py", "line 2", KIND_KEY_ID, "y")
+    readable = Finding("credentials", "file", KIND_READABLE, "z")
+    rotate = (
+        "treat every real key shown as leaked: deactivate it in IAM, create a new one "
+        "(rotate), then delete the old one and remove it from the file"
+    )
+    chmod = "run the chmod 600 shown so only you can read the credentials file"
+    assert summarize([secret, key_id, readable], 7) == (
+        "Found 2 possible secrets and 1 credentials file readable by others in 3 files."
+    )
+    assert summarize([secret], 1) == "Found 1 possible secret in 1 file."
+    assert summarize([], 1) == "No secrets found in 1 file."
+    assert advice([secret]) == f"What to do: {rotate}."
+    assert advice([readable]) == f"What to do: {chmod}."
+    assert advice([key_id, readable]) == f"What to do: {rotate}; {chmod}."
+
+
+def test_help_names_the_command_and_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:  # argparse's --help, as for every command
+        main(["--help"])
+    assert exited.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: python -m labkit scan [-h] [--allow KEYID] PATH [PATH ...]")
+    for words in (
+        "Look for AWS access keys, secret keys and readable credentials files.",
+        "PATH files or folders to scan",
+        "--allow KEYID an access key ID not to report (for example a key you already deleted);"
+        " repeatable",
+    ):
+        assert words in out
+
+
+def test_text_findings_are_placed_in_text_unless_named() -> None:
+    kid = fake_key_id()
+    assert [f.path for f in scan_text(kid)] == ["<text>"]
+    assert [str(f) for f in scan_text(kid, path="notes.md")] == [
+        f"notes.md:line 1: access_key_id: {mask_key_id(kid)}"
+    ]
+
+
+def test_excerpt_window_between_two_keys_and_right_after_one() -> None:
+    one, two = fake_key_id(), fake_key_id()
+    # A position between two keys: 50 characters of context before it, 120 in all.
+    line = one + " w" * 70 + two + " e" * 100
+    masked = mask_key_id(one) + " w" * 70 + mask_key_id(two) + " e" * 100
+    assert _mask_and_crop(line, 100) == "..." + masked[50:170].strip() + "..."
+    # The position right after a key is outside it.
+    line = "w " * 50 + one + " e" * 100
+    masked = "w " * 50 + mask_key_id(one) + " e" * 100
+    assert _mask_and_crop(line, 120) == "..." + masked[70:190].strip() + "..."
+
+
+def test_secret_on_the_line_above_a_last_line_key_id() -> None:
+    secret, kid = f" {fake_secret()} ", fake_key_id()
+    assert kinds(scan_text(f"{secret}\n{kid}")) == [
+        ("line 1", KIND_SECRET), ("line 2", KIND_KEY_ID)
+    ]

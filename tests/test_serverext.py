@@ -83,6 +83,17 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
     text = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
     assert re.search(r"labkit\.serverext enabled", text), text
     assert re.search(r"labkit\.serverext\s+OK", text), text
+    # Its kernels load labkit.notebook (plain-words errors; "run the Setup cells again").
+    assert (venv / "etc/ipython/ipython_kernel_config.json").exists()
+    probe = ("from jupyter_client.manager import start_new_kernel\n"
+             "km, kc = start_new_kernel(kernel_name='python3')\n"
+             "reply = kc.execute_interactive('x = sorted(get_ipython().extension_manager.loaded)',"
+             " user_expressions={'x': 'x'}, timeout=60)\n"
+             "print(reply['content']['user_expressions']['x']['data']['text/plain'])\n"
+             "km.shutdown_kernel(now=True)\n")
+    kernel = subprocess.run([str(venv / "bin" / "python"), "-c", probe], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert "'labkit.notebook'" in kernel.stdout, kernel.stdout + kernel.stderr[-2000:]
 
 
 def test_a_new_terminal_answers_as_the_sandbox_admin_and_the_sandbox_stops_with_the_server(

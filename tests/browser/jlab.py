@@ -281,8 +281,9 @@ def start_lab(
     config_dir = home / ".jupyter"
     data_dir = home / ".local" / "share" / "jupyter"
     runtime_dir = data_dir / "runtime"
-    for d in (root, home, config_dir, data_dir, runtime_dir, home / ".ipython", home / ".labkit"):
+    for d in (root, home, config_dir, data_dir, runtime_dir, home / ".ipython"):
         d.mkdir(parents=True, exist_ok=True)
+    (home / ".labkit").mkdir(mode=0o700, exist_ok=True)  # labkit refuses a folder others can read
     merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in DEFAULT_SETTINGS.items()}
     for plugin_id, values in (settings or {}).items():
         merged.setdefault(plugin_id, {}).update(values)
