@@ -733,22 +733,31 @@ def fig_jupyter(cfg: Config) -> list[Row]:
     if cfg.quick:  # the course with culling takes minutes: full runs only
         return rows
     # The same with culling, time scaled down a minute to a second: the shipped 15-minute
-    # timeout becomes CULL s, and a learner's ~10 minutes per lesson a run plus PAUSE s.
-    cull, pause = 15, 6
+    # timeout becomes CULL s, and each lesson takes a learner SLOT "minutes" (its run, then a
+    # pause for the rest of the slot). A fixed slot, not a fixed pause: with a fixed pause the
+    # previous lesson's kernel sat right at the timeout and the count of live kernels (one or
+    # two) depended on how fast the machine ran the lessons that day.
+    cull, slot = 15, 10
     with temp_home("jlab-cull") as home, jupyter_lab(
             home, f"--MappingKernelManager.cull_idle_timeout={cull}",
             "--MappingKernelManager.cull_interval=1") as lab:
+        runs = []
         for stem in lessons:
+            began = time.perf_counter()
             client = open_lesson(lab, stem)[0]
             client.stop_channels()
+            runs.append(time.perf_counter() - began)
             if stem != lessons[-1]:
-                time.sleep(pause)
+                time.sleep(max(0.0, slot - runs[-1]))
+        if max(runs) >= slot:
+            raise RuntimeError(f"a lesson ran {max(runs):.1f} s, longer than its {slot} s slot")
         rss, _, detail = learner_memory(lab)
         rows.append(Row(f"memory per learner, whole course with culling, as lesson "
-                        f"{lessons[-1][:2]} ends (timeout {cull} s, {pause} s between lessons)",
+                        f"{lessons[-1][:2]} ends (timeout {cull} s, a lesson every {slot} s)",
                         mb(rss), "≤ 400 MB", check(rss, 400),
-                        detail + "; the sessions of culled kernels stay open"))
-        time.sleep(pause + 4)
+                        detail + "; the sessions of culled kernels stay open; lessons ran "
+                        f"{min(runs):.1f}-{max(runs):.1f} s"))
+        time.sleep(slot)
         rss, _, detail = learner_memory(lab)
         rows.append(Row("  ... a lesson's time later", mb(rss), "reported", "-", detail))
         time.sleep(cull)
@@ -875,7 +884,7 @@ sandboxes are stopped at the end.
 | lesson overhead | each lesson's headless nbclient run (own kernel, lessons in order, one home) minus an empty notebook's run (kernel start + shutdown; median of 11, spread over the course, 4 quick). Kernels are stopped with nbclient's `shutdown_kernel="immediate"`: a graceful shutdown stalls 2.5 s in about one run in four on this machine, empty notebooks included | ≤ 1.5 s per lesson |
 | memory per learner | VmRSS of the kernel that ran lesson 09 (read before it shuts down) + VmRSS of the sandbox after the course | ≤ 300 MB |
 | key inventory | `reports.key_inventory()` (credential report, median of 3) / `naive_key_inventory()` (per-user loop, `bench/naive_inventory.py`), same sandbox, 2,000 users / 3,000 keys (300 / 450 quick), seeded by 8 threads | ratio ≤ 0.10 |
-| a learner in jupyter lab | a real `jupyter lab` with labkit's Jupyter config (server extension), a fresh home; lessons opened as JupyterLab opens a notebook (`POST /api/sessions`, so the server starts the kernel) and run cell by cell, their sessions left open. First cells: lesson 00's imports + `labkit.start` cells, timed in the kernel's replies. Memory: VmRSS summed over the server's process tree (server, kernels, sandbox; PSS shown beside it), after lesson 00, after all ten lessons with no culling, and with culling (timeout 15 s and 6 s between lessons: a class's 15 minutes and ~10 minutes per lesson, a minute scaled to a second) as lesson 09 ends, a lesson later, and idle past the timeout | first cells ≤ 1.0 s; with culling as lesson 09 ends ≤ 400 MB (quick runs: first cells and lesson 00 only) |
+| a learner in jupyter lab | a real `jupyter lab` with labkit's Jupyter config (server extension), a fresh home; lessons opened as JupyterLab opens a notebook (`POST /api/sessions`, so the server starts the kernel) and run cell by cell, their sessions left open. First cells: lesson 00's imports + `labkit.start` cells, timed in the kernel's replies. Memory: VmRSS summed over the server's process tree (server, kernels, sandbox; PSS shown beside it), after lesson 00, after all ten lessons with no culling, and with culling (timeout 15 s, a lesson every 10 s, its run included: a class's 15 minutes and 10 minutes per lesson, a minute scaled to a second; so the lesson before is still within the timeout as one ends, as in class) as lesson 09 ends, a lesson later, and idle past the timeout | first cells ≤ 1.0 s; with culling as lesson 09 ends ≤ 400 MB (quick runs: first cells and lesson 00 only) |
 | classroom | 20 threads (5 quick) each calling `labkit.sandbox.ensure()` on their own home at once: wall time until all are ready, total VmRSS of the sandboxes | reported |
 
 The machine may be shared: the load average is recorded with each run.

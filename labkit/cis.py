@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from labkit.credential_report import ROOT_USER, frame_now, with_ages
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when a table is first made: `from labkit import reports` stays cheap
+    from labkit.lazy import LazyModule
+
+    pd = LazyModule("pandas")
 
 FINDING_COLUMNS: dict[str, str] = {
     "user": "object",

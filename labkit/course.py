@@ -25,7 +25,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "03_create_access_keys": ("user_with_room",),
     "04_configure_the_cli": ("key",),
     "05_rotate_access_keys": ("profile_with_room",),
-    "06_monitor_key_age_and_usage": ("profile_with_room", "report_libraries"),
+    "06_monitor_key_age_and_usage": ("report_libraries", "profile_with_room"),
     "07_prefer_iam_roles": ("profile_with_room", "no_role"),
     "08_keep_secrets_out_of_code": ("profile_with_room",),
     "09_clean_up": ("profile_with_room",),
@@ -454,12 +454,12 @@ def forget_downloads(lab: Lab, user_name: str = iam.USER_NAME) -> str:
 def readiness(lab: Lab) -> list[checks.Verdict]:
     """Everything the course needs, checked: the sandbox (or AWS), the AWS CLI, the widgets."""
     import shutil
+    from importlib.metadata import PackageNotFoundError, version
+    from importlib.util import find_spec
 
     out = [checks.Verdict(True, f"Connected: {lab.identity.arn}")]
     aws = shutil.which("aws")
     if aws:
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             found = f"aws-cli/{version('awscli')}"
         except PackageNotFoundError:
@@ -468,12 +468,13 @@ def readiness(lab: Lab) -> list[checks.Verdict]:
     else:
         out.append(checks.Verdict(False, "The AWS CLI (aws) was not found.",
                                   "Install the course's requirements: pip install -r requirements.txt"))
+    # Installed is enough to know: importing ipywidgets here would cost a lesson with no
+    # widgets (lesson 00) a few MB for as long as its kernel lives.
     try:
-        import anywidget  # noqa: F401
-        import ipywidgets
-
-        out.append(checks.Verdict(True, f"ipywidgets {ipywidgets.__version__} ready"))
-    except ImportError:
+        if find_spec("anywidget") is None or find_spec("ipywidgets") is None:
+            raise ImportError("ipywidgets or anywidget")
+        out.append(checks.Verdict(True, f"ipywidgets {version('ipywidgets')} ready"))
+    except (ImportError, PackageNotFoundError):
         out.append(checks.Verdict(False, "ipywidgets or anywidget is missing.",
                                   "Install the course's requirements: pip install -r requirements.txt"))
     return out
@@ -535,20 +536,29 @@ def _start_roles(lab: Lab) -> list[str]:
 
 
 def _import_reports() -> None:
-    import matplotlib.figure  # noqa: F401
-    import matplotlib.font_manager  # noqa: F401
+    import io
+
     import pandas.io.formats.style  # noqa: F401
+    from matplotlib.figure import Figure
+
+    # A tiny chart drawn once loads the fonts and the PNG writer the key-age chart needs.
+    ax = Figure(figsize=(1, 1), layout="constrained").subplots()
+    ax.barh([0], [1], hatch="//")
+    ax.set_title("Access key ages")
+    ax.figure.savefig(io.BytesIO(), format="png", dpi=96)
 
 
-def _warm_up_reports() -> list[str]:
-    """Lesson 06 draws tables and a chart: import their libraries while its first cells wait
-    for the sandbox (a second core, or the sandbox's I/O waits, absorb it)."""
+def _warm_up_reports() -> None:
+    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
+    cells wait for the sandbox (or the learner reads), not when the first table is due. A cell
+    that needs them first waits for the import under way (Python's import lock)."""
     import threading
 
     threading.Thread(target=_import_reports, daemon=True).start()
-    return []
 
 
+# Needs met before connecting, so that they overlap the sandbox's start.
+WARM_UP: dict[str, Callable[[], None]] = {"report_libraries": _warm_up_reports}
 CatchUp = Callable[[Lab], tuple[list[str], AccessKey | None]]
 # Each need of NEEDS: what it does, and the key pair it leaves the lesson (or None).
 CATCH_UP: dict[str, CatchUp] = {
@@ -556,7 +566,6 @@ CATCH_UP: dict[str, CatchUp] = {
     "user_with_room": _start_keys,
     "key": _need_key,
     "profile_with_room": _start_rooms,
-    "report_libraries": lambda lab: (_warm_up_reports(), None),
     "no_role": lambda lab: (_start_roles(lab), None),
 }
 
@@ -568,13 +577,16 @@ def start(lesson: str) -> Lesson:
 
     if lesson not in LESSONS:
         raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
+    for need in NEEDS[lesson]:
+        if need in WARM_UP:
+            WARM_UP[need]()
     notebook.install()
     lab = connect()
     # A restart message is news once: show it in this lesson, not in every later one.
     lines: list[str] = [lab.message] if lab.message else []
     lab.message = None
     key: AccessKey | None = None
-    for need in NEEDS[lesson]:
+    for need in (n for n in NEEDS[lesson] if n in CATCH_UP):
         more, found = CATCH_UP[need](lab)
         lines += more
         key = found or key

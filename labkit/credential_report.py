@@ -5,12 +5,17 @@ from __future__ import annotations
 import io
 import time
 from datetime import datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from labkit.errors import error_code
 from labkit.keys import mask_key_id
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when a table is first made: `from labkit import reports` stays cheap
+    from labkit.lazy import LazyModule
+
+    pd = LazyModule("pandas")
 
 ROOT_USER = "<root_account>"
 

@@ -12,8 +12,6 @@ import io
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from labkit.cis import (  # noqa: F401 (the lessons' names: reports.findings, ...)
     CHECKS,
     FINDING_COLUMNS,
@@ -39,8 +37,13 @@ from labkit.credential_report import (  # noqa: F401 (reports.key_inventory, ...
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from pandas.io.formats.style import Styler
+else:  # imported when a table is first made: `from labkit import reports` stays cheap
+    from labkit.lazy import LazyModule
+
+    pd = LazyModule("pandas")
 
 ACTION_BACKGROUND = "#fde2e1"
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.keys import AccessKey, mask_key_id
+from labkit.plain_json import plain_json_loader
 from labkit.sandbox.state import ACCOUNT  # the sandbox's account (moto's default)
 
 REGION = "us-east-1"
@@ -328,6 +329,7 @@ def new_session(*, profile_name: str | None = None, config: dict[str, str] | Non
     with _lock:
         if _loader is None:
             _loader = core.get_component("data_loader")
+            _loader.file_loader = plain_json_loader()
         else:
             core.register_component("data_loader", _loader)
     return boto3.session.Session(botocore_session=core, region_name=REGION, **credentials)

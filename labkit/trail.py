@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from labkit.keys import mask_key_id
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when the trail is first read
+    from labkit.lazy import LazyModule
+
+    pd = LazyModule("pandas")
 
 COLUMNS = ["time", "event", "user", "key", "source", "error", "service", "region", "resource"]
 SIMULATED = "simulated CloudTrail: the sandbox's own record of every request it answered"

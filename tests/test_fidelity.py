@@ -449,3 +449,25 @@ def test_a_stock_moto_with_managed_policies_uses_the_real_ones(
         iam.attach_user_policy(UserName=USER, PolicyArn=READ_ONLY)
         assert iam.list_policies(Scope="Local")["Policies"] == []  # no copy was made
         assert "no AWS managed policies" not in capsys.readouterr().out
+
+
+def test_the_sandbox_decodes_only_the_course_managed_policies() -> None:
+    """The seven policies, read out of moto's 4 MB text without parsing all 1,400 of them (which
+    left the sandbox ~10 MB larger), equal what a full parse gives; another layout falls back."""
+    import importlib.util
+    import json
+
+    import moto.iam
+
+    from labkit.sandbox import fidelity
+
+    path = Path(moto.iam.__file__).with_name("aws_managed_policies.py")
+    spec = importlib.util.spec_from_file_location("fresh_aws_managed_policies", path)
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)  # moto's text as shipped, even if install() replaced it here
+    text = fresh.aws_managed_policies_data
+    full = json.loads(text)
+    wanted = {name: full[name] for name in fidelity.MANAGED_POLICIES}
+    assert fidelity._pick_policies(text, fidelity.MANAGED_POLICIES) == wanted
+    one_line = json.dumps({"Other": {"Document": {}, "DefaultVersionId": "v1"}, **wanted})
+    assert fidelity._pick_policies(one_line, fidelity.MANAGED_POLICIES) == wanted

@@ -17,7 +17,8 @@ PACKAGE = ROOT / "labkit"
 
 # Lowest first. A module may import modules of its own layer and of every layer below.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("labkit.keys", "labkit.files", "labkit.errors", "labkit.verdicts", "labkit.text"),
+    "core": ("labkit.keys", "labkit.files", "labkit.errors", "labkit.verdicts", "labkit.text",
+             "labkit.lazy", "labkit.plain_json"),
     "sandbox": ("labkit.sandbox",),  # the package and everything in it
     "session": ("labkit.session", "labkit.guard", "labkit.profiles", "labkit.serverext"),
     "domain": ("labkit.iam", "labkit.answers", "labkit.credential_report", "labkit.cis",

@@ -1041,3 +1041,14 @@ def test_forty_characters_are_shown_whole_and_one_bracket_is_enough(
     with pytest.raises(RegionError) as region:
         validate_region("x" * 40)
     assert str(region.value) == f"'{'x' * 40}' is not an AWS region. The tutorial uses us-east-1."
+
+
+def test_the_tutorial_region_is_valid_without_loading_botocores_endpoints() -> None:
+    """Every profile the lab writes uses us-east-1: no 1 MB endpoints file loaded for it."""
+    from labkit import profiles
+
+    profiles.known_regions.cache_clear()
+    assert validate_region(" us-east-1 ") == "us-east-1"
+    assert profiles.known_regions.cache_info().misses == 0
+    assert validate_region("eu-west-2") == "eu-west-2"  # others are still checked
+    assert profiles.known_regions.cache_info().misses == 1
