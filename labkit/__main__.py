@@ -10,21 +10,40 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
+    from labkit import progress, scan
+
     p = argparse.ArgumentParser(prog="python -m labkit", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sb = sub.add_parser("sandbox", help="start, stop, reset or check your sandbox AWS account")
-    sb.add_argument("action", choices=["start", "stop", "reset", "status", "serve", "advance"],
-                    help="advance DURATION moves the sandbox's clock forward (20m, 2h, 91d)")
-    sb.add_argument("--home", type=Path, help=argparse.SUPPRESS)
+    sb = sub.add_parser("sandbox", help="start, stop, reset or check your sandbox AWS account",
+                        description="Your sandbox: a private, simulated AWS account.")
+    actions = sb.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in (
+            ("start", "start your sandbox (nothing happens if it is running)"),
+            ("stop", "stop your sandbox (its account is lost; your keys' files stay)"),
+            ("reset", "a fresh, empty account; your console identity stays the same"),
+            ("status", "is it running, where, and what time is it there")):
+        actions.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
+    serve = actions.add_parser("serve", description="Run the sandbox server in this process "
+                               "(labkit starts it this way; you never need to).")
+    serve.add_argument("--home", type=Path, help="the LABKIT_HOME whose sandbox this is")
+    advance = actions.add_parser(
+        "advance", help="move the sandbox's clock forward (20m, 2h, 91d)",
+        description="Move the sandbox's simulated clock forward, so keys age and temporary "
+                    "credentials expire.")
+    advance.add_argument("duration", nargs="*", metavar="DURATION",
+                         help="how far: 20m, 2h, 91d or 1d2h (1d 2h means the same)")
 
     sub.add_parser("env", help="print `export` lines that point a shell at your sandbox; "
-                               'use as: eval "$(python -m labkit env)"')
-    sc = sub.add_parser("scan", help="look for access keys and secrets in files", add_help=False)
-    sc.add_argument("rest", nargs=argparse.REMAINDER)
-    pr = sub.add_parser("progress", help="a class table of lesson checkpoints", add_help=False)
-    pr.add_argument("rest", nargs=argparse.REMAINDER)
-    sn = sub.add_parser("scenario", help="seed the sandbox with an example account")
+                               'use as: eval "$(python -m labkit env)"',
+                   description='Print `export` lines for your sandbox: eval "$(python -m labkit '
+                               'env)". They hold no credentials.')
+    scan.add_arguments(sub.add_parser("scan", help="look for access keys and secrets in files",
+                                      description=scan.DESCRIPTION))
+    progress.add_arguments(sub.add_parser("progress", help="a class table of lesson checkpoints",
+                                          description=progress.DESCRIPTION))
+    sn = sub.add_parser("scenario", help="seed the sandbox with an example account",
+                        description="Seed the sandbox with an example account to audit.")
     sn.add_argument("name", choices=["company"])
     return p
 
@@ -35,18 +54,24 @@ def _fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("scan", "progress"):  # their own options and --help
-        if argv[0] == "scan":
-            from labkit.scan import main as scan_main
+    """Run one command; its exit status (argparse exits with 2 on a usage error)."""
+    parser = _parser()
+    args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if extra:
+        if getattr(args, "action", None) != "advance":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        # A DURATION may look like an option (-5m): _advance refuses it in plain words.
+        args.duration = [*args.duration, *extra]
+    if args.command == "scan":
+        from labkit import scan
 
-            return scan_main(argv[1:])
-        from labkit.progress import main as progress_main
+        return scan.run(args)
+    if args.command == "progress":
+        from labkit import progress
 
-        return progress_main(argv[1:])
-    if argv[:2] == ["sandbox", "advance"]:  # its DURATION may look like an option (-5m)
-        return _advance(argv[2:])
-    args = _parser().parse_args(argv)
+        return progress.run(args)
+    if args.command == "sandbox" and args.action == "advance":
+        return _advance(args.duration)
     if args.command == "sandbox" and args.action == "serve":
         from labkit.sandbox.server import serve
 
@@ -78,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     except (LabError, sandbox.SandboxError) as exc:
         return _fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - an AWS error in plain words, not a traceback
-        from labkit.checks import explain
+        from labkit.errors import explain
 
         why = explain(exc)
         return _fail(f"{why.meaning} {why.what_to_do}")
@@ -156,9 +181,6 @@ def _advance(rest: list[str]) -> int:
 
     usage = ("usage: python -m labkit sandbox advance DURATION   (for example 20m, 2h, 91d, "
              "1d2h)")
-    if rest in (["-h"], ["--help"]):
-        print(usage)
-        return 0
     if not rest:
         print(usage, file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from labkit.guard import LAB_TAG
 from labkit.keys import mask_secret
 
 # Response fields that hold a secret: an access key's secret, a session token, a password.
@@ -105,8 +106,6 @@ def install_masking(client: Any) -> Any:
 
 
 def _tag_creation(params: Any = None, **_: Any) -> None:
-    from labkit.iam import LAB_TAG
-
     tags = params.setdefault("Tags", [])
     if not any(t.get("Key") == LAB_TAG["Key"] for t in tags):
         tags.append(dict(LAB_TAG))

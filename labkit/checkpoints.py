@@ -12,7 +12,7 @@ import configparser
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from labkit import checks
+from labkit import checks, scan
 from labkit.checks import Verdict
 
 if TYPE_CHECKING:
@@ -24,6 +24,26 @@ LEFTOVER_USER = "former-intern"
 
 Rule = Callable[["Lesson"], Verdict]
 Exercise = Callable[["Lesson"], tuple[bool, str]]
+# Each lesson's checkpoint rules and exercise checks by name, filled in by the decorators below
+# where each rule is written.
+RULES: dict[str, dict[str, Rule]] = {}
+EXERCISES: dict[str, dict[str, Exercise]] = {}
+
+
+def rule(lesson: str, name: str) -> Callable[[Rule], Rule]:
+    """Register a checkpoint rule: `lesson.verify(name)` in that lesson runs it."""
+    def register(check: Rule) -> Rule:
+        RULES.setdefault(lesson, {})[name] = check
+        return check
+    return register
+
+
+def exercise_check(lesson: str, name: str) -> Callable[[Exercise], Exercise]:
+    """Register an exercise check: `lesson.exercise(name)` in that lesson runs it."""
+    def register(check: Exercise) -> Exercise:
+        EXERCISES.setdefault(lesson, {})[name] = check
+        return check
+    return register
 
 
 def _ok(ok: bool, passed: str, failed: str, todo: str = "") -> Verdict:
@@ -74,6 +94,7 @@ def _skip_without(lesson: Lesson, fix: str, code: str) -> Verdict | None:
 
 # ---------------------------------------------------------------- lesson 00
 
+@rule("00_start_here", "ready")
 def _ready(lesson: Lesson) -> Verdict:
     from labkit.course import readiness
 
@@ -85,6 +106,7 @@ def _ready(lesson: Lesson) -> Verdict:
     return Verdict(True, "Everything is in place: " + "; ".join(v.title for v in found) + ".")
 
 
+@rule("00_start_here", "sandbox_mode")
 def _sandbox_mode(lesson: Lesson) -> Verdict:
     return _ok(lesson.lab.simulated,
                "You are in the sandbox: nothing here touches a real AWS account.",
@@ -94,6 +116,7 @@ def _sandbox_mode(lesson: Lesson) -> Verdict:
 
 # ---------------------------------------------------------------- lesson 01
 
+@rule("01_root_and_iam_users", "whoami")
 def _whoami(lesson: Lesson) -> Verdict:
     me = lesson.lab.whoami()
     return _ok(not me.is_root, f"You are the IAM user {me.name}, not the root user.",
@@ -101,6 +124,7 @@ def _whoami(lesson: Lesson) -> Verdict:
                "Use an IAM user for everyday work, as the tutorial does.")
 
 
+@rule("01_root_and_iam_users", "root_has_no_keys")
 def _root_has_no_keys(lesson: Lesson) -> Verdict:
     summary = lesson.client("iam").get_account_summary()["SummaryMap"]
     return _ok(summary.get("AccountAccessKeysPresent", 0) == 0,
@@ -109,6 +133,7 @@ def _root_has_no_keys(lesson: Lesson) -> Verdict:
                "Delete them in the console (Security credentials of the root user).")
 
 
+@exercise_check("01_root_and_iam_users", "password_policy")
 def _password_policy(lesson: Lesson) -> tuple[bool, str]:
     try:
         policy = lesson.client("iam").get_account_password_policy()["PasswordPolicy"]
@@ -126,6 +151,7 @@ def _password_policy(lesson: Lesson) -> tuple[bool, str]:
 
 # ---------------------------------------------------------------- lesson 02
 
+@rule("02_create_an_iam_user", "user_exists")
 def _user_created(lesson: Lesson) -> Verdict:
     return _ok(_user_exists(lesson), f"{USER} exists.", f"{USER} was not found.",
                "Run the create_user cell above.")
@@ -138,6 +164,7 @@ def _attached(lesson: Lesson) -> list[str]:
     return [p["PolicyName"] for p in got]
 
 
+@rule("02_create_an_iam_user", "read_only_attached")
 def _read_only_attached(lesson: Lesson) -> Verdict:
     names = _attached(lesson)
     return _ok(names == ["IAMReadOnlyAccess"],
@@ -146,6 +173,7 @@ def _read_only_attached(lesson: Lesson) -> Verdict:
                "Run the attach_user_policy cell above; detach anything else.")
 
 
+@exercise_check("02_create_an_iam_user", "tag_user")
 def _tagged(lesson: Lesson) -> tuple[bool, str]:
     if not _user_exists(lesson):
         return False, f"{USER} does not exist yet: run Step 1 first."
@@ -158,6 +186,7 @@ def _tagged(lesson: Lesson) -> tuple[bool, str]:
 
 # ---------------------------------------------------------------- lesson 03
 
+@rule("03_create_access_keys", "key_created")
 def _key_created(lesson: Lesson) -> Verdict:
     made = lesson.last_answer("CreateAccessKey")
     key = (made or {}).get("AccessKey", {})
@@ -167,6 +196,7 @@ def _key_created(lesson: Lesson) -> Verdict:
                "No active key was created.", "Run the create_access_key cell above.")
 
 
+@rule("03_create_access_keys", "secret_masked")
 def _secret_masked(lesson: Lesson) -> Verdict:
     from labkit.answers import plain
 
@@ -179,6 +209,7 @@ def _secret_masked(lesson: Lesson) -> Verdict:
                "The secret appeared in a display!", "Report this as a bug in labkit.")
 
 
+@rule("03_create_access_keys", "limit_exceeded")
 def _third_key_refused(lesson: Lesson) -> Verdict:
     iam = lesson.lab.client("iam")  # not the learner's client: its answers stay the learner's
     made = []
@@ -190,6 +221,7 @@ def _third_key_refused(lesson: Lesson) -> Verdict:
     return verdict
 
 
+@exercise_check("03_create_access_keys", "key_description")
 def _key_described(lesson: Lesson) -> tuple[bool, str]:
     keys = {k["AccessKeyId"] for k in _keys(lesson)}
     if not keys:
@@ -212,6 +244,7 @@ def _profile_arn(lesson: Lesson, profile: str = USER) -> str | None:
         return None
 
 
+@rule("04_configure_the_cli", "cli_identity")
 def _cli_identity(lesson: Lesson) -> Verdict:
     # The CLI and boto3 read the same credentials and config files, the same way (botocore).
     arn = _profile_arn(lesson)
@@ -221,11 +254,13 @@ def _cli_identity(lesson: Lesson) -> Verdict:
                "Run the configure_profile cell above again.")
 
 
+@rule("04_configure_the_cli", "create_denied")
 def _create_denied(lesson: Lesson) -> Verdict:
     user_iam = lesson.client("iam", profile=USER)
     return _expect(lesson, "AccessDenied", user_iam.create_user, UserName="not-allowed")
 
 
+@rule("04_configure_the_cli", "wrong_secret")
 def _wrong_secret(lesson: Lesson) -> Verdict:
     from labkit.keys import AccessKey
 
@@ -237,6 +272,7 @@ def _wrong_secret(lesson: Lesson) -> Verdict:
     return _expect(lesson, "SignatureDoesNotMatch", sts.get_caller_identity)
 
 
+@exercise_check("04_configure_the_cli", "output_table")
 def _output_table(lesson: Lesson) -> tuple[bool, str]:
     config = configparser.RawConfigParser()
     try:
@@ -260,6 +296,7 @@ def _profile_key_id(lesson: Lesson, profile: str = USER) -> str | None:
     return key.access_key_id if key else None
 
 
+@rule("05_rotate_access_keys", "new_key_works")
 def _new_key_works(lesson: Lesson) -> Verdict:
     old = lesson.key.access_key_id if lesson.key else None
     now = _profile_key_id(lesson)
@@ -270,6 +307,7 @@ def _new_key_works(lesson: Lesson) -> Verdict:
                "Run Steps 2 and 3 again: create the key, then switch the profiles to it.")
 
 
+@rule("05_rotate_access_keys", "old_key_refused")
 def _old_key_refused(lesson: Lesson) -> Verdict:
     skipped = _skip_without(lesson, "inactive-keys-rejected", "InvalidClientTokenId")
     if skipped or lesson.key is None:
@@ -278,6 +316,7 @@ def _old_key_refused(lesson: Lesson) -> Verdict:
     return _expect(lesson, "InvalidClientTokenId", sts.get_caller_identity)
 
 
+@rule("05_rotate_access_keys", "rotated")
 def _rotated(lesson: Lesson) -> Verdict:
     ids = [k["AccessKeyId"] for k in _keys(lesson)]
     now = _profile_key_id(lesson)
@@ -289,6 +328,7 @@ def _rotated(lesson: Lesson) -> Verdict:
                "Run the steps above again, in order.")
 
 
+@exercise_check("05_rotate_access_keys", "rotate_again")
 def _rotate_again(lesson: Lesson) -> tuple[bool, str]:
     before = lesson.notes.get("rotated_to")
     if not before:
@@ -320,6 +360,7 @@ def _last_report(lesson: Lesson) -> Any:
     return reports.key_inventory(client=lesson.lab.client("iam"))
 
 
+@rule("06_monitor_key_age_and_usage", "inventory")
 def _inventory(lesson: Lesson) -> Verdict:
     keys = _last_report(lesson)
     mine = keys[keys["user"] == USER]
@@ -328,6 +369,7 @@ def _inventory(lesson: Lesson) -> Verdict:
                f"{USER} has {len(mine)} keys.", "Run lesson 05 again.")
 
 
+@rule("06_monitor_key_age_and_usage", "old_key_unused")
 def _old_key_unused(lesson: Lesson) -> Verdict:
     from labkit import iam, trail
 
@@ -343,6 +385,7 @@ def _old_key_unused(lesson: Lesson) -> Verdict:
                "Find the program using it (the trail shows when and for what) and switch it over.")
 
 
+@rule("06_monitor_key_age_and_usage", "audit")
 def _audit(lesson: Lesson) -> Verdict:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return Verdict(True, "Skipped: the company scenario runs only in the labkit sandbox.")
@@ -355,6 +398,7 @@ def _audit(lesson: Lesson) -> Verdict:
                "The audit missed something.", "Run Step 3 again.")
 
 
+@exercise_check("06_monitor_key_age_and_usage", "deactivate_unused")
 def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return False, "The company scenario runs only in the labkit sandbox: nothing to do here."
@@ -373,6 +417,7 @@ def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
 
 # ---------------------------------------------------------------- lesson 07
 
+@rule("07_prefer_iam_roles", "temporary_credentials")
 def _temporary_credentials(lesson: Lesson) -> Verdict:
     answer = lesson.last_answer("AssumeRole") or {}
     creds = answer.get("Credentials", {})
@@ -382,6 +427,7 @@ def _temporary_credentials(lesson: Lesson) -> Verdict:
                "These are not temporary credentials.", "Run the assume_role cell again.")
 
 
+@rule("07_prefer_iam_roles", "credentials_expired")
 def _credentials_expired(lesson: Lesson) -> Verdict:
     if not lesson.lab.simulated:
         return Verdict(True, "Skipped on real AWS: its clock cannot be moved. These credentials "
@@ -401,6 +447,7 @@ def _credentials_expired(lesson: Lesson) -> Verdict:
     return _expect(lesson, "ExpiredToken", sts.get_caller_identity)
 
 
+@exercise_check("07_prefer_iam_roles", "assumed_role_arn")
 def _assumed_role_arn(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.lab.simulated or lesson.lab.sandbox is None or not lesson.lab.sandbox.labkit:
         return False, "This check reads the labkit sandbox's trail: run it in the sandbox."
@@ -420,37 +467,42 @@ def _assumed_role_arn(lesson: Lesson) -> tuple[bool, str]:
 
 # ---------------------------------------------------------------- lesson 08
 
-def _leak_found(lesson: Lesson) -> Verdict:
-    from labkit import scan
 
-    drill = lesson.notes.get("drill")
-    if drill is None:
-        return Verdict(False, "No leak was planted yet.", "Run Step 2 first.")
+def _with_drill(check: Callable[[Lesson, Any], Verdict]) -> Rule:
+    """A rule that needs the leak drill Step 2 plants; without one, it says so."""
+    def run(lesson: Lesson) -> Verdict:
+        drill = lesson.notes.get("drill")
+        if drill is None:
+            return Verdict(False, "No leak was planted yet.", "Run Step 2 first.")
+        return check(lesson, drill)
+    return run
+
+
+@rule("08_keep_secrets_out_of_code", "leak_found")
+@_with_drill
+def _leak_found(lesson: Lesson, drill: Any) -> Verdict:
     found = scan.scan_paths([drill.folder])
     return _ok({f.path for f in found} >= {str(drill.script), str(drill.notebook)},
                "The scanner found the key in both the script and the notebook.",
                "The scanner missed a file.", "Run Step 2 again.")
 
 
-def _leak_revoked(lesson: Lesson) -> Verdict:
-    drill = lesson.notes.get("drill")
-    if drill is None:
-        return Verdict(False, "No leak was planted yet.", "Run Step 2 first.")
+@rule("08_keep_secrets_out_of_code", "leak_revoked")
+@_with_drill
+def _leak_revoked(lesson: Lesson, drill: Any) -> Verdict:
     left = {k["AccessKeyId"] for k in _keys(lesson)}
     return _ok(drill.key.access_key_id not in left, "The leaked key is deleted: it can do no harm.",
                "The leaked key still exists.", "Run the delete_access_key cell above.")
 
 
-def _code_clean(lesson: Lesson) -> Verdict:
-    from labkit import scan
-
-    drill = lesson.notes.get("drill")
-    if drill is None:
-        return Verdict(False, "No leak was planted yet.", "Run Step 2 first.")
+@rule("08_keep_secrets_out_of_code", "code_clean")
+@_with_drill
+def _code_clean(lesson: Lesson, drill: Any) -> Verdict:
     return _ok(not scan.scan_paths([drill.folder]), "The rewritten samples hold no secrets.",
                "A secret is still there.", "Run Step 5 again.")
 
 
+@exercise_check("08_keep_secrets_out_of_code", "second_leak")
 def _second_leak(lesson: Lesson) -> tuple[bool, str]:
     drill = lesson.notes.get("second_drill")
     if drill is None:
@@ -464,6 +516,7 @@ def _second_leak(lesson: Lesson) -> tuple[bool, str]:
 
 # ---------------------------------------------------------------- lesson 09
 
+@rule("09_clean_up", "delete_conflict")
 def _delete_conflict(lesson: Lesson) -> Verdict:
     skipped = _skip_without(lesson, "delete-user-conflicts", "DeleteConflict")
     if skipped:
@@ -471,11 +524,13 @@ def _delete_conflict(lesson: Lesson) -> Verdict:
     return _expect(lesson, "DeleteConflict", lesson.client("iam").delete_user, UserName=USER)
 
 
+@rule("09_clean_up", "nothing_left")
 def _nothing_left(lesson: Lesson) -> Verdict:
     return _ok(not _user_exists(lesson), f"{USER} and all its keys are gone.",
                f"{USER} still exists.", "Run Step 3 again.")
 
 
+@rule("09_clean_up", "profiles_clean")
 def _profiles_clean(lesson: Lesson) -> Verdict:
     from labkit.course import profiles_with_deleted_keys
 
@@ -485,6 +540,7 @@ def _profiles_clean(lesson: Lesson) -> Verdict:
                "Run lesson.remove_profiles() again.")
 
 
+@exercise_check("09_clean_up", "delete_leftover_user")
 def _leftover_removed(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.notes.get("leftover"):
         return False, f"Run the cell that makes {LEFTOVER_USER} first."
@@ -495,38 +551,7 @@ def _leftover_removed(lesson: Lesson) -> tuple[bool, str]:
     return True, f"{LEFTOVER_USER} is gone, with its key and its policy."
 
 
-RULES: dict[str, dict[str, Rule]] = {
-    "00_start_here": {"ready": _ready, "sandbox_mode": _sandbox_mode},
-    "01_root_and_iam_users": {"whoami": _whoami, "root_has_no_keys": _root_has_no_keys},
-    "02_create_an_iam_user": {"user_exists": _user_created,
-                              "read_only_attached": _read_only_attached},
-    "03_create_access_keys": {"key_created": _key_created, "secret_masked": _secret_masked,
-                              "limit_exceeded": _third_key_refused},
-    "04_configure_the_cli": {"cli_identity": _cli_identity, "create_denied": _create_denied,
-                             "wrong_secret": _wrong_secret},
-    "05_rotate_access_keys": {"new_key_works": _new_key_works, "old_key_refused": _old_key_refused,
-                              "rotated": _rotated},
-    "06_monitor_key_age_and_usage": {"inventory": _inventory, "old_key_unused": _old_key_unused,
-                                     "audit": _audit},
-    "07_prefer_iam_roles": {"temporary_credentials": _temporary_credentials,
-                            "credentials_expired": _credentials_expired},
-    "08_keep_secrets_out_of_code": {"leak_found": _leak_found, "leak_revoked": _leak_revoked,
-                                    "code_clean": _code_clean},
-    "09_clean_up": {"delete_conflict": _delete_conflict, "nothing_left": _nothing_left,
-                    "profiles_clean": _profiles_clean},
-}
 
-EXERCISES: dict[str, dict[str, Exercise]] = {
-    "01_root_and_iam_users": {"password_policy": _password_policy},
-    "02_create_an_iam_user": {"tag_user": _tagged},
-    "03_create_access_keys": {"key_description": _key_described},
-    "04_configure_the_cli": {"output_table": _output_table},
-    "05_rotate_access_keys": {"rotate_again": _rotate_again},
-    "06_monitor_key_age_and_usage": {"deactivate_unused": _unused_deactivated},
-    "07_prefer_iam_roles": {"assumed_role_arn": _assumed_role_arn},
-    "08_keep_secrets_out_of_code": {"second_leak": _second_leak},
-    "09_clean_up": {"delete_leftover_user": _leftover_removed},
-}
 
 # Quizzes: (question, choices, index of the answer, why), kept out of the learner's cells.
 QUIZZES: dict[str, dict[str, list[tuple[str, list[str], int, str]]]] = {

@@ -12,22 +12,25 @@ from pathlib import Path
 from typing import Any
 
 from labkit import checks, iam
+from labkit.files import write_private_text
 from labkit.keys import AccessKey, validate_key_id, validate_secret
-from labkit.sandbox.state import write_private_text
 from labkit.session import Lab, LabError, connect
 
-LESSONS = (
-    "00_start_here",
-    "01_root_and_iam_users",
-    "02_create_an_iam_user",
-    "03_create_access_keys",
-    "04_configure_the_cli",
-    "05_rotate_access_keys",
-    "06_monitor_key_age_and_usage",
-    "07_prefer_iam_roles",
-    "08_keep_secrets_out_of_code",
-    "09_clean_up",
-)
+# What each lesson needs made (or cleared) before its first step, in order: the names are the
+# catch-up steps in CATCH_UP below. A lesson's setup runs exactly these, whichever ran before.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "00_start_here": (),
+    "01_root_and_iam_users": (),
+    "02_create_an_iam_user": ("no_user",),
+    "03_create_access_keys": ("user_with_room",),
+    "04_configure_the_cli": ("key",),
+    "05_rotate_access_keys": ("profile_with_room",),
+    "06_monitor_key_age_and_usage": ("report_libraries", "profile_with_room"),
+    "07_prefer_iam_roles": ("profile_with_room", "no_role"),
+    "08_keep_secrets_out_of_code": ("profile_with_room",),
+    "09_clean_up": ("profile_with_room",),
+}
+LESSONS = tuple(NEEDS)
 PROFILE = iam.USER_NAME  # the named profile lesson 04 configures, as `aws configure --profile`
 CSV_HEADER = ["Access key ID", "Secret access key"]
 # The learner's console clients, one set per connection (labkit's own calls use Lab.client).
@@ -554,6 +557,19 @@ def _warm_up_reports() -> None:
     threading.Thread(target=_import_reports, daemon=True).start()
 
 
+# Needs met before connecting, so that they overlap the sandbox's start.
+WARM_UP: dict[str, Callable[[], None]] = {"report_libraries": _warm_up_reports}
+CatchUp = Callable[[Lab], tuple[list[str], AccessKey | None]]
+# Each need of NEEDS: what it does, and the key pair it leaves the lesson (or None).
+CATCH_UP: dict[str, CatchUp] = {
+    "no_user": lambda lab: (_start_over_user(lab), None),
+    "user_with_room": _start_keys,
+    "key": _need_key,
+    "profile_with_room": _start_rooms,
+    "no_role": lambda lab: (_start_roles(lab), None),
+}
+
+
 def start(lesson: str) -> Lesson:
     """Connect for a lesson, catch up on what earlier lessons made, and start it over if it
     ran before, so that Run All works again; AWS errors then show in plain words."""
@@ -561,27 +577,18 @@ def start(lesson: str) -> Lesson:
 
     if lesson not in LESSONS:
         raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
-    number = LESSONS.index(lesson)
-    if number == 6:
-        _warm_up_reports()
+    for need in NEEDS[lesson]:
+        if need in WARM_UP:
+            WARM_UP[need]()
     notebook.install()
     lab = connect()
     # A restart message is news once: show it in this lesson, not in every later one.
     lines: list[str] = [lab.message] if lab.message else []
     lab.message = None
     key: AccessKey | None = None
-    if number == 2:
-        lines += _start_over_user(lab)
-    elif number == 3:
-        more, key = _start_keys(lab)
+    for need in (n for n in NEEDS[lesson] if n in CATCH_UP):
+        more, found = CATCH_UP[need](lab)
         lines += more
-    elif number == 4:
-        more, key = _need_key(lab)
-        lines += more
-    elif number >= 5:
-        more, key = _start_rooms(lab)
-        lines += more
-    if number == 7:
-        lines += _start_roles(lab)
+        key = found or key
     lines += repair_default(lab)
     return Lesson(lesson, lab, lines, key)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from labkit import guard
+from labkit.errors import error_code
 from labkit.guard import LAB_TAG, NotOwnedError
 from labkit.keys import AccessKey, mask_key_id
 
@@ -59,10 +60,6 @@ class LastUsed:
 def policy_arn(name_or_arn: str) -> str:
     """The ARN of an AWS managed policy given its name (ARNs pass through)."""
     return name_or_arn if name_or_arn.startswith("arn:") else f"arn:aws:iam::aws:policy/{name_or_arn}"
-
-
-def _code(exc: Exception) -> str | None:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code")
 
 
 def get_user(iam: Any, user_name: str = USER_NAME) -> User | None:
@@ -220,7 +217,7 @@ def delete_user(iam: Any, user_name: str = USER_NAME, *, guarded: bool = False) 
     try:
         creds = iam.list_service_specific_credentials(UserName=user_name)
     except Exception as exc:
-        if _code(exc) not in (None, "NotImplemented", "InvalidAction") and \
+        if error_code(exc) not in (None, "NotImplemented", "InvalidAction") and \
                 "not" not in str(exc).lower():
             raise
         creds = {}

@@ -12,6 +12,20 @@ from datetime import datetime
 KEY_ID_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 # Secret access keys: 40 characters of base64's alphabet.
 SECRET_RE = re.compile(r"^[A-Za-z0-9/+]{40}$")
+# The same two inside longer text; `\n` before a key in escaped JSON text is a boundary too.
+KEY_ID_IN_TEXT = re.compile(
+    r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+)
+# Exactly 40 characters of base64's alphabet, not a slice of a longer base64 run.
+SECRET_IN_TEXT = re.compile(
+    r"(?:(?<![A-Za-z0-9/+])|(?<=\\[nrt]))[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+)
+# Masked wherever the lab shows text: a key ID, or any run of 24+ base64 characters (a secret,
+# a session token, or a cut-off part of one).
+MASKABLE = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}|[A-Za-z0-9/+]{24,}=*")
+# What a pasted secret looks like inside a field: a run of 30+ base64 characters in mixed case
+# (a real secret is 40 random ones: all in one case about once in a billion).
+_SECRETISH = re.compile(r"[A-Za-z0-9/+]{30,}")
 EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -36,6 +50,27 @@ def mask_secret(secret: str | None) -> str:
     return "*" * 16 + secret[-4:]
 
 
+def mask_token(token: str) -> str:
+    """One key-like run masked: a key ID as mask_key_id, anything else as mask_secret."""
+    return mask_key_id(token) if KEY_ID_RE.match(token) else mask_secret(token)
+
+
+def mask_text(text: str) -> str:
+    """`text` with every key ID and every secret-like run (MASKABLE) masked."""
+    return MASKABLE.sub(lambda m: mask_token(m.group()), text)
+
+
+def looks_like_secret(text: str | None) -> bool:
+    """Whether `text` seems to hold a secret access key: the lab's one rule for a pasted secret."""
+    return any(any(c.islower() for c in run) and any(c.isupper() for c in run)
+               for run in _SECRETISH.findall(text or ""))
+
+
+def looks_like_key(text: str | None) -> bool:
+    """Whether `text` holds an access key ID or seems to hold a secret access key."""
+    return bool(KEY_ID_IN_TEXT.search((text or "").upper())) or looks_like_secret(text)
+
+
 def _clean(value: object, what: str) -> str:
     if value is None:
         raise KeyFormatError(f"The {what} is empty. Paste it in and try again.")
@@ -56,53 +91,50 @@ def _clean(value: object, what: str) -> str:
     return text
 
 
+def _refuse_first(problems: tuple[tuple[bool, str], ...]) -> None:
+    """Raise KeyFormatError with the message of the first problem that applies (most helpful
+    first: a swapped field says so before "wrong length")."""
+    for applies, message in problems:
+        if applies:
+            raise KeyFormatError(message)
+
+
 def validate_key_id(value: object) -> str:
     """Return the key ID trimmed of pasted whitespace, or raise KeyFormatError in plain words."""
     text = _clean(value, "access key ID")
-    if SECRET_RE.match(text) and not KEY_ID_RE.match(text):
-        raise KeyFormatError(
-            "That looks like a secret access key (40 characters), not an access key ID. "
-            "Did you swap the two fields? The ID starts with AKIA and is 20 characters long."
-        )
-    if KEY_ID_RE.match(text.upper()) and not KEY_ID_RE.match(text):
-        raise KeyFormatError(
-            "Access key IDs are all capital letters and digits; this one has lower-case letters. "
-            "Copy it again exactly as AWS showed it."
-        )
-    if not text.upper().startswith(("AKIA", "ASIA")):
-        raise KeyFormatError(
-            f"An access key ID starts with AKIA (or ASIA for temporary keys); this one starts "
-            f"with {text[:4]!r}. Check you copied the access key ID."
-        )
-    if len(text) != 20:
-        raise KeyFormatError(
-            f"An access key ID is 20 characters long; this one has {len(text)}. "
-            "Copy it again in full."
-        )
-    if not KEY_ID_RE.match(text):
-        raise KeyFormatError(
-            "An access key ID has only capital letters and digits after AKIA. Copy it again."
-        )
+    exact = bool(KEY_ID_RE.match(text))
+    _refuse_first((
+        (bool(SECRET_RE.match(text)) and not exact,
+         "That looks like a secret access key (40 characters), not an access key ID. Did you "
+         "swap the two fields? The ID starts with AKIA and is 20 characters long."),
+        (bool(KEY_ID_RE.match(text.upper())) and not exact,
+         "Access key IDs are all capital letters and digits; this one has lower-case letters. "
+         "Copy it again exactly as AWS showed it."),
+        (not text.upper().startswith(("AKIA", "ASIA")),
+         f"An access key ID starts with AKIA (or ASIA for temporary keys); this one starts "
+         f"with {text[:4]!r}. Check you copied the access key ID."),
+        (len(text) != 20,
+         f"An access key ID is 20 characters long; this one has {len(text)}. "
+         "Copy it again in full."),
+        (not exact,
+         "An access key ID has only capital letters and digits after AKIA. Copy it again."),
+    ))
     return text
 
 
 def validate_secret(value: object) -> str:
     """Return the secret trimmed of pasted whitespace, or raise KeyFormatError in plain words."""
     text = _clean(value, "secret access key")
-    if KEY_ID_RE.match(text.upper()):
-        raise KeyFormatError(
-            "That looks like an access key ID (it starts with AKIA), not the secret. "
-            "Did you swap the two fields? The secret is 40 characters long."
-        )
-    if len(text) != 40:
-        raise KeyFormatError(
-            f"A secret access key is 40 characters long; this one has {len(text)}. "
-            "Copy it again in full from the place you saved it."
-        )
-    if not SECRET_RE.match(text):
-        raise KeyFormatError(
-            "A secret access key has only letters, digits, '/' and '+'. Copy it again."
-        )
+    _refuse_first((
+        (bool(KEY_ID_RE.match(text.upper())),
+         "That looks like an access key ID (it starts with AKIA), not the secret. "
+         "Did you swap the two fields? The secret is 40 characters long."),
+        (len(text) != 40,
+         f"A secret access key is 40 characters long; this one has {len(text)}. "
+         "Copy it again in full from the place you saved it."),
+        (not SECRET_RE.match(text),
+         "A secret access key has only letters, digits, '/' and '+'. Copy it again."),
+    ))
     return text
 
 

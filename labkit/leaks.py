@@ -7,15 +7,14 @@ into a scratch folder under LABKIT_HOME.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from labkit import iam
-from labkit.keys import AccessKey
-from labkit.sandbox.state import write_private_text
+from labkit.files import write_private_text
+from labkit.keys import AccessKey, mask_text
 
 SCRATCH = "scratch-08"
 
@@ -82,12 +81,7 @@ def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
 
 def show(path: Path) -> str:
     """A file's text with key IDs and secrets masked, for looking at a leak without spreading it."""
-    from labkit.keys import mask_key_id, mask_secret
-
-    text = path.read_text()
-    text = re.sub(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b", lambda m: mask_key_id(m.group(0)), text)
-    return re.sub(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
-                  lambda m: mask_secret(m.group(0)), text)
+    return mask_text(path.read_text())
 
 
 def fix(drill: Drill, profile: str = iam.USER_NAME) -> list[str]:

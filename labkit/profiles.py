@@ -9,15 +9,14 @@ import html
 import os
 import re
 import shlex
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from labkit.files import HomeError, write_private_bytes
 from labkit.keys import (
-    KEY_ID_RE,
-    SECRET_RE,
     AccessKey,
+    looks_like_key,
     mask_key_id,
     validate_key_id,
     validate_secret,
@@ -87,19 +86,12 @@ class ProfileResult:
 # ---------------------------------------------------------------- validation
 
 
-def _looks_like_key(text: str) -> bool:
-    if KEY_ID_RE.match(text):
-        return True
-    mixed = any(c.isupper() for c in text) and any(c.islower() for c in text)
-    return bool(SECRET_RE.match(text)) and mixed and any(c.isdigit() for c in text)
-
-
 def validate_profile_name(name: object) -> str:
     """Return the trimmed profile name, or raise ProfileNameError saying what is wrong."""
     text = "" if name is None else str(name).strip()
     if not text:
         raise ProfileNameError("The profile name is empty. Type a short name such as 'lab'.")
-    if _looks_like_key(text):
+    if looks_like_key(text):
         # Do not echo it back: it is probably a key pasted into the wrong box.
         raise ProfileNameError(
             "That looks like an access key, not a profile name. A profile name is a short "
@@ -175,7 +167,7 @@ def validate_region(region: object) -> str:
     hint = f"The tutorial uses {TUTORIAL_REGION}."
     if not text:
         raise RegionError(f"The region is empty. {hint}")
-    if _looks_like_key(text):
+    if looks_like_key(text):
         raise RegionError(f"That looks like an access key, not a region. {hint}")
     shown = repr(text) if len(text) <= 40 else repr(text[:37] + "...")
     if text != text.lower() and _REGION_RE.match(text.lower()):
@@ -298,6 +290,10 @@ def _profile_values(
 
 
 # ---------------------------------------------------------------- line-based editing
+# Kept rather than awscli's ConfigFileWriter (what `aws configure` uses): that writer edits the
+# file in place (no temporary copy to verify and swap), updates only the first matching section,
+# cannot remove a key (a stale aws_session_token) or a profile, writes "\n" into CRLF files, and
+# leaves a replaced value's continuation lines behind.
 
 
 @dataclass
@@ -419,32 +415,6 @@ def _ensure_folder(folder: Path) -> None:
         os.chmod(d, 0o700)  # mkdir's mode is reduced by the umask
 
 
-def _fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write a 0600 file so that readers see the old or the new content, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(path.parent)
-
-
 def _backup(path: Path, data: bytes, now: datetime) -> Path:
     stem = f"{path.name}.labkit-backup-{now.strftime('%Y%m%dT%H%M%S')}"
     target = path.with_name(stem)
@@ -452,7 +422,7 @@ def _backup(path: Path, data: bytes, now: datetime) -> Path:
     while target.exists():
         n += 1
         target = path.with_name(f"{stem}-{n}")
-    _atomic_write(target, data)
+    write_private_bytes(target, data)
     return target
 
 
@@ -491,7 +461,7 @@ def _apply(
             if change.old == change.new:
                 os.chmod(change.path, 0o600)
             else:
-                _atomic_write(change.path, change.new.encode("utf-8"))
+                write_private_bytes(change.path, change.new.encode("utf-8"))
     except BaseException:
         _restore(done)
         raise
@@ -500,11 +470,11 @@ def _apply(
 
 def _restore(done: list[_Change]) -> None:
     for change in reversed(done):
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, HomeError):
             if change.old is None:
                 change.path.unlink(missing_ok=True)
             else:
-                _atomic_write(change.path, change.old.encode("utf-8"))
+                write_private_bytes(change.path, change.old.encode("utf-8"))
 
 
 def _real(path: Path | str) -> Path:

@@ -8,21 +8,17 @@ Littlest JupyterHub: `sudo /opt/tljh/user/bin/python3 -m labkit progress /home/j
 from __future__ import annotations
 
 import argparse
-import errno
-import json
-import os
-import stat
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from labkit.checks import PROGRESS
-from labkit.course import LESSONS
+from labkit.checks import labkit_home, read
 from labkit.text import printable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LAST = "last activity"
 NONE = "-"
@@ -35,95 +31,15 @@ def column(lesson: str) -> str:
     return number if number.isdigit() else lesson
 
 
-def labkit_home(folder: Path) -> Path:
-    """The LABKIT_HOME inside `folder`: `folder/.labkit` for a user's home, else `folder`."""
-    if folder.name == PROGRESS:
-        return folder.parent
-    try:
-        if (folder / ".labkit").is_dir():
-            return folder / ".labkit"
-    except OSError:
-        pass  # cannot look inside: reading progress.json says why
-    return folder
-
-
 def _learner_name(home: Path) -> str:
     # A user's home is named after them (/home/jupyter-bob); LABKIT_HOME is often .labkit in it.
     home = home.resolve()
     return home.parent.name if home.name == ".labkit" else home.name
 
 
-# A progress file is a few KB; anything much larger is not one (or is hostile).
-MAX_BYTES = 256 * 1024
-
-
-def _read_small(path: Path) -> str:
-    """The text of a small regular file, read without following a symlink or waiting on a FIFO."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _Skip(f"{PROGRESS} is a symbolic link, not a regular file") from None
-        raise
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise _Skip(f"{PROGRESS} is a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise _Skip(f"{PROGRESS} is not a regular file")
-        if info.st_size > MAX_BYTES:
-            raise _Skip(f"{PROGRESS} is too large ({info.st_size:,} bytes) to be a progress file")
-        data = os.read(fd, MAX_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_BYTES:
-        raise _Skip(f"{PROGRESS} is too large to be a progress file")
-    return data.decode("utf-8", errors="replace")
-
-
-class _Skip(Exception):
-    """A learner's file that is not read, and why."""
-
-
-def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """A learner's progress.json, or None and why it cannot be read."""
-    try:
-        if not folder.exists():
-            return None, "no such folder"
-    except OSError as exc:
-        return None, _why(exc)
-    path = labkit_home(folder) / PROGRESS
-    try:
-        text = _read_small(path)
-    except FileNotFoundError:
-        return None, "no progress recorded yet"
-    except _Skip as skip:
-        return None, str(skip)
-    except OSError as exc:
-        return None, _why(exc)
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return None, f"{path.name} is damaged (not valid JSON)"
-    if not isinstance(data, dict) or not isinstance(data.get("lessons", {}), dict):
-        return None, f"{path.name} is not a labkit progress file"
-    return data, None
-
-
 def _csv_safe(text: str) -> str:
     """A cell a spreadsheet will show as text, never run as a formula (OWASP's CSV injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _why(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied (run as the learner, or with sudo)"
-    if isinstance(exc, IsADirectoryError):
-        return f"{PROGRESS} is a folder, not a file"
-    if isinstance(exc, NotADirectoryError):
-        return "not a folder"
-    return exc.strerror or type(exc).__name__
 
 
 def _when(value: Any) -> datetime | None:
@@ -160,9 +76,14 @@ def _row(data: dict[str, Any], lessons: Sequence[str]) -> dict[str, str]:
 
 
 def class_progress(homes: Iterable[Path],
-                   lessons: Sequence[str] = LESSONS) -> tuple[pd.DataFrame, list[str]]:
+                   lessons: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The class table (index: learner; a column per lesson, then last activity) and the homes
     that were skipped, one "skipped HOME: why" line each."""
+    # Here, not at the top: `python -m labkit` builds this module's options for every command,
+    # the sandbox server's start too, and pandas takes half a second to import.
+    import pandas as pd
+
+    lessons = _all_lessons() if lessons is None else lessons
     rows: dict[str, dict[str, str]] = {}
     problems: list[str] = []
     seen: set[Path] = set()
@@ -190,41 +111,53 @@ def class_progress(homes: Iterable[Path],
     return table, problems
 
 
+def _all_lessons() -> tuple[str, ...]:
+    # Imported when needed: the course layer is not loaded to build the command line's options.
+    from labkit.course import LESSONS
+
+    return LESSONS
+
+
 def _lessons(spec: str) -> list[str]:
+    lessons = _all_lessons()
     chosen = []
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
-        found = [lesson for lesson in LESSONS if lesson == part or column(lesson) == part.zfill(2)]
+        found = [lesson for lesson in lessons if lesson == part or column(lesson) == part.zfill(2)]
         if not found:
             raise argparse.ArgumentTypeError(
-                f"no lesson {part!r}; the lessons are {', '.join(column(x) for x in LESSONS)}")
+                f"no lesson {part!r}; the lessons are {', '.join(column(x) for x in lessons)}")
         chosen += [lesson for lesson in found if lesson not in chosen]
     if not chosen:
         raise argparse.ArgumentTypeError("name at least one lesson, for example --lessons 03,04")
-    return sorted(chosen, key=LESSONS.index)
+    return sorted(chosen, key=lessons.index)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m labkit progress",
-        description="A class table of lesson checkpoints: for each learner and lesson, how many "
-                    f"checkpoints passed ({FAILED} when one failed, {NONE} when none ran yet).",
-    )
-    p.add_argument("homes", nargs="*", type=Path, metavar="HOME",
-                   help="a learner's LABKIT_HOME or home folder (then HOME/.labkit is read); "
-                        "default: your own LABKIT_HOME")
-    p.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
-    p.add_argument("--lessons", type=_lessons, default=list(LESSONS), metavar="00,01,...",
-                   help="only these lessons (numbers or full names, comma-separated)")
-    return p
+DESCRIPTION = (f"A class table of lesson checkpoints: for each learner and lesson, how many "
+               f"checkpoints passed ({FAILED} when one failed, {NONE} when none ran yet).")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The progress view's options, for `python -m labkit progress`."""
+    parser.add_argument("homes", nargs="*", type=Path, metavar="HOME",
+                        help="a learner's LABKIT_HOME or home folder (then HOME/.labkit is read); "
+                             "default: your own LABKIT_HOME")
+    parser.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
+    parser.add_argument("--lessons", type=_lessons, default=None, metavar="00,01,...",
+                        help="only these lessons (numbers or full names, comma-separated); "
+                             "default: all")
 
 
 def main(argv: list[str]) -> int:
+    """`python -m labkit progress` on its own (argparse exits with 2 on a usage error)."""
+    parser = argparse.ArgumentParser(prog="python -m labkit progress", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     """Print the class table; 0 when at least one learner's progress was read, else 1."""
-    if argv[:1] == ["--"]:  # `python -m labkit progress -- --csv ...` passes the `--` on
-        argv = argv[1:]
-    args = _parser().parse_args(argv)
     homes = args.homes
     if not homes:
         from labkit.session import LabError, settings

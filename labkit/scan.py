@@ -16,9 +16,11 @@ from pathlib import Path
 from labkit.keys import (
     EXAMPLE_KEY_ID,
     EXAMPLE_SECRET,
+    KEY_ID_IN_TEXT,
+    MASKABLE,
+    SECRET_IN_TEXT,
     KeyFormatError,
-    mask_key_id,
-    mask_secret,
+    mask_token,
     validate_key_id,
 )
 from labkit.text import printable
@@ -47,20 +49,12 @@ SKIP_DIRS = frozenset(
     }
 )
 
-# `\n` before a key in escaped JSON text is a boundary too, not part of the key.
-_KEY_ID_RE = re.compile(
-    r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"
-)
-# Exactly 40 characters of base64's alphabet, not a slice of a longer base64 run.
-_SECRET_RE = re.compile(r"(?:(?<![A-Za-z0-9/+])|(?<=\\[nrt]))[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _HEX_RE = re.compile(r"[0-9a-fA-F]{40}")
 _KEYWORD_RE = re.compile(
     r"secret|passw(?:or)?d|passphrase|\bpwd\b|\bpass\b|credential", re.IGNORECASE
 )
 # Right before the token: `= `, `: `, `=> ` with an optional opening quote.
 _ASSIGNED_RE = re.compile(r"""(?:[=:]>?\s*[rbuf]?["'`]?|[(,\[]\s*[rbuf]?["'`])\s*$""")
-# Everything that could be a key or a secret is masked in excerpts, even a partial match.
-_MASK_RE = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}|[A-Za-z0-9/+]{24,}=*")
 _WORD_RE = re.compile(r"[a-z]{4,}")
 # The name a value is assigned to, when that name says it is an identifier, not a secret.
 _ID_NAME_RE = re.compile(
@@ -111,14 +105,14 @@ def _mask_and_crop(line: str, focus: int) -> str:
     parts: list[str] = []
     pos = 0
     masked_focus = None
-    for m in _MASK_RE.finditer(line):
+    for m in MASKABLE.finditer(line):
         if masked_focus is None and focus < m.start():
             masked_focus = sum(map(len, parts)) + (focus - pos)
         parts.append(line[pos : m.start()])
         if masked_focus is None and m.start() <= focus < m.end():
             masked_focus = sum(map(len, parts))
         token = m.group()
-        parts.append(mask_key_id(token) if _KEY_ID_RE.fullmatch(token) else mask_secret(token))
+        parts.append(mask_token(token))
         pos = m.end()
     if masked_focus is None:
         masked_focus = sum(map(len, parts)) + max(0, focus - pos)
@@ -172,15 +166,15 @@ def _scan_lines(
     found: list[Finding] = []
     # Terminal colour codes (saved tracebacks, logs) would glue letters onto a key.
     lines = [_ANSI_RE.sub("", line) for line in lines]
-    has_key = [bool(_KEY_ID_RE.search(line)) for line in lines]
+    has_key = [bool(KEY_ID_IN_TEXT.search(line)) for line in lines]
     for i, line in enumerate(lines):
         place = f"{where} {i + 1}" if numbered else where
-        for m in _KEY_ID_RE.finditer(line):
+        for m in KEY_ID_IN_TEXT.finditer(line):
             if m.group() == EXAMPLE_KEY_ID or m.group() in allow:
                 continue
             found.append(Finding(path, place, KIND_KEY_ID, _mask_and_crop(line, m.start())))
         near = has_key[i] or (i > 0 and has_key[i - 1]) or (i + 1 < len(lines) and has_key[i + 1])
-        for m in _SECRET_RE.finditer(line):
+        for m in SECRET_IN_TEXT.finditer(line):
             if _is_secret(line, m, near):
                 found.append(Finding(path, place, KIND_SECRET, _mask_and_crop(line, m.start())))
     return found
@@ -360,13 +354,8 @@ def advice(findings: Sequence[Finding]) -> str:
     return "What to do: " + "; ".join(steps) + "."
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m labkit scan PATH...`: exit 1 if anything is found, 0 if not, 2 on usage
-    errors, 3 when nothing was found but some files could not be read."""
-    parser = argparse.ArgumentParser(
-        prog="python -m labkit scan",
-        description="Look for AWS access keys, secret keys and readable credentials files.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scanner's options, for `python -m labkit scan`."""
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
     parser.add_argument(
         "--allow",
@@ -375,10 +364,22 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEYID",
         help="an access key ID not to report (for example a key you already deleted); repeatable",
     )
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse has printed the usage message already
-        return 2 if exc.code else 0
+
+
+DESCRIPTION = ("Look for AWS access keys, secret keys and readable credentials files. Exit "
+               "status: 1 if anything is found, 0 if not, 2 on usage errors, 3 when nothing was "
+               "found but some files could not be read.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m labkit scan PATH...` on its own (argparse exits with 2 on a usage error)."""
+    parser = argparse.ArgumentParser(prog="python -m labkit scan", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan `args.paths`, print the findings (masked) and what to do; the exit status."""
     try:
         allow = [validate_key_id(k) for k in args.allow]
     except KeyFormatError as exc:

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from labkit.keys import AccessKey, mask_key_id
+from labkit.plain_json import plain_json_loader
+from labkit.sandbox.state import ACCOUNT  # the sandbox's account (moto's default)
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"  # the sandbox's account (moto's default)
 BACKENDS = ("sandbox", "aws")
 # Set by labkit's Jupyter server extension (`PID:START` of the server): kernels and terminals of
 # that server start a sandbox that exits once the server is gone.
@@ -328,29 +329,10 @@ def new_session(*, profile_name: str | None = None, config: dict[str, str] | Non
     with _lock:
         if _loader is None:
             _loader = core.get_component("data_loader")
-            _loader.file_loader = _plain_json_loader()
+            _loader.file_loader = plain_json_loader()
         else:
             core.register_component("data_loader", _loader)
     return boto3.session.Session(botocore_session=core, region_name=REGION, **credentials)
-
-
-def _plain_json_loader() -> Any:
-    """botocore's JSON file loader, reading into plain dicts instead of OrderedDicts.
-
-    Dicts keep their order since Python 3.7; botocore's endpoints file and the IAM model then
-    take about 4 MB less in every kernel and load in a quarter of the time (bench/results.md)."""
-    import json
-
-    from botocore.loaders import JSONFileLoader
-
-    class PlainJSONFileLoader(JSONFileLoader):
-        def _load_file(self, full_path: str, open_method: Any) -> Any:
-            if not os.path.isfile(full_path):
-                return None
-            with open_method(full_path, "rb") as fp:
-                return json.loads(fp.read().decode("utf-8"))
-
-    return PlainJSONFileLoader()
 
 
 def _own_sandbox(cfg: Settings) -> bool:
@@ -386,11 +368,11 @@ def connect(*, refresh: bool = False) -> Lab:
 
 
 def _still_up(lab: Lab) -> bool:
-    from labkit.sandbox import _attach_running
+    from labkit.sandbox import attach_running
 
     if lab.settings.sandbox_url:
         return True
-    found = _attach_running(lab.settings.home)
+    found = attach_running(lab.settings.home)
     return found is not None and found.instance == lab.sandbox.instance
 
 

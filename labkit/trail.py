@@ -77,7 +77,7 @@ def events(lab: Any = None, *, since: datetime | float | None = None, user: str 
         try:
             frame = _from_cloudtrail(lab, start, user)
         except Exception as exc:  # noqa: BLE001 - no trail is an answer, not a crash
-            from labkit.checks import explain
+            from labkit.errors import explain
 
             frame = _frame([], f"none: CloudTrail could not be read ({explain(exc).meaning})")
     if user:

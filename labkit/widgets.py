@@ -9,7 +9,6 @@ only in the DOM or in a private Python attribute, and is dropped after one use.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,8 +20,15 @@ import ipywidgets as widgets
 import traitlets
 
 from labkit import checks
-from labkit.checks import Verdict
-from labkit.keys import AccessKey, KeyFormatError, mask_key_id, validate_key_id, validate_secret
+from labkit.keys import (
+    AccessKey,
+    KeyFormatError,
+    looks_like_secret,
+    mask_key_id,
+    validate_key_id,
+    validate_secret,
+)
+from labkit.verdicts import Verdict
 
 COMMON_REGIONS = (
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
@@ -40,18 +46,6 @@ _LABEL_WIDTH = "11em"
 # The widgets' JavaScript and CSS, shipped with the package (pyproject's package-data).
 FILES = Path(__file__).resolve().parent / "widget_files"
 _CSS = FILES / "labkit.css"
-# A long run of base64 characters in mixed case (or exactly 40): what a pasted secret looks like.
-_SECRETISH = re.compile(r"[A-Za-z0-9/+]{30,}")
-
-
-def _looks_secret(text: str) -> bool:
-    """Whether `text` seems to hold a secret access key (so it must not stay in a synced field)."""
-    for run in _SECRETISH.findall(text or ""):
-        if len(run) == 40 or (any(c.islower() for c in run) and any(c.isupper() for c in run)):
-            return True
-    return False
-
-
 def _scrub(verdict: Verdict, secret: str) -> Verdict:
     """The verdict with any copy of `secret` masked (belt and braces: messages never echo it)."""
     secret = (secret or "").strip()
@@ -245,7 +239,7 @@ class KeyEntryForm(widgets.VBox):
     def _guard(self, box: widgets.Text, what: str) -> Callable[[dict[str, Any]], None]:
         def check(change: dict[str, Any]) -> None:
             text = change["new"] or ""
-            if not _looks_secret(text):
+            if not looks_like_secret(text):
                 return
             # A synced field is saved with the notebook: empty it before anything else.
             box.value = ""

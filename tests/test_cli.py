@@ -111,3 +111,34 @@ def test_a_bad_backend_is_a_plain_message(shell_env: dict[str, str]) -> None:
                          text=True, timeout=60, check=False)
     assert bad.returncode == 1
     assert "LABKIT_BACKEND='azure'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+COMMANDS = [[], ["sandbox"], *[["sandbox", a] for a in
+                               ("start", "stop", "reset", "status", "serve", "advance")],
+            ["env"], ["scan"], ["progress"], ["scenario"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "labkit")
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """One argparse CLI: `--help` works for every command and starts nothing."""
+    from labkit.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m labkit {' '.join(command)}".rstrip() + " ")
+
+
+def test_usage_errors_exit_2_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    from labkit.__main__ import main
+
+    for argv, says in ((["bogus"], "invalid choice: 'bogus'"),
+                       (["scan"], "required: PATH"),
+                       (["progress", "--lessons", "42"], "no lesson '42'"),
+                       (["env", "--nope"], "unrecognized arguments: --nope")):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert says in err and "Traceback" not in err, (argv, err)

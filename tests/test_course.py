@@ -97,6 +97,32 @@ def test_running_lesson_05_setup_again_does_not_rotate(lab) -> None:
     assert again.caught_up == []
 
 
+def test_each_lesson_declares_what_it_needs() -> None:
+    """Catch-up is chosen by what a lesson declares, not by its number: every lesson has an
+    entry, and every need names a catch-up step."""
+    assert list(course.NEEDS) == sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    assert course.LESSONS == tuple(course.NEEDS)
+    for lesson, needs in course.NEEDS.items():
+        assert set(needs) <= set(course.CATCH_UP) | set(course.WARM_UP), lesson
+
+
+def test_a_lesson_gets_exactly_what_it_declares(lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lesson 07 declares a profile with room and no role left over: it gets both, and nothing
+    for the other needs; lesson 01 declares nothing, and nothing runs."""
+    ran: list[str] = []
+    for need, step in list(course.CATCH_UP.items()):
+        monkeypatch.setitem(course.CATCH_UP, need,
+                            lambda lab, need=need, step=step: (ran.append(need), step(lab))[1])
+    lesson = course.start("07_prefer_iam_roles")
+    assert ran == ["profile_with_room", "no_role"]
+    assert lesson.key is not None
+    assert read_profile(course.PROFILE, credentials_file=lab.credentials_file,
+                        config_file=lab.config_file) == lesson.key
+    ran.clear()
+    course.start("01_root_and_iam_users")
+    assert ran == []
+
+
 def test_catching_up_without_an_earlier_key_does_not_mention_one(lab) -> None:
     """Dead end 6."""
     lesson = course.start("04_configure_the_cli")

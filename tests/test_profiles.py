@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from labkit import profiles
+from labkit.files import HomeError
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET, AccessKey, KeyFormatError
 from labkit.profiles import (
     ProfileFileError,
@@ -272,7 +273,7 @@ def test_failed_read_back_puts_old_files_back(
     files: Files, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = files.snapshot()
-    real_write = profiles._atomic_write
+    real_write = profiles.write_private_bytes
     calls = []
 
     def lossy_write(path: Path, data: bytes) -> None:
@@ -280,7 +281,7 @@ def test_failed_read_back_puts_old_files_back(
         # The first write loses its last line, as a full disk or a sync tool might.
         real_write(path, data.rsplit(b"\n", 2)[0] + b"\n" if len(calls) == 1 else data)
 
-    monkeypatch.setattr(profiles, "_atomic_write", lossy_write)
+    monkeypatch.setattr(profiles, "write_private_bytes", lossy_write)
     with pytest.raises(ProfileFileError, match="did not read back as written"):
         configure_profile("lab", fake_key(), **files.kw)
     assert files.snapshot() == before
@@ -507,7 +508,7 @@ def _fail_nth_fsync(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
 
     monkeypatch.setattr(os, "fsync", fsync)
     # Folder syncs go through os.fsync too; count only file writes.
-    monkeypatch.setattr(profiles, "_fsync_folder", lambda folder: None)
+    monkeypatch.setattr("labkit.files._fsync_folder", lambda folder: None)
 
 
 def test_failed_second_write_puts_the_first_file_back(
@@ -515,7 +516,7 @@ def test_failed_second_write_puts_the_first_file_back(
 ) -> None:
     before = files.snapshot()
     _fail_nth_fsync(monkeypatch, 2)  # the credentials file is written, the config file fails
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(HomeError, match="is full"):  # said in plain words by labkit's writer
         configure_profile("lab", fake_key(), **files.kw)
     assert files.snapshot() == before
     assert sorted(p.name for p in files.folder.iterdir()) == ["config", "credentials"]
@@ -526,7 +527,7 @@ def test_failed_write_of_new_files_leaves_none(
 ) -> None:
     f = Files(tmp_path)
     _fail_nth_fsync(monkeypatch, 2)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(HomeError, match="is full"):
         configure_profile("lab", fake_key(), **f.kw)
     assert f.snapshot() == (None, None)
     assert list(f.folder.iterdir()) == []  # no temporary file either
@@ -536,7 +537,7 @@ def test_failed_remove_puts_both_files_back(files: Files, monkeypatch: pytest.Mo
     configure_profile("lab", fake_key(), **files.kw)
     before = files.snapshot()
     _fail_nth_fsync(monkeypatch, 2)
-    with pytest.raises(OSError):
+    with pytest.raises(HomeError, match="is full"):
         remove_profile("lab", **files.kw)
     assert files.snapshot() == before
     assert sorted(p.name for p in files.folder.iterdir()) == ["config", "credentials"]
@@ -567,9 +568,13 @@ def test_secret_pasted_as_profile_name_is_refused_without_echo(files: Files) -> 
         )
         assert secret not in str(err.value) and secret[:10] not in str(err.value)
     assert files.snapshot() == before
-    # Forty characters without a digit, or in one case only, read as a name, not as a key.
-    for name in ("Abcdefghij" * 4, "abcdefghi1" * 4, "ABCDEFGHI1" * 4):
+    # Forty characters in one case only read as a name, not as a key ...
+    for name in ("abcdefghi1" * 4, "ABCDEFGHI1" * 4):
         assert validate_profile_name(name) == name
+    # ... but mixed case reads as a key even without a digit: the one rule labkit uses for
+    # "looks like a secret" everywhere (the key form's, which is the stricter).
+    with pytest.raises(ProfileNameError, match="looks like an access key"):
+        validate_profile_name("Abcdefghij" * 4)
 
 
 # ---------------------------------------------------------------- what the learner is told

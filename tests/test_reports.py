@@ -10,11 +10,13 @@ import boto3
 import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from matplotlib import pyplot as plt
 from matplotlib.colors import to_hex
 from moto import mock_aws
 
-from labkit import reports
+from bench.naive_inventory import naive_key_inventory
+from labkit import credential_report, reports
 from labkit.keys import EXAMPLE_KEY_ID, mask_key_id
 
 NOW = datetime(2026, 1, 31, tzinfo=UTC)
@@ -346,36 +348,39 @@ def test_age_chart_draws_on_a_given_axes_and_copes_with_no_keys() -> None:
     assert any(t.get_text() == "No access keys" for t in ax.texts)
 
 
-# --- key_inventory with a fake IAM client ------------------------------------------------------
+# --- key_inventory on a stubbed IAM client (botocore's Stubber: AWS's own request checks) -------
 
 
-class FakeIAM:
-    """Just enough of an IAM client: report states in order, then the report and key lists."""
+GENERATED = datetime(2026, 1, 30, 23, 59, tzinfo=UTC)
 
-    def __init__(self, content: bytes, keys: dict[str, list[dict]], states: list[str]) -> None:
-        self.content, self.keys, self.states = content, keys, list(states)
-        self.calls: list[str] = []
 
-    def generate_credential_report(self) -> dict:
-        self.calls.append("generate")
-        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
-        return {"State": state}
+@pytest.fixture
+def stubbed():
+    """A real boto3 IAM client whose answers come from a botocore Stubber, in order."""
+    client = boto3.client("iam", region_name="us-east-1", aws_access_key_id=EXAMPLE_KEY_ID,
+                          aws_secret_access_key="not-used-the-stubber-answers")
+    with Stubber(client) as stubber:
+        yield client, stubber
 
-    def get_credential_report(self) -> dict:
-        self.calls.append("get")
-        return {
-            "Content": self.content,
-            "ReportFormat": "text/csv",
-            "GeneratedTime": datetime(2026, 1, 30, 23, 59, tzinfo=UTC),
-        }
 
-    def list_access_keys(self, UserName: str) -> dict:
-        self.calls.append(f"list {UserName}")
-        if UserName not in self.keys:
-            error = Exception("NoSuchEntity")
-            error.response = {"Error": {"Code": "NoSuchEntity"}}  # type: ignore[attr-defined]
-            raise error
-        return {"AccessKeyMetadata": self.keys[UserName], "IsTruncated": False}
+def expect_report(stubber: Stubber, content: bytes, states: list[str]) -> None:
+    """GenerateCredentialReport answers each of `states` in turn, then GetCredentialReport."""
+    for state in states:
+        stubber.add_response("generate_credential_report", {"State": state}, {})
+    if states[-1] == "COMPLETE":
+        stubber.add_response("get_credential_report", {
+            "Content": content, "ReportFormat": "text/csv", "GeneratedTime": GENERATED}, {})
+
+
+def expect_keys(stubber: Stubber, user: str, keys: list[dict] | None) -> None:
+    """ListAccessKeys for `user`: its keys, or NoSuchEntity when it has gone (None)."""
+    if keys is None:
+        stubber.add_client_error("list_access_keys", service_error_code="NoSuchEntity",
+                                 service_message=f"The user with name {user} cannot be found.",
+                                 http_status_code=404, expected_params={"UserName": user})
+    else:
+        stubber.add_response("list_access_keys", {"AccessKeyMetadata": keys, "IsTruncated": False},
+                             {"UserName": user})
 
 
 def listed(n: int, user: str, created: str, status: str = "Active") -> dict:
@@ -387,23 +392,20 @@ def listed(n: int, user: str, created: str, status: str = "Active") -> dict:
     }
 
 
-def test_inventory_waits_for_the_report_and_masks_matched_key_ids() -> None:
+def test_inventory_waits_for_the_report_and_masks_matched_key_ids(stubbed) -> None:
+    client, stubber = stubbed
     content = report(
         line("bob", key1=("true", ago(20), ago(1)), key2=("true", ago(3), "N/A")),
         line("carol", key2=("true", ago(10), "N/A")),
         line("gone", key1=("true", ago(10), "N/A")),
     ).encode()
-    fake = FakeIAM(
-        content,
-        {
-            # Listed newest first, so only the dates can put them in the right slots.
-            "bob": [listed(2, "bob", ago(3)), listed(1, "bob", ago(20))],
-            "carol": [listed(3, "carol", ago(10))],
-        },
-        ["STARTED", "STARTED", "COMPLETE"],
-    )
-    frame = reports.key_inventory(now=NOW, client=fake)
-    assert fake.calls[:4] == ["generate", "generate", "generate", "get"]
+    expect_report(stubber, content, ["STARTED", "STARTED", "COMPLETE"])
+    # Listed newest first, so only the dates can put them in the right slots.
+    expect_keys(stubber, "bob", [listed(2, "bob", ago(3)), listed(1, "bob", ago(20))])
+    expect_keys(stubber, "carol", [listed(3, "carol", ago(10))])
+    expect_keys(stubber, "gone", None)  # deleted after the report was made
+    frame = reports.key_inventory(now=NOW, client=client)
+    stubber.assert_no_pending_responses()
     assert frame["key_id"].tolist() == [
         mask_key_id(fake_key_id(1)),
         mask_key_id(fake_key_id(2)),
@@ -416,30 +418,38 @@ def test_inventory_waits_for_the_report_and_masks_matched_key_ids() -> None:
     assert list(frame.columns) == list(reports.KEY_COLUMNS)
 
 
-def test_inventory_falls_back_to_key_order_when_dates_differ() -> None:
+def test_inventory_falls_back_to_key_order_when_dates_differ(stubbed) -> None:
+    client, stubber = stubbed
     content = report(line("bob", key1=("true", ago(20), "N/A"), key2=("false", ago(3), "N/A")))
-    keys = {"bob": [listed(5, "bob", ago(2)), listed(4, "bob", ago(19))]}
-    frame = reports.key_inventory(now=NOW, client=FakeIAM(content, keys, ["COMPLETE"]))
+    expect_report(stubber, content.encode(), ["COMPLETE"])
+    expect_keys(stubber, "bob", [listed(5, "bob", ago(2)), listed(4, "bob", ago(19))])
+    frame = reports.key_inventory(now=NOW, client=client)
     assert frame["key_id"].tolist() == [mask_key_id(fake_key_id(4)), mask_key_id(fake_key_id(5))]
 
 
-def test_inventory_skips_key_ids_for_big_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reports, "MAX_USERS_FOR_KEY_IDS", 1)
+def test_inventory_skips_key_ids_for_big_accounts(stubbed, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, stubber = stubbed
+    monkeypatch.setattr(credential_report, "MAX_USERS_FOR_KEY_IDS", 1)
     content = report(
         line("a", key1=("true", ago(20), "N/A")), line("b", key1=("true", ago(20), "N/A"))
     )
-    fake = FakeIAM(content, {"a": [], "b": []}, ["COMPLETE"])
-    frame = reports.key_inventory(now=NOW, client=fake)
-    assert fake.calls == ["generate", "get"]
+    expect_report(stubber, content.encode(), ["COMPLETE"])  # and no ListAccessKeys at all
+    frame = reports.key_inventory(now=NOW, client=client)
+    stubber.assert_no_pending_responses()
     assert frame["key_id"].isna().all() and len(frame) == 2
 
 
-def test_inventory_gives_up_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reports, "REPORT_TIMEOUT_SECONDS", 0.2)
-    fake = FakeIAM(b"", {}, ["STARTED"])
+def test_inventory_gives_up_with_a_clear_error(stubbed, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, stubber = stubbed
+    monkeypatch.setattr(credential_report, "REPORT_TIMEOUT_SECONDS", 0.2)
+    # More STARTED answers than 0.2 s of polling can use; a GetCredentialReport would fail.
+    expect_report(stubber, b"", ["STARTED"] * 200)
+    polls: list[str] = []
+    client.meta.events.register("before-parameter-build.iam",
+                                lambda model, **_: polls.append(model.name))
     with pytest.raises(reports.CredentialReportTimeout, match="did not finish the credential"):
-        reports.key_inventory(now=NOW, client=fake)
-    assert "get" not in fake.calls and fake.calls.count("generate") >= 2
+        reports.key_inventory(now=NOW, client=client)
+    assert 2 <= len(polls) < 200 and set(polls) == {"GenerateCredentialReport"}
 
 
 def test_inventory_defaults_to_the_lab_console_session(lab) -> None:
@@ -492,7 +502,7 @@ def test_inventory_and_naive_loop_agree_on_moto(iam, moto_clock: MotoClock) -> N
     iam.update_access_key(UserName="ben", AccessKeyId=ben[1], Status="Inactive")
     # cat has no keys, so no rows.
     fast = reports.key_inventory(now=NOW, client=iam)
-    slow = reports.naive_key_inventory(iam, now=NOW)
+    slow = naive_key_inventory(iam, now=NOW)
 
     assert fast[["user", "key_slot", "active", "age_days"]].values.tolist() == [
         ["ana", 1, True, 121],
@@ -525,7 +535,7 @@ def test_inventory_on_moto_after_deleting_a_first_key(iam, moto_clock: MotoClock
     # moto lists keys by position, so the surviving key moves up into slot 1.
     assert fast[["user", "key_slot", "key_id"]].values.tolist() == [["dee", 1, mask_key_id(second)]]
     assert fast.loc[0, "created"] == pd.Timestamp("2025-10-02T09:00:00Z")
-    slow = reports.naive_key_inventory(iam, now=NOW)
+    slow = naive_key_inventory(iam, now=NOW)
     assert slow[["user", "key_slot", "key_id"]].values.tolist() == [["dee", 1, second]]
 
 

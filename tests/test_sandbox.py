@@ -25,7 +25,7 @@ from labkit.sandbox import state
 
 def _get(url: str, path: str, token: str | None = None, method: str = "GET",
          body: bytes | None = None) -> tuple[int, bytes]:
-    return sandbox._request(url, method, path, body, token)
+    return sandbox.request(url, method, path, body, token)
 
 
 def _iam(box: sandbox.Sandbox):

@@ -424,7 +424,9 @@ def test_main_missing_path_is_a_usage_error(
     assert main([str(tmp_path / "nope")]) == 2
     out, err = capsys.readouterr()
     assert "no file or folder" in err and "Traceback" not in err and out == ""
-    assert main([]) == 2
+    with pytest.raises(SystemExit) as exited:  # argparse's usage error, as for every command
+        main([])
+    assert exited.value.code == 2
     assert "PATH" in capsys.readouterr().err
 
 
@@ -498,6 +500,70 @@ def test_unreadable_files_are_reported_and_change_the_exit_status() -> None:
     finally:
         shutil.rmtree(folder)
         subprocess.run(["userdel", user], check=False)
+
+
+# --- labkit's scanner beside detect-secrets (the repository's pre-commit scanner) ---------------
+
+
+def _detect_secrets(paths: list[Path]) -> set[tuple[str, int]]:
+    """(file name, line) of every AWS access key detect-secrets reports, with its defaults."""
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    found = SecretsCollection()
+    with default_settings():
+        for path in paths:
+            found.scan_file(str(path))
+    return {(Path(name).name, secret.line_number) for name, secret in found
+            if secret.type == "AWS Access Key"}
+
+
+def _labkit_lines(findings: list[Finding]) -> set[tuple[str, int]]:
+    return {(Path(f.path).name, int(f.where.split()[-1])) for f in findings
+            if f.where.startswith("line ")}
+
+
+def test_labkit_finds_what_detect_secrets_finds_and_the_lessons_leaks_too(
+        tmp_path: Path, key: tuple[str, str]) -> None:
+    """Both scanners on the same files. labkit's scanner is kept for what it adds: the leak
+    lesson 08 teaches (keys passed to boto3.client(...), which detect-secrets' "indirect
+    reference" filter drops), where in a notebook a key is (which cell, source or output), and
+    AWS's documented example key left alone."""
+    key_id, secret = key
+    files = {
+        "leak.py": ('import boto3\nclient = boto3.client("s3", '
+                    f'aws_access_key_id="{key_id}", aws_secret_access_key="{secret}")\n'),
+        "credentials": (f"[default]\naws_access_key_id = {key_id}\n"
+                        f"aws_secret_access_key = {secret}\n"),
+        "settings.ini": f"[aws]\nkey = {key_id}\n",
+        "docs.md": f"The tutorial's example key is {EXAMPLE_KEY_ID}.\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "credentials").chmod(0o600)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nos.environ['AWS_ACCESS_KEY_ID']", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/plain": repr(key_id)}, execution_count=1)])])
+    nbformat.write(nb, tmp_path / "analysis.ipynb")
+    paths = sorted(tmp_path.iterdir())
+
+    theirs = _detect_secrets(paths)
+    ours = scan_paths([tmp_path])
+    # Every line where detect-secrets sees a real AWS key, labkit's scanner reports too ...
+    plain_files = {(name, line) for name, line in theirs
+                   if not name.endswith((".ipynb", ".md"))}
+    assert plain_files <= _labkit_lines(ours)
+    assert {("credentials", 2), ("settings.ini", 2)} <= plain_files
+    # ... and it also finds the key handed to boto3.client(...), lesson 08's leak ...
+    assert ("leak.py", 2) in _labkit_lines(ours) and ("leak.py", 2) not in theirs
+    # ... says which notebook cell holds it, and where (detect-secrets names a JSON line) ...
+    assert [f.where for f in ours if f.path.endswith(".ipynb")] == ["cell 1, outputs"]
+    assert any(name == "analysis.ipynb" for name, _ in theirs)
+    # ... and leaves AWS's documented example key alone, which detect-secrets reports.
+    assert ("docs.md", 1) in theirs
+    assert not [f for f in ours if f.path.endswith("docs.md")]
+    for finding in ours:
+        assert key_id not in str(finding) and secret not in str(finding)
 
 
 # ---------------------------------------------------------------- excerpts, edge by edge
@@ -755,7 +821,9 @@ def test_summary_and_advice_for_each_kind() -> None:
 
 
 def test_help_names_the_command_and_its_options(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--help"]) == 0
+    with pytest.raises(SystemExit) as exited:  # argparse's --help, as for every command
+        main(["--help"])
+    assert exited.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert out.startswith("usage: python -m labkit scan [-h] [--allow KEYID] PATH [PATH ...]")
     for words in (

@@ -1,6 +1,6 @@
 """Mutation score of the code that guards secrets and files, each module against its own tests.
 
-Usage: python tools/mutation.py [--max-children N] [--survivors] [keys scan profiles state reports]
+Usage: python tools/mutation.py [--max-children N] [--survivors] [keys scan profiles state files credential_report cis]
 
 Each module is mutated by mutmut (3.8) in a copy of the project under mutants/<module>/ and
 checked against its own unit test file only. Mutants that only change the words of a message
@@ -34,11 +34,14 @@ MODULES: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "scan": ("labkit/scan.py", "tests/test_scan.py", None),
     "profiles": ("labkit/profiles.py", "tests/test_profiles.py", None),
     "state": ("labkit/sandbox/state.py", "tests/test_state.py", None),
+    # The private writer and the bounded reader the sandbox's files (and everyone's) go through.
+    "files": ("labkit/files.py", "tests/test_state.py", None),
     # The credential report's parsing and the CIS rules; not the tables' styling or the chart.
-    "reports": ("labkit/reports.py", "tests/test_reports.py", (
-        "_utc", "_frame_now", "_when", "_flag", "_label", "_typed", "_with_ages", "_report_text",
-        "credential_report_frame", "_slot_text", "findings",
+    "credential_report": ("labkit/credential_report.py", "tests/test_reports.py", (
+        "as_utc", "frame_now", "_when", "_flag", "report_label", "typed_keys", "with_ages",
+        "_report_text", "credential_report_frame",
     )),
+    "cis": ("labkit/cis.py", "tests/test_reports.py", ("_slot_text", "findings")),
 }
 
 # Killed, as mutmut counts: a failing test (1), a pytest internal error (3), a type check (37),

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from labkit.files import HomeError
 from labkit.keys import AccessKey, mask_secret
 from labkit.sandbox import owner as owners
-from labkit.sandbox import state
+from labkit.sandbox import procs, state
 from labkit.sandbox.fidelity import FIXES
-from labkit.sandbox.state import HomeError
 
 __all__ = ["HomeError", "Sandbox", "SandboxError", "attach", "ensure", "release", "reset", "status",
            "stop"]
@@ -68,7 +68,7 @@ class Sandbox:
         """Call the sandbox's guarded admin API (`/labkit-api/...`, or `/moto-api/...`)."""
         prefix = "/moto-api/" if moto else "/labkit-api/"
         body = data if isinstance(data, (bytes, str)) or data is None else json.dumps(data)
-        status, payload = _request(self.url, method, prefix + path, body, self.token)
+        status, payload = request(self.url, method, prefix + path, body, self.token)
         if status != 200:
             raise SandboxError(f"The sandbox refused {path} ({status}): {payload[:200]!r}")
         return json.loads(payload) if payload else None
@@ -79,8 +79,9 @@ class Sandbox:
         return f"Sandbox({kind} at {self.url}, console={self.console!r}{token})"
 
 
-def _request(url: str, method: str, path: str, body: Any = None, token: str | None = None,
+def request(url: str, method: str, path: str, body: Any = None, token: str | None = None,
              timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """One HTTP request to a sandbox (or a moto server): its status and body."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
                                       timeout=timeout)
@@ -121,23 +122,7 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _process_owner(pid: int) -> int | None:
-    """The real user ID a process runs as, or None when it cannot be seen."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return not procs.is_zombie(pid)
 
 
 def _is_sandbox_process(pid: int, home: Path) -> bool:
@@ -145,20 +130,16 @@ def _is_sandbox_process(pid: int, home: Path) -> bool:
     been reused by someone else's program, and must never be signalled then."""
     if pid in _children:
         return True
-    if _process_owner(pid) != os.getuid():
+    if procs.uid(pid) != os.getuid():
         return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmd = fh.read().rstrip(b"\0").split(b"\0")
-    except OSError:
-        return False
-    return (b"labkit" in cmd and b"serve" in cmd
+    cmd = procs.cmdline(pid)
+    return (cmd is not None and b"labkit" in cmd and b"serve" in cmd
             and cmd[-2:] == [b"--home", os.fsencode(str(home))])
 
 
 def _healthy(data: dict[str, Any], timeout: float = 1.0) -> dict[str, Any] | None:
     try:
-        status, payload = _request(data["url"], "GET", "/labkit-api/health", token=data["token"],
+        status, payload = request(data["url"], "GET", "/labkit-api/health", token=data["token"],
                                    timeout=timeout)
         info = json.loads(payload) if status == 200 else None
     except (OSError, ValueError, KeyError, TypeError, http.client.HTTPException):
@@ -181,7 +162,7 @@ def _not_answering(pid: int, home: Path) -> str:
     )
 
 
-def _attach_running(home: Path, wait: float = 0.0) -> Sandbox | None:
+def attach_running(home: Path, wait: float = 0.0) -> Sandbox | None:
     """The sandbox recorded in HOME if it answers. If its process is alive but does not answer
     within `wait` seconds, SandboxError: a busy or paused sandbox is not a dead one."""
     data = state.read_state(home)
@@ -206,13 +187,13 @@ def ensure(home: Path, owner: owners.Owner | None = None) -> Sandbox:
     With an `owner` (the Jupyter server, see labkit.serverext), the sandbox exits by itself once
     that process is gone."""
     state.prepare_home(home)
-    found = _attach_running(home, wait=BUSY_WAIT)
+    found = attach_running(home, wait=BUSY_WAIT)
     if found:
         _adopt(home, found, owner)
         return found
     with state.locked(home):
         # another kernel may have started it while we waited
-        found = _attach_running(home, wait=BUSY_WAIT)
+        found = attach_running(home, wait=BUSY_WAIT)
         if found:
             _adopt(home, found, owner, locked=True)
             return found
@@ -333,7 +314,7 @@ def release(home: Path, owner: owners.Owner) -> bool:
 
 def status(home: Path) -> dict[str, Any] | None:
     """What is known of the learner's sandbox: url, pid, uptime; None when none is running."""
-    found = _attach_running(home) if home.is_dir() else None
+    found = attach_running(home) if home.is_dir() else None
     if not found:
         return None
     data = state.read_state(home) or {}
@@ -350,7 +331,7 @@ def reset(sandbox: Sandbox) -> None:
         from labkit.sandbox.external import bootstrap
         from labkit.sandbox.managed_policies import forget
 
-        status_, _ = _request(sandbox.url, "POST", "/moto-api/reset", b"", sandbox.token)
+        status_, _ = request(sandbox.url, "POST", "/moto-api/reset", b"", sandbox.token)
         if status_ != 200:
             raise SandboxError(f"The moto server at {sandbox.url} refused to reset ({status_}).")
         forget(sandbox.url)  # the managed-policy copies went with everything else

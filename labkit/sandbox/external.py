@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.keys import AccessKey
-from labkit.sandbox import CONSOLE_USER, Sandbox, SandboxError, _request, state
+from labkit.sandbox import CONSOLE_USER, Sandbox, SandboxError, request, state
 
 EXTERNAL = "external.json"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -23,7 +23,7 @@ def attach(url: str, home: Path) -> Sandbox:
     own = state.read_json(home / state.STATE) or {}
     token = own.get("token") if own.get("url") == url else None
     try:
-        status, payload = _request(url, "GET", "/labkit-api/health", token=token)
+        status, payload = request(url, "GET", "/labkit-api/health", token=token)
     except OSError:
         raise SandboxError(
             f"Nothing answers at LABKIT_SANDBOX_URL={url}. Start the sandbox there, or unset "
@@ -43,7 +43,7 @@ def attach(url: str, home: Path) -> Sandbox:
     if status == 403 and b"admin API" in payload:
         raise SandboxError(f"The sandbox at {url} belongs to another LABKIT_HOME; set LABKIT_HOME "
                            "to the folder that started it (its owner's token is there).")
-    status, payload = _request(url, "GET", "/moto-api/reset-auth")
+    status, payload = request(url, "GET", "/moto-api/reset-auth")
     if status != 400 or b"reset Moto Auth" not in payload:
         raise SandboxError(f"{url} answers, but it is not a moto server. Point "
                            "LABKIT_SANDBOX_URL at a moto server, or unset it.")
@@ -60,7 +60,7 @@ def _json(payload: bytes) -> dict[str, Any]:
 
 
 def _reset_auth(url: str, count: str) -> None:
-    status, _ = _request(url, "POST", "/moto-api/reset-auth", count.encode(),
+    status, _ = request(url, "POST", "/moto-api/reset-auth", count.encode(),
                          headers={"Content-Type": "text/plain"})
     if status != 200:
         raise SandboxError(f"The moto server at {url} refused to switch authentication ({status}).")

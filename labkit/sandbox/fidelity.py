@@ -464,22 +464,16 @@ def _authorization() -> None:
         raise access_control.CreateAccessKeyFailure(reason="InvalidId")
 
     access_control.AssumedRoleAccessKey.__init__ = role_key_init
-    original_invalid = access_control.IAMRequest._raise_invalid_access_key
+    def expired_token_first(original: Any) -> Any:
+        def raise_invalid_access_key(self: Any, reason: str) -> None:
+            if reason == "ExpiredToken":
+                raise ExpiredTokenError()
+            original(self, reason)
+        return raise_invalid_access_key
 
-    def raise_invalid_access_key(self: Any, reason: str) -> None:
-        if reason == "ExpiredToken":
-            raise ExpiredTokenError()
-        original_invalid(self, reason)
-
-    access_control.IAMRequest._raise_invalid_access_key = raise_invalid_access_key
-    original_s3_invalid = access_control.S3IAMRequest._raise_invalid_access_key
-
-    def s3_raise_invalid_access_key(self: Any, reason: str) -> None:
-        if reason == "ExpiredToken":
-            raise ExpiredTokenError()
-        original_s3_invalid(self, reason)
-
-    access_control.S3IAMRequest._raise_invalid_access_key = s3_raise_invalid_access_key
+    for request_class in (access_control.IAMRequest, access_control.S3IAMRequest):
+        request_class._raise_invalid_access_key = expired_token_first(
+            request_class._raise_invalid_access_key)
 
     def check_action_permitted(self: Any, resource: str) -> None:
         if self._action == "sts:GetCallerIdentity":

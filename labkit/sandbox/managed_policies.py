@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from labkit.errors import error_code
+
 AWS_POLICY = re.compile(r"^arn:aws:iam::aws:policy/(?:.*/)?([^/]+)$")
 # Calls whose PolicyArn may name an AWS managed policy (never delete or change one: AWS refuses).
 OPERATIONS = ("AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy", "DetachUserPolicy",
@@ -77,7 +79,7 @@ class Copies:
             self.admin().get_policy(PolicyArn=aws_arn)
             return True
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "NoSuchEntity":
+            if error_code(exc) == "NoSuchEntity":
                 return False
             raise
 
@@ -91,7 +93,7 @@ class Copies:
             self.admin().create_policy(PolicyName=name, PolicyDocument=body,
                                        Description=f"labkit's copy of the AWS managed {name}")
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "EntityAlreadyExists":
+            if error_code(exc) != "EntityAlreadyExists":
                 raise
         return True
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from labkit.sandbox import procs
+
 Owner = dict[str, int]
 
 # How often a sandbox with an owner checks that its server still runs (seconds).
@@ -19,13 +21,7 @@ WATCH_INTERVAL = 5.0
 
 def process_start(pid: int) -> int | None:
     """The process's start time (clock ticks after boot), None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    # Field 22 of /proc/PID/stat; fields[0] here is field 3 (the state).
-    return int(fields[19]) if len(fields) > 19 and fields[0] != "Z" else None
+    return procs.start_time(pid)
 
 
 def this_process() -> Owner:

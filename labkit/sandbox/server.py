@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from labkit.sandbox import fidelity, owner, state
-from labkit.session import ACCOUNT as ACCOUNT_ID
 
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
 _AUTH_RE = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([^/]+)/([^/]+)/")
@@ -110,7 +109,7 @@ class SandboxApp:
             if path == "health":
                 return _json(start_response, 200, {
                     "labkit": True, "instance": self.instance, "fixes": list(fidelity.FIXES),
-                    "pid": os.getpid(), "started": self.started, "account": ACCOUNT_ID})
+                    "pid": os.getpid(), "started": self.started, "account": state.ACCOUNT})
             if path == "trail" and method == "GET":
                 since = float(parse_qs(environ.get("QUERY_STRING", "")).get("since", ["0"])[0])
                 return _json(start_response, 200, {"events": self.trail.since(since)})
@@ -186,9 +185,9 @@ def lighter_service_models() -> None:
     dicts keep the same order and leave the sandbox 1-2 MB smaller."""
     from moto.core import loaders
 
-    from labkit.session import _plain_json_loader
+    from labkit.plain_json import plain_json_loader
 
-    loaders.Loader.FILE_LOADER_CLASS = type(_plain_json_loader())
+    loaders.Loader.FILE_LOADER_CLASS = type(plain_json_loader())
 
 
 def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status: int,
@@ -232,7 +231,7 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
     action = (params.get("Action") or [target.rsplit(".", 1)[-1] if target else ""])[0]
     user = ""
     if key_id:
-        key = iam_backends[ACCOUNT_ID]["aws"].access_keys.get(key_id)
+        key = iam_backends[state.ACCOUNT]["aws"].access_keys.get(key_id)
         user = key.user_name if key is not None and key.user_name else ""
     code = ""
     if status >= 400:
@@ -265,7 +264,7 @@ def bootstrap(console: dict[str, str]) -> None:
     from moto.core.base_backend import BackendDict  # noqa: F401  (ensures moto core is loaded)
     from moto.iam.models import iam_backends
 
-    backend = iam_backends[ACCOUNT_ID]["aws"]
+    backend = iam_backends[state.ACCOUNT]["aws"]
     name = console["user_name"]
     if name not in backend.users:
         backend.create_user(None, name, path="/", tags=[{"Key": "labkit", "Value": "console"}])
@@ -296,7 +295,7 @@ def backdate(data: dict[str, Any]) -> None:
     """Set creation and last-use times, so a lesson can show keys that are months old."""
     from moto.iam.models import AccessKeyLastUsed, iam_backends
 
-    backend = iam_backends[ACCOUNT_ID]["aws"]
+    backend = iam_backends[state.ACCOUNT]["aws"]
     if data.get("user_created"):
         backend.get_user(data["user"]).create_date = _dt(data["user_created"])
     if data.get("access_key_id"):
@@ -313,7 +312,7 @@ def seed_users(data: dict[str, Any]) -> dict[str, Any]:
     then costs one request instead of dozens. Users of the same name are replaced."""
     from moto.iam.models import iam_backends
 
-    backend = iam_backends[ACCOUNT_ID]["aws"]
+    backend = iam_backends[state.ACCOUNT]["aws"]
     made = 0
     for spec in data["users"]:
         name = spec["name"]
@@ -337,7 +336,7 @@ def delete_users(data: dict[str, Any]) -> dict[str, Any]:
     skipped. Returns the names deleted."""
     from moto.iam.models import iam_backends
 
-    backend = iam_backends[ACCOUNT_ID]["aws"]
+    backend = iam_backends[state.ACCOUNT]["aws"]
     gone = [name for name in data["users"] if name in backend.users]
     for name in gone:
         _delete_user(backend, name)

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import errno
 import fcntl
-import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# Re-exported: the sandbox's callers (and its tests) reach the private-file helpers here too.
+from labkit.files import (  # noqa: F401
+    DISK_FULL_ERRNOS,
+    HomeError,
+    disk_full,
+    read_json,
+    write_private,
+    write_private_text,
+)
+
+# The sandbox's account: moto's default, as every ARN in it says.
+ACCOUNT = "123456789012"
 STATE = "sandbox.json"
 CONSOLE = "console.json"
 LOCK = "sandbox.lock"
 LOG = "sandbox.log"
-
-
-class HomeError(RuntimeError):
-    """LABKIT_HOME cannot be used; the message says what to do."""
 
 
 def prepare_home(home: Path) -> Path:
@@ -70,58 +75,6 @@ def _not_writable(home: Path, exc: OSError | None) -> str:
         f"The lab cannot write its files to {home}{why}. "
         "Point LABKIT_HOME at a folder you own, for example: export LABKIT_HOME=$HOME/.labkit"
     )
-
-
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
-
-
-def disk_full(path: Path) -> str:
-    """The plain message for a write that failed because the disk (or quota) is full."""
-    return (f"The disk holding {path.parent} is full, so the lab could not save {path.name}; "
-            "nothing was changed. Free some space (delete files you no longer need, or ask "
-            "your instructor), then run the cell again.")
-
-
-def write_private_text(path: Path, text: str) -> None:
-    """Write a file atomically, readable by the owner only (0600) from its first byte."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        if exc.errno in DISK_FULL_ERRNOS:
-            raise HomeError(disk_full(path)) from None
-        raise
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
-            raise HomeError(disk_full(path)) from None
-        raise
-
-
-def write_private(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON atomically, readable by the owner only (0600)."""
-    write_private_text(path, json.dumps(data))
-
-
-def read_json(path: Path, limit: int = 1 << 20) -> dict[str, Any] | None:
-    """The JSON object in `path`, or None when it is missing, unreadable, damaged or huge."""
-    try:
-        with open(path, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return None
-            raw = fh.read(limit + 1)
-        if len(raw) > limit:
-            return None
-        data = json.loads(raw)
-    except (OSError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 _URL_RE = re.compile(r"^http://127\.0\.0\.1:\d{1,5}$")
