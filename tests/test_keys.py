@@ -232,3 +232,58 @@ def test_secret_messages_name_the_field_and_the_problem(raw: object, says: str) 
     with pytest.raises(KeyFormatError) as err:
         validate_secret(raw)
     assert says in str(err.value)
+
+
+# --- the one rule for key-like text: masking runs inside text, spotting a pasted key ------------
+
+def _fake_key_id(prefix: str = "AKIA") -> str:
+    return prefix + "".join(random.choices(string.ascii_uppercase + string.digits, k=16))
+
+
+def test_mask_token_masks_a_key_id_as_an_id_and_anything_else_as_a_secret() -> None:
+    from labkit.keys import mask_token
+
+    key_id, secret = _fake_key_id(), _fake_secret()
+    assert mask_token(key_id) == key_id[:4] + "*" * 12 + key_id[-4:]
+    assert mask_token(secret) == "*" * 16 + secret[-4:]
+
+
+def test_mask_text_masks_every_key_id_and_base64_run_and_nothing_else() -> None:
+    from labkit.keys import mask_text
+
+    key_id, secret = _fake_key_id("ASIA"), _fake_secret()
+    half = secret[:24]  # a half-pasted secret is still masked
+    token = "Ab" * 30 + "=="  # a session token with its padding
+    text = f"id={key_id} secret={secret}\nhalf {half}; token {token}; short {secret[:23]} ok"
+    shown = mask_text(text)
+    stars = "*" * 16
+    assert shown == (f"id={key_id[:4]}{'*' * 12}{key_id[-4:]} secret={stars}{secret[-4:]}\n"
+                     f"half {stars}{half[-4:]}; token {stars}{token[-4:]}; "
+                     f"short {secret[:23]} ok")
+    for clear in (key_id, secret, half, token):
+        assert clear not in shown
+
+
+def test_looks_like_secret_wants_30_mixed_case_base64_characters() -> None:
+    from labkit.keys import looks_like_secret
+
+    secret = _fake_secret()
+    assert looks_like_secret(f"pasted: {secret} here")
+    assert looks_like_secret("aB" * 15)  # 30 characters, both cases
+    assert not looks_like_secret("aB" * 14 + "a")  # 29 characters
+    assert not looks_like_secret("ab" * 20)  # one case only
+    assert not looks_like_secret("AB" * 20)
+    assert not looks_like_secret("")
+    assert not looks_like_secret(None)
+
+
+def test_looks_like_key_finds_a_key_id_in_any_case_or_a_secret() -> None:
+    from labkit.keys import looks_like_key
+
+    key_id = _fake_key_id()
+    assert looks_like_key(f"my key is {key_id}")
+    assert looks_like_key(f"my key is {key_id.lower()}")  # typed in lower case: still a key ID
+    assert not looks_like_key(f"x{key_id}")  # part of a longer word is not a key ID
+    assert looks_like_key("aB" * 15)
+    assert not looks_like_key("temporary-iam-user")
+    assert not looks_like_key(None)

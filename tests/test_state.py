@@ -251,4 +251,59 @@ def test_the_temporary_file_is_hidden_beside_the_target(
     [(src, dst)] = seen
     # Beside it: a rename within one folder is atomic; hidden: nobody opens it by mistake.
     assert Path(src).parent == tmp_path and Path(src).name.startswith(".sandbox.json.")
+    assert Path(src).name.endswith(".tmp")  # marked as a temporary, for anyone who finds one
     assert dst == str(path)
+
+
+
+# --- a full disk, and the bounded reader ---------------------------------------------------------
+
+def test_a_full_disk_at_any_step_is_one_plain_message_and_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from labkit import files
+    from labkit.files import HomeError as FilesHomeError
+    from labkit.files import disk_full, write_private_text
+
+    path = tmp_path / "progress.json"
+    path.write_text("kept")
+
+    def no_space(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for target in ("mkstemp", "replace"):  # creating the temporary, or the final swap
+        with monkeypatch.context() as m:
+            m.setattr(tempfile if target == "mkstemp" else os, target, no_space)
+            with pytest.raises(FilesHomeError) as err:
+                write_private_text(path, "new")
+        assert str(err.value) == disk_full(path)
+        assert "progress.json" in str(err.value) and "is full" in str(err.value)
+        assert path.read_text() == "kept"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["progress.json"]
+
+    def denied(*_: object, **__: object) -> None:
+        raise OSError(errno.EACCES, "Permission denied")
+
+    with monkeypatch.context() as m:  # any other error is not called a full disk
+        m.setattr(tempfile, "mkstemp", denied)
+        with pytest.raises(OSError) as other:
+            write_private_text(path, "new")
+    assert not isinstance(other.value, FilesHomeError) and other.value.errno == errno.EACCES
+    assert files.DISK_FULL_ERRNOS >= {errno.ENOSPC}
+
+
+def test_read_json_reads_up_to_its_limit_in_bytes_and_no_further(tmp_path: Path) -> None:
+    from labkit.files import read_json
+
+    path = tmp_path / "state.json"
+    exact = json.dumps({"k": "x" * 100})
+    path.write_text(exact)
+    limit = len(exact.encode())
+    assert read_json(path, limit=limit) == {"k": "x" * 100}  # exactly at the limit: read
+    wide = json.dumps({"k": "é" * 50}, ensure_ascii=False)  # 2 bytes a letter
+    path.write_text(wide, encoding="utf-8")
+    size = len(wide.encode())
+    assert size > len(wide)
+    assert read_json(path, limit=size) == {"k": "é" * 50}
+    assert read_json(path, limit=size - 1) is None  # counted in bytes, not letters
