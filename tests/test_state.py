@@ -307,3 +307,26 @@ def test_read_json_reads_up_to_its_limit_in_bytes_and_no_further(tmp_path: Path)
     assert size > len(wide)
     assert read_json(path, limit=size) == {"k": "é" * 50}
     assert read_json(path, limit=size - 1) is None  # counted in bytes, not letters
+
+
+def test_a_home_that_is_gone_or_owned_by_an_unknown_user_is_refused_in_words(
+        tmp_path: Path) -> None:
+    from labkit.sandbox.state import check_private
+
+    gone = tmp_path / "gone"
+    with pytest.raises(HomeError) as err:
+        check_private(gone)
+    assert str(err.value) == (
+        f"The lab cannot write its files to {gone} (No such file or directory). "
+        "Point LABKIT_HOME at a folder you own, for example: export LABKIT_HOME=$HOME/.labkit")
+    if os.geteuid() != 0:
+        return  # giving a folder away needs root
+    ghost = tmp_path / "ghost"
+    ghost.mkdir(mode=0o700)
+    os.chown(ghost, 54321, 54321)  # a user ID with no account
+    with pytest.raises(HomeError) as err:
+        check_private(ghost)
+    assert str(err.value) == (
+        f"The lab will not use {ghost}: it belongs to user ID 54321, not to you, so its files "
+        "could have been put there by someone else. Point LABKIT_HOME at a new folder of "
+        "your own, for example: export LABKIT_HOME=$HOME/.labkit")

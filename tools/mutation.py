@@ -33,7 +33,10 @@ MODULES: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "keys": ("labkit/keys.py", "tests/test_keys.py", None),
     "scan": ("labkit/scan.py", "tests/test_scan.py", None),
     "profiles": ("labkit/profiles.py", "tests/test_profiles.py", None),
-    "state": ("labkit/sandbox/state.py", "tests/test_state.py", None),
+    # Whose LABKIT_HOME the lab trusts. (The sandbox-state readers that recover from damaged
+    # files are tested as attacks in tests/test_security.py, which is too slow to run per mutant.)
+    "state": ("labkit/sandbox/state.py", "tests/test_state.py",
+              ("prepare_home", "check_private", "_not_writable")),
     # The private writer and the bounded reader the sandbox's files (and everyone's) go through.
     "files": ("labkit/files.py", "tests/test_state.py", None),
     # The credential report's parsing and the CIS rules; not the tables' styling or the chart.
