@@ -129,7 +129,7 @@ def _prepare(name: str, source: str, tests: str) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "artifacts")
-    for folder in ("labkit", "tests"):
+    for folder in ("labkit", "tests", "bench"):  # test_reports compares with bench's naive loop
         shutil.copytree(ROOT / folder, work / folder, ignore=ignore)
     shutil.copy2(ROOT / "conftest.py", work / "conftest.py")
     pyproject = (ROOT / "pyproject.toml").read_text()
