@@ -47,7 +47,8 @@ def misplaced_secret(text: str | None, box: str) -> Verdict | None:
     """What to say when a secret is typed into the `box` meant for something else (else None)."""
     if not looks_like_secret(text):
         return None
-    message = "That looks like a secret access key, which belongs only in the Secret access key box."
+    message = ("That looks like a secret access key, which belongs only in the Secret access key "
+               "box.")
     if box == "access key ID":
         try:
             validate_key_id(text)

@@ -208,7 +208,7 @@ class KeyEntryForm(widgets.VBox):
                profile: str | None = None) -> Verdict:
         """Type these values and click the button: what a learner would do. Returns the verdict."""
         if profile is not None and self.profile_name is None:
-            raise ValueError("This form saves no profile; make it with KeyEntryForm(profile=...).")
+            raise ValueError("This form saves no profile; make it with KeyEntryForm(lab, profile=...).")
         self.key_id.value = key_id
         if region is not None:
             self.region.value = region
