@@ -214,11 +214,10 @@ def test_profile_mode_writes_nothing_for_a_key_that_does_not_work(lab: Any, made
                         config_file=lab.config_file) is None
 
 
+# Every bad region and profile name is in tests/test_keycheck.py; here, what the form shows.
 @pytest.mark.parametrize(("region", "profile", "says"), [
     ("us-east-1a", "lab", "Availability Zone"),
-    ("US-EAST-1", "lab", "lower case"),
     ("us-east-1", "my lab", "space"),
-    ("us-east-1", "", "profile name is empty"),
 ])
 def test_profile_mode_refuses_a_bad_region_or_profile_name(region: str, profile: str,
                                                            says: str) -> None:
@@ -233,16 +232,12 @@ def test_profile_mode_refuses_a_bad_region_or_profile_name(region: str, profile:
 # ---------------------------------------------------------------- formats (nothing sent to AWS)
 
 
+# Every format rule is in tests/test_keys.py and tests/test_keycheck.py; here, what the form shows.
 @pytest.mark.parametrize(("key_id", "secret", "says"), [
     (EXAMPLE_KEY_ID, EXAMPLE_KEY_ID, "looks like an access key ID"),
     (EXAMPLE_KEY_ID, EXAMPLE_SECRET[:-1], "40 characters long; this one has 39"),
-    (EXAMPLE_KEY_ID.lower(), EXAMPLE_SECRET, "lower-case"),
     ("", EXAMPLE_SECRET, "access key ID is empty"),
-    (EXAMPLE_KEY_ID, "", "secret access key is empty"),
     (EXAMPLE_KEY_ID, "  \n", "secret access key is empty"),
-    (EXAMPLE_KEY_ID, EXAMPLE_SECRET[:-1] + "é", "latin small letter e with acute"),
-    (EXAMPLE_KEY_ID[:-1] + "Ø", EXAMPLE_SECRET, "never appears in AWS keys"),
-    (EXAMPLE_KEY_ID, EXAMPLE_SECRET[:20] + " " + EXAMPLE_SECRET[20:], "space or line break"),
 ])
 def test_a_key_that_cannot_be_right_is_explained_without_asking_aws(key_id: str, secret: str,
                                                                    says: str) -> None:
