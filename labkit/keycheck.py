@@ -38,11 +38,6 @@ ROOT_WARNING = (" Warning: these are the root user's keys. The root user should 
                 "keys: delete them and use an IAM user's keys instead.")
 
 
-def checkpoint(profile: str | None) -> str:
-    """The checkpoint a check answers: saving a profile, or only verifying the key."""
-    return "key_verified" if profile is None else "profile_configured"
-
-
 def misplaced_secret(text: str | None, box: str) -> Verdict | None:
     """What to say when a secret is typed into the `box` meant for something else (else None)."""
     if not looks_like_secret(text):
@@ -90,14 +85,15 @@ def _verify(lab: Any, key_id: str, secret: str, region: str, profile: str | None
             for name in names:
                 checks.record(lesson, name, ok)
 
-    # Both checkpoints fail with the key; only saving the profile can fail after it works.
+    # A key that does not work fails both checkpoints; a typing mistake fails the one the check
+    # answers (the last); only saving the profile can fail after the key works.
     both = ("key_verified",) if profile is None else ("key_verified", "profile_configured")
     try:
         key = AccessKey(validate_key_id(key_id), validate_secret(secret))
         region = validate_region(region)
         name = None if profile is None else validate_profile_name(profile)
     except (KeyFormatError, RegionError, ProfileNameError) as exc:
-        record(False, checkpoint(profile))
+        record(False, both[-1])
         return [Verdict(False, str(exc), "Nothing was sent to AWS.")]
     try:
         got = lab.client_for(key, "sts").get_caller_identity()

@@ -199,11 +199,6 @@ class KeyEntryForm(widgets.VBox):
         self.verify_button.on_click(self._on_click)
         self.secret.on_submit(self._on_click)
 
-    @property
-    def profile_mode(self) -> bool:
-        """Whether the form also saves the key as a named profile."""
-        return self.profile_name is not None
-
     def submit(self, key_id: str, secret: str, region: str | None = None,
                profile: str | None = None) -> Verdict:
         """Type these values and click the button: what a learner would do. Returns the verdict."""
