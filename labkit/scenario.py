@@ -46,12 +46,8 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat()
 
 
-def company(lab: Any = None, now: datetime | None = None) -> Seeded:
-    """Create the company users and keys in the sandbox, aged as the scenario says. Idempotent."""
-    if lab is None:
-        from labkit.session import connect
-
-        lab = connect()
+def company(lab: Any, now: datetime | None = None) -> Seeded:
+    """Make the company's users and keys in the sandbox, aged as the scenario says (idempotent)."""
     if not lab.simulated:
         return Seeded((), 0, False, note="Skipped: the company scenario runs only in the "
                       "sandbox, never in a real AWS account.")
@@ -113,12 +109,8 @@ def _plant_root_key(lab: Any, now: datetime) -> None:
         "last_used": _iso(now - timedelta(days=ROOT_KEY_LAST_USE))[:19] + "+00:00"})
 
 
-def remove_company(lab: Any = None) -> list[str]:
-    """Delete the company users and the simulated root key again."""
-    if lab is None:
-        from labkit.session import connect
-
-        lab = connect()
+def remove_company(lab: Any) -> list[str]:
+    """Delete the company users and the simulated root key from the lab's sandbox again."""
     if not lab.simulated:
         return []
     steps: list[str] | None = None

@@ -61,13 +61,9 @@ def _from_cloudtrail(lab: Any, since: float, user: str | None) -> pd.DataFrame:
     return _frame(rows, "AWS CloudTrail (management events; they arrive about 5 minutes late)")
 
 
-def events(lab: Any = None, *, since: datetime | float | None = None, user: str | None = None,
+def events(lab: Any, *, since: datetime | float | None = None, user: str | None = None,
            key_id: str | None = None) -> pd.DataFrame:
-    """The activity trail as a table: time, event, user, masked key, source, error code."""
-    if lab is None:
-        from labkit.session import connect
-
-        lab = connect()
+    """The lab's activity trail as a table: time, event, user, masked key, source, error code."""
     start = since.timestamp() if isinstance(since, datetime) else float(since or 0)
     if lab.simulated and lab.sandbox is not None and not lab.sandbox.labkit:
         frame = _frame([], "none: a stock moto server keeps no activity trail")

@@ -19,15 +19,8 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
-from labkit import checks
-from labkit.keys import (
-    AccessKey,
-    KeyFormatError,
-    looks_like_secret,
-    mask_key_id,
-    validate_key_id,
-    validate_secret,
-)
+from labkit import checks, keycheck
+from labkit.keys import AccessKey
 from labkit.verdicts import Verdict
 
 COMMON_REGIONS = (
@@ -36,7 +29,7 @@ COMMON_REGIONS = (
     "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2",
     "af-south-1", "me-south-1",
 )
-MASK = "•" * 40
+MASK = "•" * 40  # what reveal.js shows in place of the secret (the browser tests look for it)
 SAVED = "Saved. AWS will never show this secret again; if you lose it, create a new key."
 ONLY_ONCE = ("This is the only time that the secret access key can be viewed or copied. You "
              "cannot recover it later. However, you can create a new access key any time.")
@@ -46,16 +39,6 @@ _LABEL_WIDTH = "11em"
 # The widgets' JavaScript and CSS, shipped with the package (pyproject's package-data).
 FILES = Path(__file__).resolve().parent / "widget_files"
 _CSS = FILES / "labkit.css"
-def _scrub(verdict: Verdict, secret: str) -> Verdict:
-    """The verdict with any copy of `secret` masked (belt and braces: messages never echo it)."""
-    secret = (secret or "").strip()
-    if len(secret) < 8:
-        return verdict
-    title = verdict.title.replace(secret, MASK)
-    detail = verdict.detail.replace(secret, MASK)
-    if (title, detail) == (verdict.title, verdict.detail):
-        return verdict
-    return Verdict(verdict.ok, title, detail, verdict.code)
 
 
 def _bundle(item: object) -> dict[str, Any]:
@@ -170,10 +153,13 @@ class SecretInput(anywidget.AnyWidget):
 
 
 class KeyEntryForm(widgets.VBox):
-    """Type an access key pair, check it with STS (and save it as a profile), in plain words."""
+    """Type an access key pair, check it with STS (and save it as a profile), in plain words.
 
-    def __init__(self, lab: Any = None, *, lesson: str | None = None,
-                 profile: str | None = None, region: str = "us-east-1") -> None:
+    The view of `keycheck.verify_key`: it reads the boxes, empties the secret box, and shows the
+    verdicts; the rule itself lives in `labkit.keycheck`."""
+
+    def __init__(self, lab: Any, *, lesson: str | None = None, profile: str | None = None,
+                 region: str = "us-east-1") -> None:
         style = {"description_width": _LABEL_WIDTH}
         wide = widgets.Layout(width="calc(11em + 32em)")
         self.key_id = widgets.Text(description="Access key ID", placeholder="AKIA...",
@@ -196,7 +182,6 @@ class KeyEntryForm(widgets.VBox):
         self.output = Status()
         self.result: Verdict | None = None
         self.verdicts: list[Verdict] = []
-        self.identity_arn: str | None = None
         self._lab = lab
         self._lesson = lesson
         self._warning: tuple[widgets.Text, Verdict] | None = None
@@ -214,16 +199,11 @@ class KeyEntryForm(widgets.VBox):
         self.verify_button.on_click(self._on_click)
         self.secret.on_submit(self._on_click)
 
-    @property
-    def profile_mode(self) -> bool:
-        """Whether the form also saves the key as a named profile."""
-        return self.profile_name is not None
-
     def submit(self, key_id: str, secret: str, region: str | None = None,
                profile: str | None = None) -> Verdict:
         """Type these values and click the button: what a learner would do. Returns the verdict."""
         if profile is not None and self.profile_name is None:
-            raise ValueError("This form saves no profile; make it with KeyEntryForm(profile=...).")
+            raise ValueError("This form saves no profile; make it with KeyEntryForm(lab, profile=...).")
         self.key_id.value = key_id
         if region is not None:
             self.region.value = region
@@ -234,128 +214,40 @@ class KeyEntryForm(widgets.VBox):
         assert self.result is not None
         return self.result
 
-    # -- inside: everything below runs in the click callback and never raises
+    # -- inside: everything below runs in a widget callback and never raises
 
     def _guard(self, box: widgets.Text, what: str) -> Callable[[dict[str, Any]], None]:
         def check(change: dict[str, Any]) -> None:
-            text = change["new"] or ""
-            if not looks_like_secret(text):
+            verdict = keycheck.misplaced_secret(change["new"], what)
+            if verdict is None:
                 return
             # A synced field is saved with the notebook: empty it before anything else.
             box.value = ""
-            message = ("That looks like a secret access key, which belongs only in the "
-                       "Secret access key box.")
-            if box is self.key_id:
-                try:
-                    validate_key_id(text)
-                except KeyFormatError as exc:
-                    if "swap" in str(exc):  # other messages may quote the start of the text
-                        message = str(exc)
-            verdict = Verdict(False, message, f"The {what} box was emptied so that the secret "
-                              "is not saved with the notebook. Nothing was sent to AWS.")
             self._warning = (box, verdict)
-            self._show([verdict], "")
+            self._show([verdict])
         return check
 
     def _on_click(self, _source: Any = None) -> None:
         secret = self.secret.take()  # read once: the box is empty whatever happens next
         # The button and the box stay enabled while checking: disabling them would drop the
         # keyboard focus to the page (the kernel handles one click at a time anyway).
-        try:
-            verdicts = self._check(secret)
-        except Exception as exc:  # noqa: BLE001 - a learner sees a plain-words line, not a traceback
-            verdicts = [checks.failure(exc, "Checking the key pair")]
-        self._show(verdicts, secret)
+        verdicts = keycheck.verify_key(
+            self._lab, self.key_id.value, secret, region=self.region.value,
+            profile=None if self.profile_name is None else self.profile_name.value,
+            lesson=self._lesson)
+        warning, self._warning = self._warning, None
+        if warning is not None and not warning[0].value.strip():
+            # The box a secret was emptied from is still empty (so verify_key refused it, asking
+            # nothing of AWS): saying why it is empty helps more than "it is empty".
+            verdicts = [warning[1]]
+        self._show(verdicts)
 
-    def _show(self, verdicts: list[Verdict], secret: str) -> None:
-        self.verdicts = [_scrub(v, secret) for v in verdicts]
-        self.result = self.verdicts[-1]
+    def _show(self, verdicts: list[Verdict]) -> None:
+        self.verdicts = verdicts
+        self.result = verdicts[-1]
         # A time stamp, so pressing Verify again visibly answers even when the answer is the same.
         checked = datetime.now().strftime("checked at %H:%M:%S")
         show_in(self.output, *self.verdicts, checked)
-
-    def _record(self, name: str, ok: bool) -> None:
-        if self._lesson:
-            checks.record(self._lesson, name, ok)
-
-    def _checkpoint(self) -> str:
-        return "profile_configured" if self.profile_mode else "key_verified"
-
-    def _refuse(self, message: str) -> list[Verdict]:
-        self._record(self._checkpoint(), False)
-        return [Verdict(False, message, "Nothing was sent to AWS.")]
-
-    def _check(self, raw_secret: str) -> list[Verdict]:
-        from labkit.profiles import (
-            ProfileNameError,
-            RegionError,
-            configure_profile,
-            validate_profile_name,
-            validate_region,
-        )
-        from labkit.session import Identity
-
-        self.identity_arn = None
-        warning, self._warning = self._warning, None
-        if warning is not None and not warning[0].value.strip():
-            self._record(self._checkpoint(), False)
-            return [warning[1]]
-        try:
-            key_id = validate_key_id(self.key_id.value)
-            secret = validate_secret(raw_secret)
-        except KeyFormatError as exc:
-            return self._refuse(str(exc))
-        try:
-            region = validate_region(self.region.value)
-            name = validate_profile_name(self.profile_name.value) if self.profile_name else None
-        except (RegionError, ProfileNameError) as exc:
-            return self._refuse(str(exc))
-
-        lab = self._lab
-        if lab is None:
-            from labkit.session import connect
-
-            lab = connect()
-        key = AccessKey(key_id, secret)
-        try:
-            got = lab.client_for(key, "sts").get_caller_identity()
-        except Exception as exc:  # noqa: BLE001 - AWS errors and network errors alike
-            self._record("key_verified", False)
-            if self.profile_mode:
-                self._record("profile_configured", False)
-            return [checks.failure(exc, "Checking the key pair")]
-        who = Identity(got.get("UserId", ""), got.get("Account", ""), got.get("Arn", ""))
-        self.identity_arn = who.arn
-        detail = f"Access key ID {mask_key_id(key_id)}; the secret was used once, then forgotten."
-        if who.is_root and not lab.simulated:
-            # Real AWS: root keys unlock everything; the lab neither keeps nor uses them.
-            self._record("key_verified", False)
-            if self.profile_mode:
-                self._record("profile_configured", False)
-            return [Verdict(False, "These are the root user's access keys: the lab will not save "
-                                   "or use them.",
-                            "Nothing was saved. Delete the root user's access keys in the IAM "
-                            "console (Security credentials), and enter an IAM user's keys.")]
-        if who.is_root:
-            detail += (" Warning: these are the root user's keys. The root user should have no "
-                       "access keys: delete them and use an IAM user's keys instead.")
-        works = Verdict(True, f"This key pair works: it belongs to {who.name} ({who.arn}) in "
-                              f"account {who.account}.", detail)
-        self._record("key_verified", True)
-        if name is None:
-            return [works]
-
-        try:
-            saved = configure_profile(name, key, region=region,
-                                      credentials_file=lab.credentials_file,
-                                      config_file=lab.config_file, backup=not lab.simulated)
-        except Exception as exc:  # noqa: BLE001 - a file we cannot write is explained, not raised
-            self._record("profile_configured", False)
-            return [works, checks.failure(exc, f"Saving profile {name!r}")]
-        self._record("profile_configured", True)
-        return [works, Verdict(True, saved.message,
-                               f"Use it with `aws ... --profile {name}` or "
-                               f"boto3.Session(profile_name={name!r}).")]
 
 
 # ---------------------------------------------------------------- SecretReveal

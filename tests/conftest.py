@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,33 @@ def _restore_environment() -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+ROOT_STS = (b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            b"<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:root</Arn>"
+            b"<UserId>123456789012</UserId><Account>123456789012</Account>"
+            b"</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId>"
+            b"</ResponseMetadata></GetCallerIdentityResponse>")
+
+
+@pytest.fixture
+def root_sts() -> Iterator[str]:
+    """The URL of a stand-in for AWS's STS that says every key belongs to the root user (neither
+    moto nor the sandbox ever answers GetCallerIdentity so)."""
+
+    class Sts(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(ROOT_STS)))
+            self.end_headers()
+            self.wfile.write(ROOT_STS)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    web = HTTPServer(("127.0.0.1", 0), Sts)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{web.server_address[1]}"
+    web.shutdown()

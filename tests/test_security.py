@@ -450,46 +450,18 @@ def test_removing_the_labs_profile_removes_the_backups_it_made(tmp_path: Path) -
     assert not any(secret in p.read_text() or rotated in p.read_text() for p in aws.iterdir())
 
 
-ROOT_STS = (b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-            b"<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:root</Arn>"
-            b"<UserId>123456789012</UserId><Account>123456789012</Account>"
-            b"</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId>"
-            b"</ResponseMetadata></GetCallerIdentityResponse>")
-
-
-def test_the_key_form_refuses_root_keys_in_real_aws_mode(tmp_path: Path) -> None:
-    """A stand-in for AWS's STS that says the key belongs to the root user."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
+def test_the_key_form_refuses_root_keys_in_real_aws_mode(tmp_path: Path, root_sts: str) -> None:
+    """A stand-in for AWS's STS (conftest's `root_sts`) says the key belongs to the root user."""
     from labkit.session import Identity, Lab, Settings
     from labkit.widgets import KeyEntryForm
 
-    class Sts(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(ROOT_STS)))
-            self.end_headers()
-            self.wfile.write(ROOT_STS)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    web = HTTPServer(("127.0.0.1", 0), Sts)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
     aws = tmp_path / ".aws"
     cfg = Settings(backend="aws", home=tmp_path / ".labkit", credentials_file=aws / "credentials",
                    config_file=aws / "config")
-    lab = Lab(settings=cfg, session=None, identity=Identity("", "", ""),
-              endpoint_url=f"http://127.0.0.1:{web.server_address[1]}")
-    try:
-        key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
-        secret = (uuid.uuid4().hex + uuid.uuid4().hex)[:40]
-        verdict = KeyEntryForm(lab, profile="lab").submit(key_id, secret)
-    finally:
-        web.shutdown()
+    lab = Lab(settings=cfg, session=None, identity=Identity("", "", ""), endpoint_url=root_sts)
+    key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
+    secret = (uuid.uuid4().hex + uuid.uuid4().hex)[:40]
+    verdict = KeyEntryForm(lab, profile="lab").submit(key_id, secret)
     assert not verdict.ok
     assert "root user" in verdict.title and "will not save" in verdict.title
     assert not (aws / "credentials").exists() and not (aws / "config").exists()
