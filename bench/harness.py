@@ -65,9 +65,11 @@ def record(name: str, values: list[float], unit: str = "second") -> pyperf.Bench
     """A pyperf Benchmark of values the harness measured itself (one run, no warm-up).
 
     pyperf adds what it knows of the machine (CPU, load, Python), as for its own workers."""
+    metadata: dict[str, object] = {"name": name, "unit": unit, "loops": 1}
     if unit == "byte":
         values = [int(v) for v in values]
-    run = pyperf.Run(values, metadata={"name": name, "unit": unit, "loops": 1})
+        metadata["duration"] = 0.0  # a reading, not a timing: pyperf would sum the bytes
+    run = pyperf.Run(values, metadata=metadata)
     return pyperf.Benchmark([run])
 
 

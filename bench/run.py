@@ -76,15 +76,12 @@ def pyperf_run(script: str, processes: int, *args: str) -> pyperf.BenchmarkSuite
 
     The workers get this process's environment (less what would point them elsewhere), as a
     learner's kernel does: pyperf's stripped one (no LANG, no CA bundle) made starts slower."""
-    out = Path(tempfile.mkdtemp(prefix="labkit-bench-pyperf-")) / "out.json"
-    subprocess.run([sys.executable, str(BENCH / script), "--processes", str(processes),
-                    "--values", "1", "--warmups", "0", "--loops", "1", "--copy-env", "-o", str(out),
-                    *args],
-                   env=child_env(), cwd=ROOT, check=True)
-    suite = pyperf.BenchmarkSuite.load(str(out))
-    out.unlink()
-    out.parent.rmdir()
-    return suite
+    with tempfile.TemporaryDirectory(prefix="labkit-bench-pyperf-") as folder:
+        out = Path(folder) / "out.json"
+        subprocess.run([sys.executable, str(BENCH / script), "--processes", str(processes),
+                        "--values", "1", "--warmups", "0", "--loops", "1", "--copy-env", "-o",
+                        str(out), *args], env=child_env(), cwd=ROOT, check=True)
+        return pyperf.BenchmarkSuite.load(str(out))
 
 
 def fig_cold_start(cfg: Config) -> Figure:
@@ -233,26 +230,29 @@ def main(argv: list[str] | None = None) -> int:
     def terminate(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")  # so every figure's clean-up runs
 
-    signal.signal(signal.SIGTERM, terminate)
+    previous = signal.signal(signal.SIGTERM, terminate)
     load_before = loadavg()
     print(f"labkit benchmarks ({'quick' if cfg.quick else 'full'} run)")
     began = time.perf_counter()
     benches: list[pyperf.Benchmark] = []
     rows: list[Row] = []
-    for key, (title, measure) in FIGURES.items():
-        if args.only and key not in args.only:
-            continue
-        print(f"\n== {title} ...", flush=True)
-        t0 = time.perf_counter()
-        try:
-            got, got_rows = measure(cfg)
-        except Exception as exc:  # noqa: BLE001 - a failed figure is a FAIL row
-            traceback.print_exc()
-            got, got_rows = [], [Row(title, "error", "", "FAIL",
-                                     f"{type(exc).__name__}: {exc}"[:500])]
-        print(f"   ({time.perf_counter() - t0:.0f} s)")
-        benches += got
-        rows += got_rows
+    try:
+        for key, (title, measure) in FIGURES.items():
+            if args.only and key not in args.only:
+                continue
+            print(f"\n== {title} ...", flush=True)
+            t0 = time.perf_counter()
+            try:
+                got, got_rows = measure(cfg)
+            except Exception as exc:  # noqa: BLE001 - a failed figure is a FAIL row
+                traceback.print_exc()
+                got, got_rows = [], [Row(title, "error", "", "FAIL",
+                                         f"{type(exc).__name__}: {exc}"[:500])]
+            print(f"   ({time.perf_counter() - t0:.0f} s)")
+            benches += got
+            rows += got_rows
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if not benches:
         print("\n".join(f"FAIL {r.figure}: {r.detail}" for r in rows))
         return 1

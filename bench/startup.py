@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +30,20 @@ def fresh_home(base: str) -> Path:
     return Path(tempfile.mkdtemp(prefix="cold-", dir=base)) / "home"
 
 
-def cold_connect(loops: int, base: str) -> float:
-    """connect() in a fresh home: start the sandbox, import boto3 meanwhile, write CLI files."""
-    took = 0.0
-    for _ in range(loops):
-        home = fresh_home(base)
-        os.environ["LABKIT_HOME"] = str(home)  # connect() reads only the environment
-        began = time.perf_counter()
-        labkit.session.connect(refresh=True)
-        took += time.perf_counter() - began
-        labkit.sandbox.stop(home)
-        shutil.rmtree(home.parent, ignore_errors=True)
-    return took
+def connect_in(home: Path) -> None:
+    """connect() in `home`: start the sandbox, import boto3 meanwhile, write the CLI files."""
+    os.environ["LABKIT_HOME"] = str(home)  # connect() reads only the environment
+    labkit.session.connect(refresh=True)
 
 
-def cold_ensure(loops: int, base: str) -> float:
-    """ensure() in a fresh home: spawn the sandbox server and wait until it answers."""
+def cold(loops: int, base: str, start: Callable[[Path], object]) -> float:
+    """Time `start(home)` in fresh homes: `connect_in`, or `labkit.sandbox.ensure` alone (spawn
+    the sandbox server and wait until it answers)."""
     took = 0.0
     for _ in range(loops):
-        home = fresh_home(base)
+        home = Path(tempfile.mkdtemp(prefix="cold-", dir=base)) / "home"
         began = time.perf_counter()
-        labkit.sandbox.ensure(home)
+        start(home)
         took += time.perf_counter() - began
         labkit.sandbox.stop(home)
         shutil.rmtree(home.parent, ignore_errors=True)
@@ -84,8 +78,8 @@ def main() -> None:
     if args.warm_home:
         runner.bench_time_func("warm_attach", warm_attach, Path(args.warm_home), args.warm_pid)
     else:
-        runner.bench_time_func("cold_start", cold_connect, args.base)
-        runner.bench_time_func("sandbox_start", cold_ensure, args.base)
+        runner.bench_time_func("cold_start", cold, args.base, connect_in)
+        runner.bench_time_func("sandbox_start", cold, args.base, labkit.sandbox.ensure)
 
 
 if __name__ == "__main__":
