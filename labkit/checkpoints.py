@@ -50,39 +50,23 @@ def _ok(ok: bool, passed: str, failed: str, todo: str = "") -> Verdict:
     return Verdict(True, passed) if ok else Verdict(False, failed, todo)
 
 
-def _keys(lesson: Lesson, user: str = USER) -> list[dict[str, Any]]:
+def _unless_missing(call: Callable[..., Any], **kwargs: Any) -> Any:
+    """AWS's answer to `call`, or None when what it asks about does not exist (NoSuchEntity)."""
     try:
-        return lesson.client("iam").list_access_keys(UserName=user)["AccessKeyMetadata"]
-    except Exception as exc:  # noqa: BLE001 - a missing user has no keys
+        return call(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - only NoSuchEntity is an answer here
         if checks.error_code(exc) == "NoSuchEntity":
-            return []
+            return None
         raise
+
+
+def _keys(lesson: Lesson, user: str = USER) -> list[dict[str, Any]]:
+    got = _unless_missing(lesson.client("iam").list_access_keys, UserName=user)
+    return [] if got is None else got["AccessKeyMetadata"]  # a missing user has no keys
 
 
 def _user_exists(lesson: Lesson, user: str = USER) -> bool:
-    try:
-        lesson.client("iam").get_user(UserName=user)
-    except Exception as exc:  # noqa: BLE001
-        if checks.error_code(exc) == "NoSuchEntity":
-            return False
-        raise
-    return True
-
-
-def _expect(lesson: Lesson, code: str, call: Callable[..., Any], *args: Any,
-            **kwargs: Any) -> Verdict:
-    """Run `call` expecting AWS to refuse it with `code`: a passing check that explains why."""
-    try:
-        call(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - every outcome is reported as a verdict
-        if checks.error_code(exc) != code:
-            return checks.failure(exc, f"Expected {code}, but the call")
-        why = checks.explain(exc)
-        return Verdict(True, f"AWS refused, as expected: {why.meaning}",
-                       f"{why.message} — {why.what_to_do}" if why.message else why.what_to_do,
-                       code=code)
-    return Verdict(False, f"Expected AWS to refuse with {code}, but the call succeeded.",
-                   "Check the setup cells above ran, then run this cell again.")
+    return _unless_missing(lesson.client("iam").get_user, UserName=user) is not None
 
 
 def _skip_without(lesson: Lesson, fix: str, code: str) -> Verdict | None:
@@ -135,14 +119,11 @@ def _root_has_no_keys(lesson: Lesson) -> Verdict:
 
 @exercise_check("01_root_and_iam_users", "password_policy")
 def _password_policy(lesson: Lesson) -> tuple[bool, str]:
-    try:
-        policy = lesson.client("iam").get_account_password_policy()["PasswordPolicy"]
-    except Exception as exc:  # noqa: BLE001
-        if checks.error_code(exc) == "NoSuchEntity":
-            return False, ("The account has no password policy yet. Call "
-                           "iam.update_account_password_policy(...) with MinimumPasswordLength=14.")
-        raise
-    length = policy.get("MinimumPasswordLength", 0)
+    got = _unless_missing(lesson.client("iam").get_account_password_policy)
+    if got is None:
+        return False, ("The account has no password policy yet. Call "
+                       "iam.update_account_password_policy(...) with MinimumPasswordLength=14.")
+    length = got["PasswordPolicy"].get("MinimumPasswordLength", 0)
     if length < 14:
         return False, (f"The policy asks for {length} characters; CIS 1.8 asks for at least 14 "
                        "(MinimumPasswordLength=14).")
@@ -215,7 +196,7 @@ def _third_key_refused(lesson: Lesson) -> Verdict:
     made = []
     while len(_keys(lesson)) < 2:  # the limit shows only once the user has its two keys
         made.append(iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"])
-    verdict = _expect(lesson, "LimitExceeded", iam.create_access_key, UserName=USER)
+    verdict = checks.refusal("LimitExceeded", iam.create_access_key, UserName=USER)
     for key_id in made:
         iam.delete_access_key(UserName=USER, AccessKeyId=key_id)
     return verdict
@@ -257,7 +238,7 @@ def _cli_identity(lesson: Lesson) -> Verdict:
 @rule("04_configure_the_cli", "create_denied")
 def _create_denied(lesson: Lesson) -> Verdict:
     user_iam = lesson.client("iam", profile=USER)
-    return _expect(lesson, "AccessDenied", user_iam.create_user, UserName="not-allowed")
+    return checks.refusal("AccessDenied", user_iam.create_user, UserName="not-allowed")
 
 
 @rule("04_configure_the_cli", "wrong_secret")
@@ -269,7 +250,7 @@ def _wrong_secret(lesson: Lesson) -> Verdict:
         return Verdict(False, "The lesson has no key pair to try.", "Run the Setup cells again.")
     wrong = AccessKey(key.access_key_id, key.reveal_secret()[::-1])
     sts = lesson.client("sts", credentials=wrong)
-    return _expect(lesson, "SignatureDoesNotMatch", sts.get_caller_identity)
+    return checks.refusal("SignatureDoesNotMatch", sts.get_caller_identity)
 
 
 @exercise_check("04_configure_the_cli", "output_table")
@@ -313,7 +294,7 @@ def _old_key_refused(lesson: Lesson) -> Verdict:
     if skipped or lesson.key is None:
         return skipped or Verdict(False, "No old key to try.", "Run the Setup cells again.")
     sts = lesson.client("sts", credentials=lesson.key)
-    return _expect(lesson, "InvalidClientTokenId", sts.get_caller_identity)
+    return checks.refusal("InvalidClientTokenId", sts.get_caller_identity)
 
 
 @rule("05_rotate_access_keys", "rotated")
@@ -444,7 +425,7 @@ def _credentials_expired(lesson: Lesson) -> Verdict:
                               "(sandbox time).",
                        'Move the clock past it first: lesson.advance_clock("20m").')
     sts = lesson.client("sts", credentials=answer["Credentials"])
-    return _expect(lesson, "ExpiredToken", sts.get_caller_identity)
+    return checks.refusal("ExpiredToken", sts.get_caller_identity)
 
 
 @exercise_check("07_prefer_iam_roles", "assumed_role_arn")
@@ -521,7 +502,7 @@ def _delete_conflict(lesson: Lesson) -> Verdict:
     skipped = _skip_without(lesson, "delete-user-conflicts", "DeleteConflict")
     if skipped:
         return skipped
-    return _expect(lesson, "DeleteConflict", lesson.client("iam").delete_user, UserName=USER)
+    return checks.refusal("DeleteConflict", lesson.client("iam").delete_user, UserName=USER)
 
 
 @rule("09_clean_up", "nothing_left")

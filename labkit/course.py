@@ -126,8 +126,6 @@ class Lesson:
 
     def advance_clock(self, duration: str) -> None:
         """Move the sandbox's clock forward (`"20m"`, `"91d"`) and say so; simulated time only."""
-        from labkit.session import LabError
-
         try:
             now = self.lab.advance_clock(duration)
         except LabError as exc:
@@ -190,8 +188,7 @@ class Lesson:
         """The key pair a profile of the lab's CLI files holds (secret masked on display)."""
         from labkit.profiles import read_profile
 
-        return read_profile(profile, credentials_file=self.lab.credentials_file,
-                            config_file=self.lab.config_file)
+        return read_profile(profile, **_files(self.lab))
 
     def show_aws_file(self, which: str = "credentials") -> None:
         """Print the lab's CLI `credentials` or `config` file, secrets masked."""
@@ -221,15 +218,6 @@ class Lesson:
         print(f"{'Made' if made.new else 'Found'} {user_name} with an access key and "
               f"{iam.READ_ONLY}, as a colleague left it.")
 
-    def check(self, name: str, ok: bool, passed: str, failed: str, todo: str = "") -> checks.Verdict:
-        """A checkpoint of this lesson."""
-        return checks.check(self.name, name, ok, passed, failed, todo)
-
-    def expect_error(self, name: str, code: str, call: Callable[..., Any], *args: Any,
-                     **kwargs: Any) -> checks.Verdict:
-        """A checkpoint that passes when AWS refuses `call` with `code`, explained."""
-        return checks.expect_error(self.name, name, code, call, *args, **kwargs)
-
     def access_key(self, name: str = "key") -> AccessKey:
         """An access key this lesson makes; running the cell again gives the same key back."""
         made: dict[str, AccessKey] = self.__dict__.setdefault("_made", {})
@@ -242,14 +230,6 @@ class Lesson:
                   "(it was not in use, and a user may have only two keys)")
         made[name] = iam.create_access_key(self.iam)
         return made[name]
-
-    def expect_refusal(self, name: str, code: str, needs: str, call: Callable[..., Any],
-                       *args: Any, **kwargs: Any) -> checks.Verdict:
-        """Like expect_error, for a behaviour only the sandbox's fidelity fix `needs` provides."""
-        if self.lab.missing_fix(needs):
-            return checks.Verdict(True, f"Skipped: this stock moto server does not refuse here "
-                                        f"as AWS would ({code}); the labkit sandbox does.")
-        return self.expect_error(name, code, call, *args, **kwargs)
 
     def profile_session(self, profile: str = PROFILE) -> Any:
         """A boto3 session from the lab's named profile, as `--profile` would give the CLI."""
@@ -309,7 +289,7 @@ def _need_key(lab: Lab) -> tuple[list[str], AccessKey]:
 def _need_profile(lab: Lab) -> tuple[list[str], AccessKey]:
     from labkit.profiles import configure_profile, read_profile
 
-    files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
+    files = _files(lab)
     current = read_profile(PROFILE, **files)
     if _works(lab, current):
         assert current is not None
@@ -324,16 +304,7 @@ def configure(lab: Lab, key: AccessKey, profile: str = PROFILE) -> Any:
     """What `aws configure --profile NAME` does, into the lab's files (backed up on real AWS)."""
     from labkit.profiles import configure_profile
 
-    return configure_profile(profile, key, region=lab.region, credentials_file=lab.credentials_file,
-                             config_file=lab.config_file, backup=lab.guarded)
-
-
-def remove_profile(lab: Lab, profile: str = PROFILE) -> Any:
-    """Remove exactly the lab's profile from the lab's files (backed up on real AWS)."""
-    from labkit.profiles import remove_profile as remove
-
-    return remove(profile, credentials_file=lab.credentials_file, config_file=lab.config_file,
-                  backup=lab.guarded)
+    return configure_profile(profile, key, region=lab.region, backup=lab.guarded, **_files(lab))
 
 
 def show_aws_file(path: Path) -> str:
@@ -354,6 +325,7 @@ def show_aws_file(path: Path) -> str:
 
 
 def _files(lab: Lab) -> dict[str, Path]:
+    """The lab's CLI files, as the keyword arguments labkit.profiles takes."""
     return {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
 
 
@@ -429,7 +401,7 @@ def repair_default(lab: Lab) -> list[str]:
 def remove_profiles_of(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
     """Clean-up: remove the lab's profile and every profile holding a deleted key of the user;
     [default] goes back to the console identity (in the sandbox), so the CLI keeps working."""
-    from labkit.profiles import read_profile
+    from labkit.profiles import read_profile, remove_profile
 
     out = []
     for name in [PROFILE, *profiles_with_deleted_keys(lab, user_name)]:
@@ -437,7 +409,7 @@ def remove_profiles_of(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
             configure(lab, lab.console_key, "default")
             out.append("The profile [default] is console-admin again (it held a deleted key).")
         elif name != "default" and read_profile(name, **_files(lab)) is not None:
-            remove_profile(lab, name)
+            remove_profile(name, backup=lab.guarded, **_files(lab))
             out.append(f"Removed the profile [{name}].")
     return out or ["No profile held a key of " + user_name + "."]
 
@@ -536,6 +508,8 @@ def _start_roles(lab: Lab) -> list[str]:
 
 
 def _import_reports() -> None:
+    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
+    cells wait for the sandbox (or the learner reads), not when the first table is due."""
     import io
 
     import pandas.io.formats.style  # noqa: F401
@@ -548,17 +522,9 @@ def _import_reports() -> None:
     ax.figure.savefig(io.BytesIO(), format="png", dpi=96)
 
 
-def _warm_up_reports() -> None:
-    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
-    cells wait for the sandbox (or the learner reads), not when the first table is due. A cell
-    that needs them first waits for the import under way (Python's import lock)."""
-    import threading
-
-    threading.Thread(target=_import_reports, daemon=True).start()
-
-
-# Needs met before connecting, so that they overlap the sandbox's start.
-WARM_UP: dict[str, Callable[[], None]] = {"report_libraries": _warm_up_reports}
+# Needs met in a thread before connecting, so that they overlap the sandbox's start. A cell
+# that needs them first waits for the import under way (Python's import lock).
+WARM_UP: dict[str, Callable[[], None]] = {"report_libraries": _import_reports}
 CatchUp = Callable[[Lab], tuple[list[str], AccessKey | None]]
 # Each need of NEEDS: what it does, and the key pair it leaves the lesson (or None).
 CATCH_UP: dict[str, CatchUp] = {
@@ -573,13 +539,15 @@ CATCH_UP: dict[str, CatchUp] = {
 def start(lesson: str) -> Lesson:
     """Connect for a lesson, catch up on what earlier lessons made, and start it over if it
     ran before, so that Run All works again; AWS errors then show in plain words."""
+    import threading
+
     from labkit import notebook
 
     if lesson not in LESSONS:
         raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
     for need in NEEDS[lesson]:
         if need in WARM_UP:
-            WARM_UP[need]()
+            threading.Thread(target=WARM_UP[need], daemon=True).start()
     notebook.install()
     lab = connect()
     # A restart message is news once: show it in this lesson, not in every later one.
