@@ -345,16 +345,12 @@ def _sections(lines: list[str]) -> list[_Section]:
     return sections
 
 
-def _newline(lines: list[str]) -> str:
-    return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-
-
 def _set_values(
     text: str, name: str, values: dict[str, str | None], *, config: bool, header: str
 ) -> str:
     """Set (or, for None, delete) keys in the profile's section(s); add the section if missing."""
     lines = _LINE_RE.findall(text)
-    nl = _newline(lines)
+    nl = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"  # as the file's first line ends
     targets = [s for s in _sections(lines) if _matches(s.header, name, config=config)]
     if not targets:
         new = [f"{k} = {v}{nl}" for k, v in values.items() if v is not None]
