@@ -12,8 +12,10 @@ import configparser
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from labkit import checks, scan
+from labkit import checks, reports, scan
+from labkit.answers import plain
 from labkit.checks import Verdict
+from labkit.keys import AccessKey
 
 if TYPE_CHECKING:
     from labkit.course import Lesson
@@ -179,8 +181,6 @@ def _key_created(lesson: Lesson) -> Verdict:
 
 @rule("03_create_access_keys", "secret_masked")
 def _secret_masked(lesson: Lesson) -> Verdict:
-    from labkit.answers import plain
-
     made = lesson.last_answer("CreateAccessKey")
     if not made:
         return Verdict(False, "No key was created yet.", "Run Step 1 first.")
@@ -243,8 +243,6 @@ def _create_denied(lesson: Lesson) -> Verdict:
 
 @rule("04_configure_the_cli", "wrong_secret")
 def _wrong_secret(lesson: Lesson) -> Verdict:
-    from labkit.keys import AccessKey
-
     key = lesson.key
     if key is None:
         return Verdict(False, "The lesson has no key pair to try.", "Run the Setup cells again.")
@@ -270,10 +268,7 @@ def _output_table(lesson: Lesson) -> tuple[bool, str]:
 # ---------------------------------------------------------------- lesson 05
 
 def _profile_key_id(lesson: Lesson, profile: str = USER) -> str | None:
-    from labkit.profiles import read_profile
-
-    key = read_profile(profile, credentials_file=lesson.lab.credentials_file,
-                       config_file=lesson.lab.config_file)
+    key = lesson.profile_key(profile)
     return key.access_key_id if key else None
 
 
@@ -333,8 +328,6 @@ def _rotate_again(lesson: Lesson) -> tuple[bool, str]:
 def _last_report(lesson: Lesson) -> Any:
     """The key table of the credential report the learner fetched last (no new request), or a
     fresh one when there is none."""
-    from labkit import reports
-
     got = lesson.last_answer("GetCredentialReport")
     if got and got.get("Content"):
         return reports.credential_report_frame(got["Content"])
@@ -370,8 +363,6 @@ def _old_key_unused(lesson: Lesson) -> Verdict:
 def _audit(lesson: Lesson) -> Verdict:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return Verdict(True, "Skipped: the company scenario runs only in the labkit sandbox.")
-    from labkit import reports
-
     found = reports.findings(_last_report(lesson))
     expected = {"root_access_key", "rotation_overdue", "two_active_keys"}
     return _ok(expected <= set(found["check"]),
@@ -383,8 +374,6 @@ def _audit(lesson: Lesson) -> Verdict:
 def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return False, "The company scenario runs only in the labkit sandbox: nothing to do here."
-    from labkit import reports
-
     keys = reports.key_inventory(client=lesson.lab.client("iam"))
     if not set(keys["user"]) & {"cara-analyst", "fay-data-export", "ana-developer"}:
         return False, "Seed the company account first (Step 3)."

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import configparser
 import csv
 import html
 import io
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit import checks, iam
+from labkit import checkpoints, checks, iam, notebook
+from labkit.answers import LAST, install_masking, install_tagging, plain
 from labkit.files import write_private_text
-from labkit.keys import AccessKey, validate_key_id, validate_secret
+from labkit.keys import AccessKey, mask_secret, validate_key_id, validate_secret
+from labkit.profiles import configure_profile, read_profile, remove_profile
 from labkit.session import Lab, LabError, connect
 
 # What each lesson needs made (or cleared) before its first step, in order: the names are the
@@ -39,8 +43,6 @@ _learner_clients: weakref.WeakKeyDictionary[Lab, dict[str, Any]] = weakref.WeakK
 
 def _as_key(value: Any) -> AccessKey:
     """An AccessKey from what AWS answered (CreateAccessKey, AssumeRole) or an AccessKey."""
-    from labkit.answers import plain
-
     if isinstance(value, AccessKey):
         return value
     if isinstance(value, dict):
@@ -109,8 +111,6 @@ class Lesson:
         """A boto3 client for the learner's calls: the console identity by default, a named
         profile (as `--profile`), or credentials (an AccessKey, or AssumeRole's Credentials).
         What it returns has every secret masked on display."""
-        from labkit.answers import install_masking, install_tagging
-
         if profile is not None:
             made = self.lab.client_for(self.lab.session_for_profile(profile), service)
         elif credentials is not None:
@@ -137,25 +137,19 @@ class Lesson:
 
     def last_answer(self, operation: str) -> Any:
         """What AWS last answered to `operation` (e.g. "CreateAccessKey") through the lesson."""
-        from labkit.answers import LAST
-
         return LAST.get(operation)
 
     def verify(self, name: str) -> checks.Verdict:
         """A checkpoint of this lesson, by name: its rule and hint live in labkit.checkpoints."""
-        from labkit import checkpoints
-
         return checkpoints.verify(self, name)
 
     def exercise(self, name: str) -> None:
         """Check a "Your turn" exercise against the sandbox: prints ✅ or a hint, never raises."""
-        from labkit import checkpoints
-
         print(checkpoints.exercise(self, name))
 
     def quiz(self, name: str = "quiz") -> Any:
         """The lesson's quiz (its questions live in labkit.checkpoints, not in the cell)."""
-        from labkit import checkpoints, widgets
+        from labkit import widgets
 
         questions = [widgets.Question(*q) for q in checkpoints.QUIZZES[self.name][name]]
         return widgets.Quiz(questions, lesson=self.name, name=name)
@@ -186,8 +180,6 @@ class Lesson:
 
     def profile_key(self, profile: str = PROFILE) -> AccessKey | None:
         """The key pair a profile of the lab's CLI files holds (secret masked on display)."""
-        from labkit.profiles import read_profile
-
         return read_profile(profile, **_files(self.lab))
 
     def show_aws_file(self, which: str = "credentials") -> None:
@@ -287,30 +279,23 @@ def _need_key(lab: Lab) -> tuple[list[str], AccessKey]:
 
 
 def _need_profile(lab: Lab) -> tuple[list[str], AccessKey]:
-    from labkit.profiles import configure_profile, read_profile
-
-    files = _files(lab)
-    current = read_profile(PROFILE, **files)
+    current = read_profile(PROFILE, **_files(lab))
     if _works(lab, current):
         assert current is not None
         return _need_user(lab), current
     out, key = _need_key(lab)
-    configure_profile(PROFILE, key, region=lab.region, backup=lab.guarded, **files)
+    configure(lab, key)
     out.append(f"Caught up: configured the profile {PROFILE} (lesson 04's `aws configure`).")
     return out, key
 
 
 def configure(lab: Lab, key: AccessKey, profile: str = PROFILE) -> Any:
     """What `aws configure --profile NAME` does, into the lab's files (backed up on real AWS)."""
-    from labkit.profiles import configure_profile
-
     return configure_profile(profile, key, region=lab.region, backup=lab.guarded, **_files(lab))
 
 
 def show_aws_file(path: Path) -> str:
     """An AWS CLI file's text with every secret masked, for looking at it in a lesson."""
-    from labkit.keys import mask_secret
-
     try:
         text = path.read_text()
     except OSError:
@@ -330,8 +315,6 @@ def _files(lab: Lab) -> dict[str, Path]:
 
 
 def _profile_names(lab: Lab) -> list[str]:
-    import configparser
-
     parser = configparser.RawConfigParser()
     try:
         parser.read(lab.credentials_file)
@@ -343,8 +326,6 @@ def _profile_names(lab: Lab) -> list[str]:
 def switch_profiles(lab: Lab, key: AccessKey, profile: str = PROFILE) -> list[str]:
     """Rotation's switch: `profile`, and every profile holding the same old key (a terminal's
     `aws configure` writes [default]), now hold `key`. Nothing else changes."""
-    from labkit.profiles import read_profile
-
     old = read_profile(profile, **_files(lab))
     names = [profile] + [n for n in _profile_names(lab) if n != profile and old is not None
                          and (read_profile(n, **_files(lab)) or key).access_key_id
@@ -367,8 +348,6 @@ def _known_key_ids(lab: Lab, user_name: str = iam.USER_NAME) -> set[str]:
 def profiles_with_deleted_keys(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
     """Profiles of the lab's CLI files whose key is neither the console's nor a live key of
     `user_name` (the lab's user): they would answer InvalidClientTokenId."""
-    from labkit.profiles import read_profile
-
     console = lab.console_key.access_key_id if lab.console_key else None
     live = _known_key_ids(lab, user_name)
     stale = []
@@ -382,8 +361,6 @@ def profiles_with_deleted_keys(lab: Lab, user_name: str = iam.USER_NAME) -> list
 
 def repair_default(lab: Lab) -> list[str]:
     """[default] back to the console identity when its key was deleted (sandbox only)."""
-    from labkit.profiles import read_profile
-
     if not lab.simulated or lab.console_key is None:
         return []
     current = read_profile("default", **_files(lab))
@@ -401,8 +378,6 @@ def repair_default(lab: Lab) -> list[str]:
 def remove_profiles_of(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
     """Clean-up: remove the lab's profile and every profile holding a deleted key of the user;
     [default] goes back to the console identity (in the sandbox), so the CLI keeps working."""
-    from labkit.profiles import read_profile, remove_profile
-
     out = []
     for name in [PROFILE, *profiles_with_deleted_keys(lab, user_name)]:
         if name == "default" and lab.simulated and lab.console_key is not None:
@@ -510,8 +485,6 @@ def _start_roles(lab: Lab) -> list[str]:
 def _import_reports() -> None:
     """Lesson 06 draws tables and a chart: import their libraries while its setup and first
     cells wait for the sandbox (or the learner reads), not when the first table is due."""
-    import io
-
     import pandas.io.formats.style  # noqa: F401
     from matplotlib.figure import Figure
 
@@ -539,10 +512,6 @@ CATCH_UP: dict[str, CatchUp] = {
 def start(lesson: str) -> Lesson:
     """Connect for a lesson, catch up on what earlier lessons made, and start it over if it
     ran before, so that Run All works again; AWS errors then show in plain words."""
-    import threading
-
-    from labkit import notebook
-
     if lesson not in LESSONS:
         raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
     for need in NEEDS[lesson]:
