@@ -115,8 +115,6 @@ def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
 def _why(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied (run as the learner, or with sudo)"
-    if isinstance(exc, IsADirectoryError):
-        return f"{PROGRESS} is a folder, not a file"
     if isinstance(exc, NotADirectoryError):
         return "not a folder"
     return exc.strerror or type(exc).__name__
