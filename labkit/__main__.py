@@ -7,6 +7,7 @@ import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         from labkit import progress
 
         return progress.run(args)
-    if args.command == "sandbox" and args.action == "advance":
-        return _advance(args.duration)
+    advance = args.command == "sandbox" and args.action == "advance"
+    if advance and not _duration_ok(args.duration):
+        return 2
     if args.command == "sandbox" and args.action == "serve":
         from labkit.sandbox.server import serve
 
@@ -81,11 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     from labkit.session import LabError, connect, env_exports, settings
 
     try:
-        if args.command == "sandbox":
+        if args.command == "sandbox" and not advance:
             return _sandbox(args.action, settings().home)
         lab = connect()
         if lab.message:
             print(lab.message, file=sys.stderr)
+        if advance:
+            lab.advance_clock(" ".join(args.duration))  # `advance 1d 2h` means 1d2h
+            print(f"Sandbox time is now {_clock_time(lab)}.")
+            return 0
         if args.command == "env":
             if not lab.simulated:
                 return _fail("`env` is for the sandbox; with real AWS use your own profile.")
@@ -168,41 +174,32 @@ def _sandbox_time() -> str:
         lab = connect()
         if lab.sandbox is None or "clock" not in lab.sandbox.fixes:
             return f"{_describe_time(lab.now(), 0)}; this server has no clock of its own"
-        got = lab.sandbox.admin("GET", "clock")
+        return _clock_time(lab)
     except (LabError, RuntimeError) as exc:
         return f"unknown ({exc})"
+
+
+def _clock_time(lab: Any) -> str:
+    """The sandbox's clock, asked of the sandbox, in words."""
+    got = lab.sandbox.admin("GET", "clock")
     return _describe_time(datetime.fromisoformat(got["now"]), float(got["offset_s"]))
 
 
-def _advance(rest: list[str]) -> int:
-    """`sandbox advance DURATION`: move the sandbox's clock forward, print the new time."""
-    from labkit import sandbox
+def _duration_ok(words: list[str]) -> bool:
+    """Whether `sandbox advance` was given a duration; if not, say why, before starting anything
+    (nothing changes)."""
     from labkit.sandbox.clock import DurationError, parse_duration
 
-    usage = ("usage: python -m labkit sandbox advance DURATION   (for example 20m, 2h, 91d, "
-             "1d2h)")
-    if not rest:
-        print(usage, file=sys.stderr)
-        return 2
-    duration = " ".join(rest)  # `advance 1d 2h` means 1d2h
+    if not words:
+        print("usage: python -m labkit sandbox advance DURATION   (for example 20m, 2h, 91d, "
+              "1d2h)", file=sys.stderr)
+        return False
     try:
-        parse_duration(duration)  # refuse before starting anything: nothing changes
+        parse_duration(" ".join(words))
     except DurationError as exc:
         print(f"labkit: {exc}", file=sys.stderr)
-        return 2
-    from labkit.session import LabError, connect
-
-    try:
-        lab = connect()
-        if lab.message:
-            print(lab.message, file=sys.stderr)
-        lab.advance_clock(duration)
-        got = lab.sandbox.admin("GET", "clock")
-    except (LabError, sandbox.SandboxError) as exc:
-        return _fail(str(exc))
-    now = _describe_time(datetime.fromisoformat(got["now"]), float(got["offset_s"]))
-    print(f"Sandbox time is now {now}.")
-    return 0
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ import configparser
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from labkit import checks, scan
+from labkit import checks, reports, scan
+from labkit.answers import plain
 from labkit.checks import Verdict
+from labkit.keys import AccessKey
 
 if TYPE_CHECKING:
     from labkit.course import Lesson
@@ -50,39 +52,23 @@ def _ok(ok: bool, passed: str, failed: str, todo: str = "") -> Verdict:
     return Verdict(True, passed) if ok else Verdict(False, failed, todo)
 
 
-def _keys(lesson: Lesson, user: str = USER) -> list[dict[str, Any]]:
+def _unless_missing(call: Callable[..., Any], **kwargs: Any) -> Any:
+    """AWS's answer to `call`, or None when what it asks about does not exist (NoSuchEntity)."""
     try:
-        return lesson.client("iam").list_access_keys(UserName=user)["AccessKeyMetadata"]
-    except Exception as exc:  # noqa: BLE001 - a missing user has no keys
+        return call(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - only NoSuchEntity is an answer here
         if checks.error_code(exc) == "NoSuchEntity":
-            return []
+            return None
         raise
+
+
+def _keys(lesson: Lesson, user: str = USER) -> list[dict[str, Any]]:
+    got = _unless_missing(lesson.client("iam").list_access_keys, UserName=user)
+    return [] if got is None else got["AccessKeyMetadata"]  # a missing user has no keys
 
 
 def _user_exists(lesson: Lesson, user: str = USER) -> bool:
-    try:
-        lesson.client("iam").get_user(UserName=user)
-    except Exception as exc:  # noqa: BLE001
-        if checks.error_code(exc) == "NoSuchEntity":
-            return False
-        raise
-    return True
-
-
-def _expect(lesson: Lesson, code: str, call: Callable[..., Any], *args: Any,
-            **kwargs: Any) -> Verdict:
-    """Run `call` expecting AWS to refuse it with `code`: a passing check that explains why."""
-    try:
-        call(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - every outcome is reported as a verdict
-        if checks.error_code(exc) != code:
-            return checks.failure(exc, f"Expected {code}, but the call")
-        why = checks.explain(exc)
-        return Verdict(True, f"AWS refused, as expected: {why.meaning}",
-                       f"{why.message} — {why.what_to_do}" if why.message else why.what_to_do,
-                       code=code)
-    return Verdict(False, f"Expected AWS to refuse with {code}, but the call succeeded.",
-                   "Check the setup cells above ran, then run this cell again.")
+    return _unless_missing(lesson.client("iam").get_user, UserName=user) is not None
 
 
 def _skip_without(lesson: Lesson, fix: str, code: str) -> Verdict | None:
@@ -135,14 +121,11 @@ def _root_has_no_keys(lesson: Lesson) -> Verdict:
 
 @exercise_check("01_root_and_iam_users", "password_policy")
 def _password_policy(lesson: Lesson) -> tuple[bool, str]:
-    try:
-        policy = lesson.client("iam").get_account_password_policy()["PasswordPolicy"]
-    except Exception as exc:  # noqa: BLE001
-        if checks.error_code(exc) == "NoSuchEntity":
-            return False, ("The account has no password policy yet. Call "
-                           "iam.update_account_password_policy(...) with MinimumPasswordLength=14.")
-        raise
-    length = policy.get("MinimumPasswordLength", 0)
+    got = _unless_missing(lesson.client("iam").get_account_password_policy)
+    if got is None:
+        return False, ("The account has no password policy yet. Call "
+                       "iam.update_account_password_policy(...) with MinimumPasswordLength=14.")
+    length = got["PasswordPolicy"].get("MinimumPasswordLength", 0)
     if length < 14:
         return False, (f"The policy asks for {length} characters; CIS 1.8 asks for at least 14 "
                        "(MinimumPasswordLength=14).")
@@ -198,8 +181,6 @@ def _key_created(lesson: Lesson) -> Verdict:
 
 @rule("03_create_access_keys", "secret_masked")
 def _secret_masked(lesson: Lesson) -> Verdict:
-    from labkit.answers import plain
-
     made = lesson.last_answer("CreateAccessKey")
     if not made:
         return Verdict(False, "No key was created yet.", "Run Step 1 first.")
@@ -215,7 +196,7 @@ def _third_key_refused(lesson: Lesson) -> Verdict:
     made = []
     while len(_keys(lesson)) < 2:  # the limit shows only once the user has its two keys
         made.append(iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"])
-    verdict = _expect(lesson, "LimitExceeded", iam.create_access_key, UserName=USER)
+    verdict = checks.refusal("LimitExceeded", iam.create_access_key, UserName=USER)
     for key_id in made:
         iam.delete_access_key(UserName=USER, AccessKeyId=key_id)
     return verdict
@@ -257,19 +238,17 @@ def _cli_identity(lesson: Lesson) -> Verdict:
 @rule("04_configure_the_cli", "create_denied")
 def _create_denied(lesson: Lesson) -> Verdict:
     user_iam = lesson.client("iam", profile=USER)
-    return _expect(lesson, "AccessDenied", user_iam.create_user, UserName="not-allowed")
+    return checks.refusal("AccessDenied", user_iam.create_user, UserName="not-allowed")
 
 
 @rule("04_configure_the_cli", "wrong_secret")
 def _wrong_secret(lesson: Lesson) -> Verdict:
-    from labkit.keys import AccessKey
-
     key = lesson.key
     if key is None:
         return Verdict(False, "The lesson has no key pair to try.", "Run the Setup cells again.")
     wrong = AccessKey(key.access_key_id, key.reveal_secret()[::-1])
     sts = lesson.client("sts", credentials=wrong)
-    return _expect(lesson, "SignatureDoesNotMatch", sts.get_caller_identity)
+    return checks.refusal("SignatureDoesNotMatch", sts.get_caller_identity)
 
 
 @exercise_check("04_configure_the_cli", "output_table")
@@ -289,10 +268,7 @@ def _output_table(lesson: Lesson) -> tuple[bool, str]:
 # ---------------------------------------------------------------- lesson 05
 
 def _profile_key_id(lesson: Lesson, profile: str = USER) -> str | None:
-    from labkit.profiles import read_profile
-
-    key = read_profile(profile, credentials_file=lesson.lab.credentials_file,
-                       config_file=lesson.lab.config_file)
+    key = lesson.profile_key(profile)
     return key.access_key_id if key else None
 
 
@@ -313,7 +289,7 @@ def _old_key_refused(lesson: Lesson) -> Verdict:
     if skipped or lesson.key is None:
         return skipped or Verdict(False, "No old key to try.", "Run the Setup cells again.")
     sts = lesson.client("sts", credentials=lesson.key)
-    return _expect(lesson, "InvalidClientTokenId", sts.get_caller_identity)
+    return checks.refusal("InvalidClientTokenId", sts.get_caller_identity)
 
 
 @rule("05_rotate_access_keys", "rotated")
@@ -352,8 +328,6 @@ def _rotate_again(lesson: Lesson) -> tuple[bool, str]:
 def _last_report(lesson: Lesson) -> Any:
     """The key table of the credential report the learner fetched last (no new request), or a
     fresh one when there is none."""
-    from labkit import reports
-
     got = lesson.last_answer("GetCredentialReport")
     if got and got.get("Content"):
         return reports.credential_report_frame(got["Content"])
@@ -389,8 +363,6 @@ def _old_key_unused(lesson: Lesson) -> Verdict:
 def _audit(lesson: Lesson) -> Verdict:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return Verdict(True, "Skipped: the company scenario runs only in the labkit sandbox.")
-    from labkit import reports
-
     found = reports.findings(_last_report(lesson))
     expected = {"root_access_key", "rotation_overdue", "two_active_keys"}
     return _ok(expected <= set(found["check"]),
@@ -402,8 +374,6 @@ def _audit(lesson: Lesson) -> Verdict:
 def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return False, "The company scenario runs only in the labkit sandbox: nothing to do here."
-    from labkit import reports
-
     keys = reports.key_inventory(client=lesson.lab.client("iam"))
     if not set(keys["user"]) & {"cara-analyst", "fay-data-export", "ana-developer"}:
         return False, "Seed the company account first (Step 3)."
@@ -444,7 +414,7 @@ def _credentials_expired(lesson: Lesson) -> Verdict:
                               "(sandbox time).",
                        'Move the clock past it first: lesson.advance_clock("20m").')
     sts = lesson.client("sts", credentials=answer["Credentials"])
-    return _expect(lesson, "ExpiredToken", sts.get_caller_identity)
+    return checks.refusal("ExpiredToken", sts.get_caller_identity)
 
 
 @exercise_check("07_prefer_iam_roles", "assumed_role_arn")
@@ -521,7 +491,7 @@ def _delete_conflict(lesson: Lesson) -> Verdict:
     skipped = _skip_without(lesson, "delete-user-conflicts", "DeleteConflict")
     if skipped:
         return skipped
-    return _expect(lesson, "DeleteConflict", lesson.client("iam").delete_user, UserName=USER)
+    return checks.refusal("DeleteConflict", lesson.client("iam").delete_user, UserName=USER)
 
 
 @rule("09_clean_up", "nothing_left")

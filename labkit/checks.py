@@ -115,34 +115,29 @@ def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
 def _why(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied (run as the learner, or with sudo)"
-    if isinstance(exc, IsADirectoryError):
-        return f"{PROGRESS} is a folder, not a file"
     if isinstance(exc, NotADirectoryError):
         return "not a folder"
     return exc.strerror or type(exc).__name__
 
 
-def check(lesson: str, name: str, ok: bool, passed: str, failed: str, todo: str = "") -> Verdict:
-    """A checkpoint: record it and say, in one line, what is right or what is wrong."""
-    record(lesson, name, ok)
-    return Verdict(True, passed) if ok else Verdict(False, failed, todo)
+def refusal(code: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Verdict:
+    """Run `call`, expecting AWS to refuse it with `code`: a passing verdict that explains why."""
+    try:
+        call(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - every outcome is reported as a verdict
+        if error_code(exc) != code:
+            return failure(exc, f"Expected {code}, but the call")
+        why = explain(exc)
+        return Verdict(True, f"AWS refused, as expected: {why.meaning}",
+                       f"{why.message} — {why.what_to_do}" if why.message else why.what_to_do,
+                       code=code)
+    return Verdict(False, f"Expected AWS to refuse with {code}, but the call succeeded.",
+                   "Check the setup cells above ran, then run this cell again.")
 
 
 def expect_error(lesson: str, name: str, code: str, call: Callable[..., Any], *args: Any,
                  **kwargs: Any) -> Verdict:
-    """Run `call`, expecting AWS to refuse it with `code`: a passing check that explains why."""
-    try:
-        call(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - every outcome is reported as a verdict
-        got = error_code(exc)
-        if got == code:
-            record(lesson, name, True)
-            why = explain(exc)
-            return Verdict(True, f"AWS refused, as expected: {why.meaning}",
-                           f"{why.message} — {why.what_to_do}" if why.message else why.what_to_do,
-                           code=code)
-        record(lesson, name, False)
-        return failure(exc, f"Expected {code}, but the call")
-    record(lesson, name, False)
-    return Verdict(False, f"Expected AWS to refuse with {code}, but the call succeeded.",
-                   "Check the setup cells above ran, then run this cell again.")
+    """refusal(), recorded as the lesson's checkpoint `name` for the class progress view."""
+    verdict = refusal(code, call, *args, **kwargs)
+    record(lesson, name, verdict.ok)
+    return verdict

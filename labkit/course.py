@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import configparser
 import csv
 import html
 import io
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit import checks, iam
+from labkit import checkpoints, checks, iam, notebook
+from labkit.answers import LAST, install_masking, install_tagging, plain
 from labkit.files import write_private_text
-from labkit.keys import AccessKey, validate_key_id, validate_secret
+from labkit.keys import AccessKey, mask_secret, validate_key_id, validate_secret
+from labkit.profiles import configure_profile, read_profile, remove_profile
 from labkit.session import Lab, LabError, connect
 
 # What each lesson needs made (or cleared) before its first step, in order: the names are the
@@ -39,8 +43,6 @@ _learner_clients: weakref.WeakKeyDictionary[Lab, dict[str, Any]] = weakref.WeakK
 
 def _as_key(value: Any) -> AccessKey:
     """An AccessKey from what AWS answered (CreateAccessKey, AssumeRole) or an AccessKey."""
-    from labkit.answers import plain
-
     if isinstance(value, AccessKey):
         return value
     if isinstance(value, dict):
@@ -109,8 +111,6 @@ class Lesson:
         """A boto3 client for the learner's calls: the console identity by default, a named
         profile (as `--profile`), or credentials (an AccessKey, or AssumeRole's Credentials).
         What it returns has every secret masked on display."""
-        from labkit.answers import install_masking, install_tagging
-
         if profile is not None:
             made = self.lab.client_for(self.lab.session_for_profile(profile), service)
         elif credentials is not None:
@@ -126,8 +126,6 @@ class Lesson:
 
     def advance_clock(self, duration: str) -> None:
         """Move the sandbox's clock forward (`"20m"`, `"91d"`) and say so; simulated time only."""
-        from labkit.session import LabError
-
         try:
             now = self.lab.advance_clock(duration)
         except LabError as exc:
@@ -139,25 +137,19 @@ class Lesson:
 
     def last_answer(self, operation: str) -> Any:
         """What AWS last answered to `operation` (e.g. "CreateAccessKey") through the lesson."""
-        from labkit.answers import LAST
-
         return LAST.get(operation)
 
     def verify(self, name: str) -> checks.Verdict:
         """A checkpoint of this lesson, by name: its rule and hint live in labkit.checkpoints."""
-        from labkit import checkpoints
-
         return checkpoints.verify(self, name)
 
     def exercise(self, name: str) -> None:
         """Check a "Your turn" exercise against the sandbox: prints ✅ or a hint, never raises."""
-        from labkit import checkpoints
-
         print(checkpoints.exercise(self, name))
 
     def quiz(self, name: str = "quiz") -> Any:
         """The lesson's quiz (its questions live in labkit.checkpoints, not in the cell)."""
-        from labkit import checkpoints, widgets
+        from labkit import widgets
 
         questions = [widgets.Question(*q) for q in checkpoints.QUIZZES[self.name][name]]
         return widgets.Quiz(questions, lesson=self.name, name=name)
@@ -188,10 +180,7 @@ class Lesson:
 
     def profile_key(self, profile: str = PROFILE) -> AccessKey | None:
         """The key pair a profile of the lab's CLI files holds (secret masked on display)."""
-        from labkit.profiles import read_profile
-
-        return read_profile(profile, credentials_file=self.lab.credentials_file,
-                            config_file=self.lab.config_file)
+        return read_profile(profile, **_files(self.lab))
 
     def show_aws_file(self, which: str = "credentials") -> None:
         """Print the lab's CLI `credentials` or `config` file, secrets masked."""
@@ -221,15 +210,6 @@ class Lesson:
         print(f"{'Made' if made.new else 'Found'} {user_name} with an access key and "
               f"{iam.READ_ONLY}, as a colleague left it.")
 
-    def check(self, name: str, ok: bool, passed: str, failed: str, todo: str = "") -> checks.Verdict:
-        """A checkpoint of this lesson."""
-        return checks.check(self.name, name, ok, passed, failed, todo)
-
-    def expect_error(self, name: str, code: str, call: Callable[..., Any], *args: Any,
-                     **kwargs: Any) -> checks.Verdict:
-        """A checkpoint that passes when AWS refuses `call` with `code`, explained."""
-        return checks.expect_error(self.name, name, code, call, *args, **kwargs)
-
     def access_key(self, name: str = "key") -> AccessKey:
         """An access key this lesson makes; running the cell again gives the same key back."""
         made: dict[str, AccessKey] = self.__dict__.setdefault("_made", {})
@@ -242,14 +222,6 @@ class Lesson:
                   "(it was not in use, and a user may have only two keys)")
         made[name] = iam.create_access_key(self.iam)
         return made[name]
-
-    def expect_refusal(self, name: str, code: str, needs: str, call: Callable[..., Any],
-                       *args: Any, **kwargs: Any) -> checks.Verdict:
-        """Like expect_error, for a behaviour only the sandbox's fidelity fix `needs` provides."""
-        if self.lab.missing_fix(needs):
-            return checks.Verdict(True, f"Skipped: this stock moto server does not refuse here "
-                                        f"as AWS would ({code}); the labkit sandbox does.")
-        return self.expect_error(name, code, call, *args, **kwargs)
 
     def profile_session(self, profile: str = PROFILE) -> Any:
         """A boto3 session from the lab's named profile, as `--profile` would give the CLI."""
@@ -307,39 +279,23 @@ def _need_key(lab: Lab) -> tuple[list[str], AccessKey]:
 
 
 def _need_profile(lab: Lab) -> tuple[list[str], AccessKey]:
-    from labkit.profiles import configure_profile, read_profile
-
-    files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
-    current = read_profile(PROFILE, **files)
+    current = read_profile(PROFILE, **_files(lab))
     if _works(lab, current):
         assert current is not None
         return _need_user(lab), current
     out, key = _need_key(lab)
-    configure_profile(PROFILE, key, region=lab.region, backup=lab.guarded, **files)
+    configure(lab, key)
     out.append(f"Caught up: configured the profile {PROFILE} (lesson 04's `aws configure`).")
     return out, key
 
 
 def configure(lab: Lab, key: AccessKey, profile: str = PROFILE) -> Any:
     """What `aws configure --profile NAME` does, into the lab's files (backed up on real AWS)."""
-    from labkit.profiles import configure_profile
-
-    return configure_profile(profile, key, region=lab.region, credentials_file=lab.credentials_file,
-                             config_file=lab.config_file, backup=lab.guarded)
-
-
-def remove_profile(lab: Lab, profile: str = PROFILE) -> Any:
-    """Remove exactly the lab's profile from the lab's files (backed up on real AWS)."""
-    from labkit.profiles import remove_profile as remove
-
-    return remove(profile, credentials_file=lab.credentials_file, config_file=lab.config_file,
-                  backup=lab.guarded)
+    return configure_profile(profile, key, region=lab.region, backup=lab.guarded, **_files(lab))
 
 
 def show_aws_file(path: Path) -> str:
     """An AWS CLI file's text with every secret masked, for looking at it in a lesson."""
-    from labkit.keys import mask_secret
-
     try:
         text = path.read_text()
     except OSError:
@@ -354,12 +310,11 @@ def show_aws_file(path: Path) -> str:
 
 
 def _files(lab: Lab) -> dict[str, Path]:
+    """The lab's CLI files, as the keyword arguments labkit.profiles takes."""
     return {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
 
 
 def _profile_names(lab: Lab) -> list[str]:
-    import configparser
-
     parser = configparser.RawConfigParser()
     try:
         parser.read(lab.credentials_file)
@@ -371,8 +326,6 @@ def _profile_names(lab: Lab) -> list[str]:
 def switch_profiles(lab: Lab, key: AccessKey, profile: str = PROFILE) -> list[str]:
     """Rotation's switch: `profile`, and every profile holding the same old key (a terminal's
     `aws configure` writes [default]), now hold `key`. Nothing else changes."""
-    from labkit.profiles import read_profile
-
     old = read_profile(profile, **_files(lab))
     names = [profile] + [n for n in _profile_names(lab) if n != profile and old is not None
                          and (read_profile(n, **_files(lab)) or key).access_key_id
@@ -395,8 +348,6 @@ def _known_key_ids(lab: Lab, user_name: str = iam.USER_NAME) -> set[str]:
 def profiles_with_deleted_keys(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
     """Profiles of the lab's CLI files whose key is neither the console's nor a live key of
     `user_name` (the lab's user): they would answer InvalidClientTokenId."""
-    from labkit.profiles import read_profile
-
     console = lab.console_key.access_key_id if lab.console_key else None
     live = _known_key_ids(lab, user_name)
     stale = []
@@ -410,8 +361,6 @@ def profiles_with_deleted_keys(lab: Lab, user_name: str = iam.USER_NAME) -> list
 
 def repair_default(lab: Lab) -> list[str]:
     """[default] back to the console identity when its key was deleted (sandbox only)."""
-    from labkit.profiles import read_profile
-
     if not lab.simulated or lab.console_key is None:
         return []
     current = read_profile("default", **_files(lab))
@@ -429,15 +378,13 @@ def repair_default(lab: Lab) -> list[str]:
 def remove_profiles_of(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
     """Clean-up: remove the lab's profile and every profile holding a deleted key of the user;
     [default] goes back to the console identity (in the sandbox), so the CLI keeps working."""
-    from labkit.profiles import read_profile
-
     out = []
     for name in [PROFILE, *profiles_with_deleted_keys(lab, user_name)]:
         if name == "default" and lab.simulated and lab.console_key is not None:
             configure(lab, lab.console_key, "default")
             out.append("The profile [default] is console-admin again (it held a deleted key).")
         elif name != "default" and read_profile(name, **_files(lab)) is not None:
-            remove_profile(lab, name)
+            remove_profile(name, backup=lab.guarded, **_files(lab))
             out.append(f"Removed the profile [{name}].")
     return out or ["No profile held a key of " + user_name + "."]
 
@@ -536,8 +483,8 @@ def _start_roles(lab: Lab) -> list[str]:
 
 
 def _import_reports() -> None:
-    import io
-
+    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
+    cells wait for the sandbox (or the learner reads), not when the first table is due."""
     import pandas.io.formats.style  # noqa: F401
     from matplotlib.figure import Figure
 
@@ -548,17 +495,9 @@ def _import_reports() -> None:
     ax.figure.savefig(io.BytesIO(), format="png", dpi=96)
 
 
-def _warm_up_reports() -> None:
-    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
-    cells wait for the sandbox (or the learner reads), not when the first table is due. A cell
-    that needs them first waits for the import under way (Python's import lock)."""
-    import threading
-
-    threading.Thread(target=_import_reports, daemon=True).start()
-
-
-# Needs met before connecting, so that they overlap the sandbox's start.
-WARM_UP: dict[str, Callable[[], None]] = {"report_libraries": _warm_up_reports}
+# Needs met in a thread before connecting, so that they overlap the sandbox's start. A cell
+# that needs them first waits for the import under way (Python's import lock).
+WARM_UP: dict[str, Callable[[], None]] = {"report_libraries": _import_reports}
 CatchUp = Callable[[Lab], tuple[list[str], AccessKey | None]]
 # Each need of NEEDS: what it does, and the key pair it leaves the lesson (or None).
 CATCH_UP: dict[str, CatchUp] = {
@@ -573,13 +512,11 @@ CATCH_UP: dict[str, CatchUp] = {
 def start(lesson: str) -> Lesson:
     """Connect for a lesson, catch up on what earlier lessons made, and start it over if it
     ran before, so that Run All works again; AWS errors then show in plain words."""
-    from labkit import notebook
-
     if lesson not in LESSONS:
         raise LabError(f"There is no lesson {lesson!r}; the lessons are {', '.join(LESSONS)}.")
     for need in NEEDS[lesson]:
         if need in WARM_UP:
-            WARM_UP[need]()
+            threading.Thread(target=WARM_UP[need], daemon=True).start()
     notebook.install()
     lab = connect()
     # A restart message is news once: show it in this lesson, not in every later one.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -28,14 +29,10 @@ def disk_full(path: Path) -> str:
 def write_private_bytes(path: Path, data: bytes) -> None:
     """Write a file atomically (readers see the old or the new content, never half), readable by
     the owner only (0600) from its first byte; a full disk is a HomeError in plain words."""
+    tmp = None
     try:
         # Hidden and marked, beside its target (the same file system, so the rename is atomic).
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        if exc.errno in DISK_FULL_ERRNOS:
-            raise HomeError(disk_full(path)) from None
-        raise
-    try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -43,7 +40,8 @@ def write_private_bytes(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
             raise HomeError(disk_full(path)) from None
         raise
@@ -52,16 +50,12 @@ def write_private_bytes(path: Path, data: bytes) -> None:
 
 def _fsync_folder(folder: Path) -> None:
     # The rename itself is durable only once the folder is synced (after a power cut, say).
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def write_private_text(path: Path, text: str) -> None:

@@ -72,9 +72,7 @@ def looks_like_key(text: str | None) -> bool:
 
 
 def _clean(value: object, what: str) -> str:
-    if value is None:
-        raise KeyFormatError(f"The {what} is empty. Paste it in and try again.")
-    text = str(value).strip()
+    text = "" if value is None else str(value).strip()
     if not text:
         raise KeyFormatError(f"The {what} is empty. Paste it in and try again.")
     if any(ch.isspace() for ch in text):
@@ -191,16 +189,11 @@ class AccessKey:
         inner = ", ".join(f"{k}={v!r}" for k, v in self._fields())
         return f"AccessKey({inner})"
 
-    __str__ = __repr__
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AccessKey) and other.access_key_id == self.access_key_id
 
     def __hash__(self) -> int:
         return hash(self.access_key_id)
-
-    def _repr_pretty_(self, p: object, cycle: bool) -> None:
-        p.text(repr(self))  # type: ignore[attr-defined]
 
     def _repr_html_(self) -> str:
         rows = "".join(

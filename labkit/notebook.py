@@ -5,6 +5,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from labkit.checks import error_code, explain
+from labkit.keys import KeyFormatError
+from labkit.session import LabError
+
 # Names the Setup cells define: a NameError for one of them means the kernel forgot them.
 SETUP_NAMES = frozenset({"lesson", "iam", "sts", "labkit", "widgets", "reports", "scan", "leaks",
                          "scenario", "trail", "pd", "json"})
@@ -31,10 +35,6 @@ class Plain:
 
 def describe(error: BaseException) -> Plain | None:
     """Plain words for an error a learner can meet in a lesson (None: show the usual traceback)."""
-    from labkit.checks import error_code, explain
-    from labkit.keys import KeyFormatError
-    from labkit.session import LabError
-
     code = error_code(error)
     if code:
         why = explain(error)
@@ -79,9 +79,6 @@ def install(shell: Any = None) -> bool:
     if shell is None or not hasattr(shell, "set_custom_exc"):
         return False
     from botocore.exceptions import ClientError
-
-    from labkit.keys import KeyFormatError
-    from labkit.session import LabError
 
     shell.set_custom_exc((ClientError, LabError, KeyFormatError, NameError), _handler)
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import functools
+import glob
 import html
 import os
 import re
@@ -289,6 +290,12 @@ def _profile_values(
     return found
 
 
+def _stored(path: Path, name: str, *, config: bool) -> dict[str, str] | None:
+    """Profile `name`'s settings in the file at `path` (None: no such file or profile)."""
+    text = _read_text(path)
+    return None if text is None else _profile_values(_parse(text, path), name, config=config)
+
+
 # ---------------------------------------------------------------- line-based editing
 # Kept rather than awscli's ConfigFileWriter (what `aws configure` uses): that writer edits the
 # file in place (no temporary copy to verify and swap), updates only the first matching section,
@@ -338,16 +345,12 @@ def _sections(lines: list[str]) -> list[_Section]:
     return sections
 
 
-def _newline(lines: list[str]) -> str:
-    return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-
-
 def _set_values(
     text: str, name: str, values: dict[str, str | None], *, config: bool, header: str
 ) -> str:
     """Set (or, for None, delete) keys in the profile's section(s); add the section if missing."""
     lines = _LINE_RE.findall(text)
-    nl = _newline(lines)
+    nl = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"  # as the file's first line ends
     targets = [s for s in _sections(lines) if _matches(s.header, name, config=config)]
     if not targets:
         new = [f"{k} = {v}{nl}" for k, v in values.items() if v is not None]
@@ -376,7 +379,7 @@ def _set_values(
             insert.setdefault(section.last_line, []).extend(extra)
     out: list[str] = []
     for i, line in enumerate(lines):
-        line = replace.get(i, line) if i in replace else line
+        line = replace.get(i, line)
         if line is not None:
             out.append(line)
         if i in insert:
@@ -559,8 +562,7 @@ def configure_profile(
 
 
 def _verify(name: str, path: Path, expected: dict[str, str | None], *, config: bool) -> None:
-    text = _read_text(path) or ""
-    values = _profile_values(_parse(text, path), name, config=config)
+    values = _stored(path, name, config=config)
     wrong = [k for k, v in expected.items() if (values or {}).get(k) != v]
     if values is None or wrong:
         raise ProfileFileError(
@@ -594,8 +596,7 @@ def remove_profile(
             changes.append(_Change(path, old, new))
     written, backups = _apply(changes, backup, now)
     for change in written:
-        on_disk = _parse(_read_text(change.path) or "", change.path)
-        if _profile_values(on_disk, name, config=change.path == conf_path) is not None:
+        if _stored(change.path, name, config=change.path == conf_path) is not None:
             _restore(written)
             raise ProfileFileError(
                 f"Profile {name!r} was still in {change.path} after removing it. "
@@ -623,7 +624,7 @@ def remove_backups(*files: Path) -> list[Path]:
     """Delete the `FILE.labkit-backup-*` copies labkit made of these files; returns them."""
     removed = []
     for path in files:
-        for old in sorted(path.parent.glob(glob_escape(path.name) + ".labkit-backup-*")):
+        for old in sorted(path.parent.glob(glob.escape(path.name) + ".labkit-backup-*")):
             try:
                 if old.is_symlink() or not old.is_file() or old.stat().st_uid != os.getuid():
                     continue  # not a backup labkit wrote
@@ -634,21 +635,11 @@ def remove_backups(*files: Path) -> list[Path]:
     return removed
 
 
-def glob_escape(text: str) -> str:
-    """`text` as a literal in a glob pattern."""
-    import glob
-
-    return glob.escape(text)
-
-
 def read_profile(name: str, *, credentials_file: Path, config_file: Path) -> AccessKey | None:
     """The key stored for profile `name` (credentials file first, then config), or None."""
     name = validate_profile_name(name)
     for path, config in ((_real(credentials_file), False), (_real(config_file), True)):
-        text = _read_text(path)
-        if text is None:
-            continue
-        values = _profile_values(_parse(text, path), name, config=config) or {}
+        values = _stored(path, name, config=config) or {}
         if values.get("aws_access_key_id"):
             return AccessKey(
                 values["aws_access_key_id"],
@@ -660,10 +651,5 @@ def read_profile(name: str, *, credentials_file: Path, config_file: Path) -> Acc
 
 def read_region(name: str, *, config_file: Path) -> str | None:
     """The region set for profile `name` in the config file, or None."""
-    name = validate_profile_name(name)
-    path = _real(config_file)
-    text = _read_text(path)
-    if text is None:
-        return None
-    values = _profile_values(_parse(text, path), name, config=True) or {}
+    values = _stored(_real(config_file), validate_profile_name(name), config=True) or {}
     return values.get("region") or None

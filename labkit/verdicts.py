@@ -25,8 +25,6 @@ class Verdict:
         code = f" [{self.code}]" if self.code else ""
         return f"{mark} {self.title}{code}" + (f"\n   {self.detail}" if self.detail else "")
 
-    __str__ = __repr__
-
     def _repr_html_(self) -> str:
         colour, bg, mark = ("#1b5e20", "#e8f5e9", "✅") if self.ok else ("#b71c1c", "#ffebee", "❌")
         code = f" <code>{html.escape(self.code)}</code>" if self.code else ""

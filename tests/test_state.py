@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -162,6 +163,22 @@ def test_failed_replace_removes_the_temporary(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         write_private_text(target, "text")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_a_folder_that_refuses_fsync_still_gets_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some file systems refuse fsync on a folder: the file is written all the same."""
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "sandbox.json"
+    write_private_text(path, "text")
+    assert path.read_text() == "text" and _mode(path) == 0o600
 
 
 def test_json_round_trip(tmp_path: Path) -> None:
