@@ -55,15 +55,10 @@ def _tags(client: Any, kind: str, name: str) -> dict[str, str] | None:
     return {t["Key"]: t["Value"] for t in got}
 
 
-def owned(client: Any, kind: str, name: str) -> bool | None:
-    """True when the lab made it (tagged), False when not, None when it does not exist."""
-    tags = _tags(client, kind, name)
-    return None if tags is None else tags.get(LAB_TAG["Key"]) == LAB_TAG["Value"]
-
-
 def check(client: Any, kind: str, name: str, operation: str) -> None:
     """Raise NotOwnedError unless the user/role/policy is the lab's own or does not exist."""
-    if owned(client, kind, name) is False:
+    tags = _tags(client, kind, name)
+    if tags is not None and tags.get(LAB_TAG["Key"]) != LAB_TAG["Value"]:
         raise _refusal(kind, name, operation)
 
 

@@ -6,6 +6,7 @@ health answer so that lessons can say "simulated" (or name a missing fix on a st
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -57,20 +58,17 @@ ISSUED: set[str] = set()
 _installed = False
 
 
-def _remember(*secrets: str | None) -> None:
-    import hashlib
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
-    for secret in secrets:
-        if secret:
-            ISSUED.add(hashlib.sha256(secret.encode()).hexdigest())
+
+def _remember(*secrets: str | None) -> None:
+    ISSUED.update(_digest(secret) for secret in secrets if secret)
 
 
 def issued(candidates: list[str]) -> list[int]:
     """Which of `candidates` are secrets (or session tokens) this sandbox issued."""
-    import hashlib
-
-    return [i for i, c in enumerate(candidates)
-            if hashlib.sha256(c.encode()).hexdigest() in ISSUED]
+    return [i for i, c in enumerate(candidates) if _digest(c) in ISSUED]
 
 
 def install() -> None:
@@ -242,18 +240,10 @@ def _credential_report() -> None:
     def key_fields(key: Any | None) -> list[str]:
         if key is None:
             return ["false", "N/A", "N/A", "N/A", "N/A"]
-        used = key.last_used
-        if used is None:
-            return ["true" if key.status == "Active" else "false",
-                    key.create_date.strftime(_DATE), "N/A", "N/A", "N/A"]
-        stamp = used.timestamp if hasattr(used, "timestamp") and not isinstance(used, datetime) else used
-        return [
-            "true" if key.status == "Active" else "false",
-            key.create_date.strftime(_DATE),
-            stamp.strftime(_DATE),
-            getattr(used, "region", None) or "N/A",
-            getattr(used, "service", None) or "N/A",
-        ]
+        used = key.last_used  # moto's AccessKeyLastUsed, or None
+        return ["true" if key.status == "Active" else "false", key.create_date.strftime(_DATE),
+                *([used.timestamp.strftime(_DATE), used.region, used.service] if used
+                  else ["N/A", "N/A", "N/A"])]
 
     def user_row(user: Any) -> str:
         slots = {_slot(k) or i + 1: k for i, k in enumerate(user.access_keys)}
@@ -384,9 +374,10 @@ def _denied(request: Any, why: str | None) -> None:
     raise error
 
 
-def _principal_matches(expected: Any, principal: str, role_of_session: str | None) -> bool:
+def _principal_matches(expected: Any, *principals: str | None) -> bool:
+    """True when the trust policy's Principal.AWS (one value or a list) names any of these."""
     values = expected if isinstance(expected, list) else [expected]
-    return principal in values or (role_of_session is not None and role_of_session in values)
+    return any(p is not None and p in values for p in principals)
 
 
 def _trust(role: Any, principal: str, account: str, context: dict[str, str]) -> str | None:
@@ -414,8 +405,7 @@ def _trust(role: Any, principal: str, account: str, context: dict[str, str]) -> 
             continue  # only a service (ec2.amazonaws.com) or a federation: not this user
         if _principal_matches(aws, principal, role_of_session):
             kind = "principal"
-        elif _principal_matches(aws, f"arn:aws:iam::{account}:root", None) or \
-                _principal_matches(aws, account, None) or _principal_matches(aws, "*", None):
+        elif _principal_matches(aws, f"arn:aws:iam::{account}:root", account, "*"):
             kind = "account"
         else:
             continue
@@ -510,18 +500,16 @@ def _authorization() -> None:
 
 
 def _aws_ids() -> None:
-    import secrets
-    import string
-
     from moto.iam import models
+    from moto.iam.utils import generate_access_key_id_from_account_id
 
-    alphabet = string.ascii_uppercase + string.digits
     original = models.User.__init__
 
     def user_init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        # AWS: unique IDs of users start AIDA, then 17 upper-case letters and digits.
-        self.id = "AIDA" + "".join(secrets.choice(alphabet) for _ in range(17))
+        # AWS: unique IDs of users start AIDA, then 17 upper-case letters and digits (made as
+        # moto makes role IDs, AROA...: the account in base32, then random letters).
+        self.id = generate_access_key_id_from_account_id(self.account_id, "AIDA", 21)
 
     models.User.__init__ = user_init
 

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -202,18 +203,16 @@ def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status
                 f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
         ctype = "text/xml"
-    reason = {400: "Bad Request", 403: "Forbidden"}[status]
-    start_response(f"{status} {reason}", [("Content-Type", ctype),
-                                          ("Content-Length", str(len(body))),
-                                          ("x-amzn-RequestId", request_id)])
+    start_response(f"{status} {HTTPStatus(status).phrase}", [
+        ("Content-Type", ctype), ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", request_id)])
     return [body]
 
 
 def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[bytes]:
     body = json.dumps(data, default=str).encode()
-    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}[status]
-    start_response(f"{status} {reason}", [("Content-Type", "application/json"),
-                                          ("Content-Length", str(len(body)))])
+    start_response(f"{status} {HTTPStatus(status).phrase}", [
+        ("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 
@@ -261,7 +260,6 @@ def _sandbox_time() -> float:
 def bootstrap(console: dict[str, str]) -> None:
     """Create the console identity (with its fixed key) and switch IAM authentication on."""
     from moto import settings
-    from moto.core.base_backend import BackendDict  # noqa: F401  (ensures moto core is loaded)
     from moto.iam.models import iam_backends
 
     backend = iam_backends[state.ACCOUNT]["aws"]
