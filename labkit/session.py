@@ -130,10 +130,6 @@ class Lab:
     _trust_shim: Any = None
 
     @property
-    def backend(self) -> str:
-        return self.settings.backend
-
-    @property
     def region(self) -> str:
         return REGION
 
@@ -289,7 +285,7 @@ class Lab:
     def banner(self) -> str:
         """One line: backend, region, who you are (masked)."""
         where = "Sandbox (simulated AWS, free)" if self.simulated else "REAL AWS account"
-        if self.simulated and self.sandbox is not None and not self.sandbox.labkit:
+        if self._stock_moto:
             where = "Sandbox (stock moto server)"
         key = f" with key {mask_key_id(self.console_key.access_key_id)}" if self.console_key else ""
         return (f"{where} · account {self.identity.account} · region {REGION} · "

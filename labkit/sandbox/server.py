@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from labkit.sandbox import fidelity, owner, state
+from labkit.sandbox.clock import CLOCK, DurationError
 
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
 _AUTH_RE = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([^/]+)/([^/]+)/")
@@ -125,28 +126,21 @@ class SandboxApp:
                 return _json(start_response, 200, seed_users(data))
             if path == "users" and method == "DELETE":
                 return _json(start_response, 200, delete_users(data))
-            if path == "clock":
-                return self.clock(method, data, start_response)
+            if path == "clock":  # GET: the sandbox's time; POST {"advance": "20m"}: move it
+                if method == "POST":
+                    CLOCK.advance(str(data.get("advance", "")))
+                return _json(start_response, 200, CLOCK.describe())
             if path == "issued" and method == "POST":
                 return _json(start_response, 200, {"issued": fidelity.issued(data["candidates"])})
             if path == "root-key" and method == "POST":
                 fidelity.ROOT_KEY.update({k: data.get(k) for k in fidelity.ROOT_KEY})
                 return _json(start_response, 200, {"status": "ok"})
+        except DurationError as exc:  # its message says what to type instead
+            return _json(start_response, 400, {"message": str(exc)})
         except Exception as exc:  # noqa: BLE001 - an admin call with bad data: say so, stay up
             return _json(start_response, 400, {"message": f"{type(exc).__name__}: {exc}"})
         return _json(start_response, 404, {"message": f"no such admin call: {path}"})
 
-
-    def clock(self, method: str, data: dict[str, Any], start_response: Start) -> list[bytes]:
-        """GET: the sandbox's time; POST {"advance": "20m"}: move it forward, say the new time."""
-        from labkit.sandbox.clock import CLOCK, DurationError
-
-        if method == "POST":
-            try:
-                CLOCK.advance(str(data.get("advance", "")))
-            except DurationError as exc:
-                return _json(start_response, 400, {"message": str(exc)})
-        return _json(start_response, 200, CLOCK.describe())
 
 # AWS's words for the two ways a request can lack a usable signature (Common Errors, AWS docs).
 MISSING_TOKEN = ("MissingAuthenticationToken", 403, "The request must contain either a valid "
@@ -221,11 +215,9 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
 
     auth = _AUTH_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
     key_id, region, service = auth.groups() if auth else ("", "", "")
-    params: dict[str, list[str]] = {}
-    if body and b"Action=" in body:
-        params = parse_qs(body.decode("utf-8", "replace"))
-    else:
-        params = parse_qs(environ.get("QUERY_STRING", ""))
+    query = body.decode("utf-8", "replace") if body and b"Action=" in body \
+        else environ.get("QUERY_STRING", "")
+    params = parse_qs(query)
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     action = (params.get("Action") or [target.rsplit(".", 1)[-1] if target else ""])[0]
     user = ""
@@ -252,8 +244,6 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
 
 def _sandbox_time() -> float:
     """Now on the sandbox's clock, as a UNIX time (the trail keeps sub-second order)."""
-    from labkit.sandbox.clock import CLOCK
-
     return time.time() + CLOCK.offset.total_seconds()
 
 
@@ -280,8 +270,6 @@ def bootstrap(console: dict[str, str]) -> None:
 def reset(console: dict[str, str]) -> None:
     """Forget everything the learner made, as a fresh sandbox; the console identity stays."""
     from moto.moto_api._internal.models import moto_api_backend
-
-    from labkit.sandbox.clock import CLOCK
 
     moto_api_backend.reset()
     CLOCK.reset()  # a fresh account lives in real time again

@@ -80,10 +80,6 @@ def _not_writable(home: Path, exc: OSError | None) -> str:
 _URL_RE = re.compile(r"^http://127\.0\.0\.1:\d{1,5}$")
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 def read_state(home: Path) -> dict[str, Any] | None:
     """sandbox.json with every field checked; a damaged field is dropped (the lab then starts a
     fresh sandbox instead of failing), so no later code meets a wrong type."""
@@ -94,13 +90,10 @@ def read_state(home: Path) -> dict[str, Any] | None:
     for name in ("status", "instance", "token"):
         if isinstance(data.get(name), str):
             clean[name] = data[name]
-    for name in ("pid", "port", "port_hint"):
-        if _int(data.get(name)) is not None:
-            clean[name] = data[name]
-    if "port" in clean and clean["port"] > 65535:
-        del clean["port"]
-    if "port_hint" in clean and clean["port_hint"] > 65535:
-        del clean["port_hint"]
+    for name, top in (("pid", None), ("port", 65535), ("port_hint", 65535)):
+        value = data.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= (top or value):
+            clean[name] = value
     if isinstance(data.get("url"), str) and _URL_RE.match(data["url"]):
         clean["url"] = data["url"]
     if isinstance(data.get("started"), (int, float)) and not isinstance(data["started"], bool):
