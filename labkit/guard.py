@@ -32,15 +32,6 @@ class NotOwnedError(RuntimeError):
         self.response = {"Error": {"Code": ERROR_CODE, "Message": message}}
 
 
-def _refusal(kind: str, name: str, operation: str) -> NotOwnedError:
-    return NotOwnedError(
-        f"The lab will not run {operation} on the IAM {kind} {name}: it was not created by this "
-        f"lab (it has no {LAB_TAG['Key']} tag), so it may belong to someone else. Nothing was "
-        f"changed. Use another name for the lab's {kind}, or a fresh AWS account for the course; "
-        "change it yourself in the console only if you mean to."
-    )
-
-
 def _tags(client: Any, kind: str, name: str) -> dict[str, str] | None:
     """The tags of a user, role or policy; None when it does not exist."""
     try:
@@ -59,7 +50,11 @@ def check(client: Any, kind: str, name: str, operation: str) -> None:
     """Raise NotOwnedError unless the user/role/policy is the lab's own or does not exist."""
     tags = _tags(client, kind, name)
     if tags is not None and tags.get(LAB_TAG["Key"]) != LAB_TAG["Value"]:
-        raise _refusal(kind, name, operation)
+        raise NotOwnedError(
+            f"The lab will not run {operation} on the IAM {kind} {name}: it was not created by "
+            f"this lab (it has no {LAB_TAG['Key']} tag), so it may belong to someone else. Nothing "
+            f"was changed. Use another name for the lab's {kind}, or a fresh AWS account for the "
+            "course; change it yourself in the console only if you mean to.")
 
 
 def _target(operation: str, params: dict[str, Any]) -> tuple[str, str] | None:

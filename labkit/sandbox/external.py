@@ -29,8 +29,11 @@ def attach(url: str, home: Path) -> Sandbox:
             f"Nothing answers at LABKIT_SANDBOX_URL={url}. Start the sandbox there, or unset "
             "LABKIT_SANDBOX_URL so that the lab starts its own."
         ) from None
-    info = _json(payload)
-    if status == 200 and info.get("labkit"):
+    try:
+        info = json.loads(payload)
+    except ValueError:
+        info = None
+    if status == 200 and isinstance(info, dict) and info.get("labkit"):
         console = state.read_console(home)
         if not console:
             raise SandboxError(f"The sandbox at {url} was started with another LABKIT_HOME; "
@@ -47,14 +50,6 @@ def attach(url: str, home: Path) -> Sandbox:
                            "LABKIT_SANDBOX_URL at a moto server, or unset it.")
     console = bootstrap(url, home)
     return Sandbox(url=url, console=console, instance="stock-moto", home=home, external=True)
-
-
-def _json(payload: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _reset_auth(url: str, count: str) -> None:

@@ -184,6 +184,19 @@ def _inactive_keys_rejected() -> None:
     models.mark_account_as_visited = mark_account_as_visited
 
 
+# What hangs off an IAM user, in the order AWS's DeleteUser names it while any is left.
+USER_ATTACHMENTS = (
+    ("password", "must delete login profile"),
+    ("access_keys", "must delete access keys"),
+    ("signing_certificates", "must delete signing certificates"),
+    ("ssh_public_keys", "must delete SSH public keys"),
+    ("service_specific_credentials", "must delete service specific credentials"),
+    ("mfa_devices", "must delete MFA device"),
+    ("policies", "must delete policies"),
+    ("managed_policies", "must detach all policies"),
+)
+
+
 def _delete_user_conflicts() -> None:
     from moto.iam import models
     from moto.iam.exceptions import DeleteConflictException
@@ -191,26 +204,11 @@ def _delete_user_conflicts() -> None:
     def delete_user(self: Any, user_name: str) -> None:
         user = self.get_user(user_name)
         # AWS refuses while anything still hangs off the user, naming the first thing found.
-        checks = [
-            (user.password, "Cannot delete entity, must delete login profile first."),
-            (user.access_keys, "Cannot delete entity, must delete access keys first."),
-            (user.signing_certificates, "Cannot delete entity, must delete signing certificates first."),
-            (user.ssh_public_keys, "Cannot delete entity, must delete SSH public keys first."),
-            (
-                getattr(user, "service_specific_credentials", None),
-                "Cannot delete entity, must delete service specific credentials first.",
-            ),
-            (user.mfa_devices, "Cannot delete entity, must delete MFA device first."),
-            (user.policies, "Cannot delete entity, must delete policies first."),
-            (user.managed_policies, "Cannot delete entity, must detach all policies first."),
-            (
-                any(user in g.users for g in self.groups.values()),
-                "Cannot delete entity, must remove users from group first.",
-            ),
-        ]
-        for present, message in checks:
-            if present:
-                raise DeleteConflictException(message)
+        for attribute, what in USER_ATTACHMENTS:
+            if getattr(user, attribute, None):  # (older motos lack service_specific_credentials)
+                raise DeleteConflictException(f"Cannot delete entity, {what} first.")
+        if any(user in g.users for g in self.groups.values()):
+            raise DeleteConflictException("Cannot delete entity, must remove users from group first.")
         self.tagger.delete_all_tags_for_resource(user.arn)
         del self.users[user_name]
 
@@ -434,24 +432,16 @@ def _authorization() -> None:
         def __init__(self) -> None:
             super().__init__("ExpiredToken", EXPIRED_TOKEN)
 
+    original_role_key = access_control.AssumedRoleAccessKey.__init__
+
     def role_key_init(self: Any, account_id: str, partition: str, access_key_id: str,
                       headers: Any) -> None:
-        self.account_id = account_id
-        self.partition = partition
-        for assumed in sts_backends[account_id][partition].assumed_roles:
-            if assumed.access_key_id == access_key_id:
-                self._access_key_id = access_key_id
-                self._secret_access_key = assumed.secret_access_key
-                self._session_token = assumed.session_token
-                self._owner_role_name = assumed.role_arn.split("/")[-1]
-                self._session_name = assumed.session_name
-                if headers["X-Amz-Security-Token"] != self._session_token:
-                    raise access_control.CreateAccessKeyFailure(reason="InvalidToken")
-                # AWS refuses temporary credentials once their Expiration has passed.
-                if CLOCK.now().replace(tzinfo=None) >= assumed.expiration:
-                    raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
-                return
-        raise access_control.CreateAccessKeyFailure(reason="InvalidId")
+        original_role_key(self, account_id, partition, access_key_id, headers)  # found, token ok
+        assumed = next(a for a in sts_backends[account_id][partition].assumed_roles
+                       if a.access_key_id == access_key_id)
+        # AWS refuses temporary credentials once their Expiration has passed.
+        if CLOCK.now().replace(tzinfo=None) >= assumed.expiration:
+            raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
 
     access_control.AssumedRoleAccessKey.__init__ = role_key_init
     def expired_token_first(original: Any) -> Any:

@@ -336,12 +336,9 @@ def _delete_user(backend: Any, name: str) -> None:
     user.password = None
     for key in list(user.access_keys):
         backend.delete_access_key(key.access_key_id, name)
-    user.signing_certificates.clear()
-    user.ssh_public_keys.clear()
-    if getattr(user, "service_specific_credentials", None):
-        user.service_specific_credentials.clear()
-    user.mfa_devices.clear()
-    user.policies.clear()
+    for attribute in ("signing_certificates", "ssh_public_keys", "service_specific_credentials",
+                      "mfa_devices", "policies"):
+        getattr(user, attribute, {}).clear()
     for arn in list(user.managed_policies):
         backend.detach_user_policy(arn, name)
     for group in backend.groups.values():

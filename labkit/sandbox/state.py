@@ -13,9 +13,7 @@ from typing import Any
 
 # Re-exported: the sandbox's callers (and its tests) reach the private-file helpers here too.
 from labkit.files import (  # noqa: F401
-    DISK_FULL_ERRNOS,
     HomeError,
-    disk_full,
     read_json,
     write_private,
     write_private_text,
