@@ -176,20 +176,18 @@ class Lab:
         """A client of `service` for a boto3 session or an AccessKey, aimed at the lab's AWS."""
         session = self.session_for(session_or_key) if isinstance(session_or_key, AccessKey) \
             else session_or_key
-        if not self.simulated:
-            client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
-            if self.guarded and service == "iam":
+        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
+                                config=_sandbox_config() if self.simulated else None)
+        if self.guarded:
+            if service == "iam":
                 from labkit import guard
 
                 guard.install(client)  # every changing call checks the lab's tag first
             return client
-        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
-                                config=_sandbox_config())
         client.meta.events.register("needs-retry.*.*", self._revive)
-        if service == "iam" and self._stock_moto:
+        if service == "iam" and self._stock_moto:  # a stock moto has none of labkit's fixes
             self._managed_policy_copies().register(client)
-            if self.missing_fix("same-account-trust"):
-                self._same_account_trust().register(client)
+            self._same_account_trust().register(client)
         return client
 
     @property
@@ -394,11 +392,11 @@ def _console_identity(key: AccessKey) -> Identity:
 def _write_sandbox_files(lab: Lab) -> None:
     """The sandbox's own AWS CLI files: [console] for the admin, [default] until `aws configure`.
     A damaged one (the lab's own, in LABKIT_HOME) is moved aside and written afresh."""
-    from labkit.profiles import ProfileFileError, read_profile
+    from labkit.profiles import ProfileFileError, configure_profile, read_profile
 
+    files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
     try:
-        read_profile("default", credentials_file=lab.credentials_file,
-                     config_file=lab.config_file)
+        read_profile("default", **files)
     except ProfileFileError as exc:
         moved = []
         for path in (lab.credentials_file, lab.config_file):
@@ -414,13 +412,6 @@ def _write_sandbox_files(lab: Lab) -> None:
         lab.message = " ".join(filter(None, [lab.message, (
             f"{why}, so the lab moved it aside ({'; '.join(moved)}) and wrote a fresh one: "
             "[default] is the console admin again; run `aws configure` again if you had.")]))
-    _write_sandbox_profiles(lab)
-
-
-def _write_sandbox_profiles(lab: Lab) -> None:
-    from labkit.profiles import configure_profile, read_profile
-
-    files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
     key = lab.console_key
     assert key is not None
     configure_profile("console", key, region=REGION, **files)

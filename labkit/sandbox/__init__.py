@@ -64,11 +64,10 @@ class Sandbox:
         """True when the server runs labkit's fidelity layer (False on a stock moto server)."""
         return bool(self.fixes)
 
-    def admin(self, method: str, path: str, data: Any = None, *, moto: bool = False) -> Any:
-        """Call the sandbox's guarded admin API (`/labkit-api/...`, or `/moto-api/...`)."""
-        prefix = "/moto-api/" if moto else "/labkit-api/"
-        body = data if isinstance(data, (bytes, str)) or data is None else json.dumps(data)
-        status, payload = request(self.url, method, prefix + path, body, self.token)
+    def admin(self, method: str, path: str, data: Any = None) -> Any:
+        """Call the sandbox's guarded admin API (`/labkit-api/...`) with JSON `data`."""
+        body = None if data is None else json.dumps(data)
+        status, payload = request(self.url, method, "/labkit-api/" + path, body, self.token)
         if status != 200:
             raise SandboxError(f"The sandbox refused {path} ({status}): {payload[:200]!r}")
         return json.loads(payload) if payload else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 FIXES = (
     "inactive-keys-rejected",
@@ -358,7 +358,7 @@ def _resource_arn(request: Any) -> str | None:
     return None
 
 
-def _denied(request: Any, why: str | None) -> None:
+def _denied(request: Any, why: str | None) -> NoReturn:
     from moto.core.exceptions import AccessDeniedError
 
     resource = _resource_arn(request)
@@ -469,8 +469,6 @@ def _authorization() -> None:
             try:
                 role = self.backend.get_role_by_arn(resource)
             except NotFoundException:
-                role = None
-            if role is None:
                 _denied(self, None)  # AWS: the same AccessDenied as for a role you may not use
             trust = _trust(role, self._access_key.arn, self.account_id,
                            format_incoming_conditional_values(self._data))
