@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 FIXES = (
@@ -91,24 +92,24 @@ def install() -> None:
     _aws_messages()
 
 
+def _after_init(cls: Any, then: Callable[[Any], Any]) -> None:
+    """Call `then(obj)` on every new `cls` object, once moto's own __init__ has made it."""
+    original = cls.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        then(self)
+
+    cls.__init__ = init
+
+
 def _remember_issued() -> None:
     from moto.iam import models
     from moto.sts import models as sts_models
 
-    original_key = models.AccessKey.__init__
-
-    def key_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_key(self, *args, **kwargs)
-        _remember(self.secret_access_key)
-
-    models.AccessKey.__init__ = key_init
-    original_role = sts_models.AssumedRole.__init__
-
-    def role_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_role(self, *args, **kwargs)
-        _remember(self.secret_access_key, self.session_token)
-
-    sts_models.AssumedRole.__init__ = role_init
+    _after_init(models.AccessKey, lambda key: _remember(key.secret_access_key))
+    _after_init(sts_models.AssumedRole,
+                lambda role: _remember(role.secret_access_key, role.session_token))
 
 
 def _managed_policies_subset() -> None:
@@ -491,15 +492,12 @@ def _aws_ids() -> None:
     from moto.iam import models
     from moto.iam.utils import generate_access_key_id_from_account_id
 
-    original = models.User.__init__
-
-    def user_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
+    def aws_id(user: Any) -> None:
         # AWS: unique IDs of users start AIDA, then 17 upper-case letters and digits (made as
         # moto makes role IDs, AROA...: the account in base32, then random letters).
-        self.id = generate_access_key_id_from_account_id(self.account_id, "AIDA", 21)
+        user.id = generate_access_key_id_from_account_id(user.account_id, "AIDA", 21)
 
-    models.User.__init__ = user_init
+    _after_init(models.User, aws_id)
 
 
 MAX_DURATION = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."

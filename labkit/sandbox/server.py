@@ -452,7 +452,7 @@ def _listen(port_hint: int, app: Any) -> Any:
         return None
 
 
-def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> threading.Thread:
+def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> None:
     """Exit once the Jupyter server that owns this sandbox is gone (killed without stopping it).
 
     The owner is reread from the state file on every check, so a server that adopts a running
@@ -472,14 +472,13 @@ def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> threadi
                 stop()
                 return
 
-    thread = threading.Thread(target=watch, name="labkit-owner-watch", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=watch, name="labkit-owner-watch", daemon=True).start()
 
 
 # sandbox.log is capped: LOG_MAX_BYTES, then it moves to sandbox.log.1 (one old copy is kept),
 # so a flood of failing requests cannot fill the learner's disk.
 LOG_MAX_BYTES = 1024 * 1024
+LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
 
 
 class _LogStream(io.TextIOBase):
@@ -494,7 +493,7 @@ class _LogStream(io.TextIOBase):
         return len(text)
 
 
-def rotating_log(home: Path, max_bytes: int = LOG_MAX_BYTES) -> logging.Handler:
+def rotating_log(home: Path) -> None:
     """Send all of the sandbox's logging, stdout and stderr to sandbox.log, capped in size."""
     from logging.handlers import RotatingFileHandler
 
@@ -504,22 +503,15 @@ def rotating_log(home: Path, max_bytes: int = LOG_MAX_BYTES) -> logging.Handler:
             fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors="replace")
 
-    handler = PrivateRotatingFileHandler(home / state.LOG, maxBytes=max_bytes, backupCount=1,
+    handler = PrivateRotatingFileHandler(home / state.LOG, maxBytes=LOG_MAX_BYTES, backupCount=1,
                                          delay=True)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    for old in root.handlers[:]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-    stream = _LogStream(logging.getLogger("labkit.sandbox.output"))
-    sys.stdout = sys.stderr = stream
+    logging.basicConfig(handlers=[handler], level=logging.WARNING, format=LOG_FORMAT, force=True)
+    sys.stdout = sys.stderr = _LogStream(logging.getLogger("labkit.sandbox.output"))
     # Writes straight to the file descriptors (C code) would bypass the cap: discard them.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
-    return handler
 
 
 def one_malloc_arena() -> bool:
@@ -540,7 +532,7 @@ def one_malloc_arena() -> bool:
 def serve(home: Path) -> int:
     """Start the sandbox described by HOME's state file and serve until stopped."""
     one_malloc_arena()  # before any thread starts
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     launch = state.read_json(home / state.STATE) or {}
     console = state.read_json(home / state.CONSOLE)
     if not launch.get("token") or not console:
