@@ -253,14 +253,10 @@ def _credential_report() -> None:
                         .strftime(_DATE), "N/A"]
         else:
             password = ["false", "N/A", "N/A", "N/A"]
-        certs = list(user.signing_certificates.values())
         cert_fields: list[str] = []
-        for i in range(2):
-            cert = certs[i] if i < len(certs) else None
+        for cert in [*user.signing_certificates.values(), None, None][:2]:
             cert_fields += (["true" if cert.status == "Active" else "false",
-                             cert.upload_date if isinstance(cert.upload_date, str)
-                             else cert.upload_date.strftime(_DATE)]
-                            if cert else ["false", "N/A"])
+                             cert.upload_date.strftime(_DATE)] if cert else ["false", "N/A"])
         return ",".join(
             [user.name, user.arn, user.create_date.strftime(_DATE), *password,
              "true" if user.mfa_devices else "false",
