@@ -22,7 +22,7 @@ from typing import Any
 
 from labkit.keys import AccessKey, mask_key_id
 from labkit.plain_json import plain_json_loader
-from labkit.sandbox.state import ACCOUNT  # the sandbox's account (moto's default)
+from labkit.sandbox.state import ACCOUNT, STATE, read_json  # the sandbox's account, state file
 
 REGION = "us-east-1"
 BACKENDS = ("sandbox", "aws")
@@ -328,8 +328,6 @@ def new_session(*, profile_name: str | None = None, config: dict[str, str] | Non
 def _own_sandbox(cfg: Settings) -> bool:
     """True when LABKIT_SANDBOX_URL names the sandbox this LABKIT_HOME started (binder/start):
     then the lab may restart it like its own."""
-    from labkit.sandbox.state import STATE, read_json
-
     return (read_json(cfg.home / STATE) or {}).get("url") == cfg.sandbox_url.rstrip("/")
 
 

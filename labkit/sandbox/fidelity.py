@@ -329,10 +329,9 @@ def _resource_arn(request: Any) -> str | None:
     account = request.account_id
     backend = request.backend
     action, data = request._action, request._data
-    service = action.split(":", 1)[0]
     if action == "sts:AssumeRole":
         return _param(data, "RoleArn")
-    if service != "iam":
+    if not action.startswith("iam:"):
         return None
     if action in _LIST_RESOURCES:
         return f"arn:aws:iam::{account}:{_LIST_RESOURCES[action]}"

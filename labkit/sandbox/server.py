@@ -363,10 +363,9 @@ OWNER_IDLE_TIMEOUT = 120.0
 
 def peer_uid(client: tuple[str, int], server_port: int) -> int | None:
     """The OS user owning the other end of a loopback TCP connection (Linux), else None."""
-    host, port = client[0], client[1]
-    if host != "127.0.0.1":
+    if client[0] != "127.0.0.1":
         return None
-    needle = f"0100007F:{port:04X} 0100007F:{server_port:04X}"
+    needle = f"0100007F:{client[1]:04X} 0100007F:{server_port:04X}"
     try:
         with open("/proc/net/tcp") as fh:
             text = fh.read()
