@@ -285,6 +285,8 @@ def _adopt(home: Path, found: Sandbox, owner: owners.Owner | None) -> None:
     """Make `owner` the running sandbox's owner (a server that found it already running)."""
     if not owner:
         return  # a plain kernel or script leaves the sandbox's owner as it is
+    if (state.read_json(home / state.STATE) or {}).get("owner") == owner:
+        return  # already its owner (every kernel of the server asks): no need to lock
     with state.locked(home):
         data = state.read_json(home / state.STATE) or {}
         if data.get("instance") == found.instance and data.get("owner") != owner:
