@@ -32,15 +32,6 @@ class NotOwnedError(RuntimeError):
         self.response = {"Error": {"Code": ERROR_CODE, "Message": message}}
 
 
-def _refusal(kind: str, name: str, operation: str) -> NotOwnedError:
-    return NotOwnedError(
-        f"The lab will not run {operation} on the IAM {kind} {name}: it was not created by this "
-        f"lab (it has no {LAB_TAG['Key']} tag), so it may belong to someone else. Nothing was "
-        f"changed. Use another name for the lab's {kind}, or a fresh AWS account for the course; "
-        "change it yourself in the console only if you mean to."
-    )
-
-
 def _tags(client: Any, kind: str, name: str) -> dict[str, str] | None:
     """The tags of a user, role or policy; None when it does not exist."""
     try:
@@ -55,16 +46,15 @@ def _tags(client: Any, kind: str, name: str) -> dict[str, str] | None:
     return {t["Key"]: t["Value"] for t in got}
 
 
-def owned(client: Any, kind: str, name: str) -> bool | None:
-    """True when the lab made it (tagged), False when not, None when it does not exist."""
-    tags = _tags(client, kind, name)
-    return None if tags is None else tags.get(LAB_TAG["Key"]) == LAB_TAG["Value"]
-
-
 def check(client: Any, kind: str, name: str, operation: str) -> None:
     """Raise NotOwnedError unless the user/role/policy is the lab's own or does not exist."""
-    if owned(client, kind, name) is False:
-        raise _refusal(kind, name, operation)
+    tags = _tags(client, kind, name)
+    if tags is not None and tags.get(LAB_TAG["Key"]) != LAB_TAG["Value"]:
+        raise NotOwnedError(
+            f"The lab will not run {operation} on the IAM {kind} {name}: it was not created by "
+            f"this lab (it has no {LAB_TAG['Key']} tag), so it may belong to someone else. Nothing "
+            f"was changed. Use another name for the lab's {kind}, or a fresh AWS account for the "
+            "course; change it yourself in the console only if you mean to.")
 
 
 def _target(operation: str, params: dict[str, Any]) -> tuple[str, str] | None:

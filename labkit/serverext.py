@@ -31,9 +31,6 @@ from labkit.sandbox import owner as owners
 
 TERMINAL_RC = "terminal.bashrc"
 TERMINAL_ENV = "terminal.env"
-# Variables that would make `aws` in a terminal sign with something other than the sandbox's files.
-SHADOWING = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-             "AWS_SESSION_TOKEN")
 
 RC_TEMPLATE = """\
 # Written by labkit's Jupyter server extension: JupyterLab terminals start with this file.
@@ -86,6 +83,7 @@ class LabkitExtension(ExtensionApp):
     def _set_up_terminals(self, serverapp: Any) -> None:
         """Terminals: a login shell's profile, then the lab's settings (see RC_TEMPLATE)."""
         from labkit.sandbox import state
+        from labkit.session import SHADOWING
 
         settings_ = serverapp.terminado_settings
         if settings_.get("shell_command"):

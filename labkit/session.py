@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import html
+import importlib
 import os
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 from labkit.keys import AccessKey, mask_key_id
 from labkit.plain_json import plain_json_loader
-from labkit.sandbox.state import ACCOUNT  # the sandbox's account (moto's default)
+from labkit.sandbox.state import ACCOUNT, STATE, read_json  # the sandbox's account, state file
 
 REGION = "us-east-1"
 BACKENDS = ("sandbox", "aws")
@@ -62,8 +63,8 @@ class Settings:
     aws_account: str | None = None
     binder: bool = False
     learner: str = ""
-    credentials_file: Path | None = None
-    config_file: Path | None = None
+    credentials_file: Path = field(default_factory=lambda: Path.home() / ".aws" / "credentials")
+    config_file: Path = field(default_factory=lambda: Path.home() / ".aws" / "config")
     server_process: str | None = None
 
 
@@ -129,10 +130,6 @@ class Lab:
     _trust_shim: Any = None
 
     @property
-    def backend(self) -> str:
-        return self.settings.backend
-
-    @property
     def region(self) -> str:
         return REGION
 
@@ -147,15 +144,12 @@ class Lab:
 
     @property
     def credentials_file(self) -> Path:
-        if self.simulated:
-            return self.settings.home / "aws" / "credentials"
-        return self.settings.credentials_file or Path.home() / ".aws" / "credentials"
+        return self.settings.home / "aws" / "credentials" if self.simulated \
+            else self.settings.credentials_file
 
     @property
     def config_file(self) -> Path:
-        if self.simulated:
-            return self.settings.home / "aws" / "config"
-        return self.settings.config_file or Path.home() / ".aws" / "config"
+        return self.settings.home / "aws" / "config" if self.simulated else self.settings.config_file
 
     def missing_fix(self, fix: str) -> bool:
         """True when the sandbox is a stock moto server without labkit's fix `fix`."""
@@ -182,45 +176,41 @@ class Lab:
         """A client of `service` for a boto3 session or an AccessKey, aimed at the lab's AWS."""
         session = self.session_for(session_or_key) if isinstance(session_or_key, AccessKey) \
             else session_or_key
-        if not self.simulated:
-            client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
-            if self.guarded and service == "iam":
+        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
+                                config=_sandbox_config() if self.simulated else None)
+        if self.guarded:
+            if service == "iam":
                 from labkit import guard
 
                 guard.install(client)  # every changing call checks the lab's tag first
             return client
-        client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
-                                config=_sandbox_config())
         client.meta.events.register("needs-retry.*.*", self._revive)
-        if service == "iam" and self._stock_moto:
+        if service == "iam" and self._stock_moto:  # a stock moto has none of labkit's fixes
             self._managed_policy_copies().register(client)
-            if self.missing_fix("same-account-trust"):
-                self._same_account_trust().register(client)
+            self._same_account_trust().register(client)
         return client
 
     @property
     def _stock_moto(self) -> bool:
         return self.simulated and self.sandbox is not None and not self.sandbox.labkit
 
+    def _plain_iam(self) -> Any:
+        """The console identity's IAM client without the stock-moto hooks (they would recurse)."""
+        return self.session.client("iam", region_name=REGION, endpoint_url=self.endpoint_url)
+
     def _managed_policy_copies(self) -> Any:
         """Stand-ins for the AWS managed policies a stock moto server may lack (said once)."""
         from labkit.sandbox.managed_policies import for_server
 
-        def admin() -> Any:  # the console identity, without the hooks (they would recurse)
-            return self.session.client("iam", region_name=REGION, endpoint_url=self.endpoint_url)
-
-        return for_server(self.endpoint_url or "", self.identity.account or ACCOUNT, admin)
+        return for_server(self.endpoint_url or "", self.identity.account or ACCOUNT,
+                          self._plain_iam)
 
     def _same_account_trust(self) -> Any:
         """Identity policies a stock moto server wants where AWS's trust policy is enough."""
         from labkit.sandbox.stock_trust import TrustShim
 
         if self._trust_shim is None:
-            def admin() -> Any:  # the console identity, without the hooks (they would recurse)
-                return self.session.client("iam", region_name=REGION,
-                                           endpoint_url=self.endpoint_url)
-
-            self._trust_shim = TrustShim(self.identity.account or ACCOUNT, admin)
+            self._trust_shim = TrustShim(self.identity.account or ACCOUNT, self._plain_iam)
         return self._trust_shim
 
     def now(self) -> datetime:
@@ -293,7 +283,7 @@ class Lab:
     def banner(self) -> str:
         """One line: backend, region, who you are (masked)."""
         where = "Sandbox (simulated AWS, free)" if self.simulated else "REAL AWS account"
-        if self.simulated and self.sandbox is not None and not self.sandbox.labkit:
+        if self._stock_moto:
             where = "Sandbox (stock moto server)"
         key = f" with key {mask_key_id(self.console_key.access_key_id)}" if self.console_key else ""
         return (f"{where} · account {self.identity.account} · region {REGION} · "
@@ -338,8 +328,6 @@ def new_session(*, profile_name: str | None = None, config: dict[str, str] | Non
 def _own_sandbox(cfg: Settings) -> bool:
     """True when LABKIT_SANDBOX_URL names the sandbox this LABKIT_HOME started (binder/start):
     then the lab may restart it like its own."""
-    from labkit.sandbox.state import STATE, read_json
-
     return (read_json(cfg.home / STATE) or {}).get("url") == cfg.sandbox_url.rstrip("/")
 
 
@@ -376,21 +364,16 @@ def _still_up(lab: Lab) -> bool:
     return found is not None and found.instance == lab.sandbox.instance
 
 
-def _warm_up() -> None:
-    import boto3  # noqa: F401
-
-
 def _connect_sandbox(cfg: Settings) -> Lab:
-    warm = threading.Thread(target=_warm_up, daemon=True)  # import boto3 meanwhile
-    warm.start()  # boto3's imports overlap the sandbox's start-up (two processes, two cores)
+    # Import boto3 meanwhile: its imports overlap the sandbox's start-up (two processes, two cores).
+    warm = threading.Thread(target=importlib.import_module, args=("boto3",), daemon=True)
+    warm.start()
     box = _ensure_sandbox(cfg)
     warm.join()
     key = box.console
     session = new_session(aws_access_key_id=key.access_key_id,
                           aws_secret_access_key=key.reveal_secret())
-    # labkit's own sandbox made the console identity itself: no need to ask who it is.
-    known = Identity("", ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/{key.user_name}")
-    lab = Lab(settings=cfg, session=session, identity=known, console_key=key,
+    lab = Lab(settings=cfg, session=session, identity=_console_identity(key), console_key=key,
               endpoint_url=box.url, sandbox=box, message=box.message)
     if not box.labkit:
         lab.identity = lab.whoami()
@@ -399,14 +382,19 @@ def _connect_sandbox(cfg: Settings) -> Lab:
     return lab
 
 
+def _console_identity(key: AccessKey) -> Identity:
+    """Who the console identity is: labkit's own sandbox made it itself, so no need to ask."""
+    return Identity("", ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/{key.user_name}")
+
+
 def _write_sandbox_files(lab: Lab) -> None:
     """The sandbox's own AWS CLI files: [console] for the admin, [default] until `aws configure`.
     A damaged one (the lab's own, in LABKIT_HOME) is moved aside and written afresh."""
-    from labkit.profiles import ProfileFileError, read_profile
+    from labkit.profiles import ProfileFileError, configure_profile, read_profile
 
+    files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
     try:
-        read_profile("default", credentials_file=lab.credentials_file,
-                     config_file=lab.config_file)
+        read_profile("default", **files)
     except ProfileFileError as exc:
         moved = []
         for path in (lab.credentials_file, lab.config_file):
@@ -422,13 +410,6 @@ def _write_sandbox_files(lab: Lab) -> None:
         lab.message = " ".join(filter(None, [lab.message, (
             f"{why}, so the lab moved it aside ({'; '.join(moved)}) and wrote a fresh one: "
             "[default] is the console admin again; run `aws configure` again if you had.")]))
-    _write_sandbox_profiles(lab)
-
-
-def _write_sandbox_profiles(lab: Lab) -> None:
-    from labkit.profiles import configure_profile, read_profile
-
-    files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
     key = lab.console_key
     assert key is not None
     configure_profile("console", key, region=REGION, **files)
@@ -442,9 +423,8 @@ def sandbox_for_server(cfg: Settings) -> tuple[Any, dict[str, str]]:
     Writes the sandbox's CLI files too, so `aws` works in a terminal before any lesson ran. No
     boto3 here: the server process stays small."""
     box = _ensure_sandbox(cfg)
-    key = box.console
-    lab = Lab(settings=cfg, session=None, console_key=key, endpoint_url=box.url, sandbox=box,
-              identity=Identity("", ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/{key.user_name}"))
+    lab = Lab(settings=cfg, session=None, console_key=box.console, endpoint_url=box.url,
+              sandbox=box, identity=_console_identity(box.console))
     _write_sandbox_files(lab)
     return box, env_exports(lab)
 
@@ -459,14 +439,15 @@ def env_exports(lab: Lab) -> dict[str, str]:
     }
 
 
-# Variables that would make a child process (`!aws ...`) sign with something else.
-_SHADOWING = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-              "AWS_SESSION_TOKEN")
+# Variables that would make a child process (`!aws ...`, a terminal's `aws`) sign with something
+# else than the lab's files.
+SHADOWING = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+             "AWS_SESSION_TOKEN")
 
 
 def _export_for_child_processes(lab: Lab) -> None:
     # `!aws ...` in a lesson runs in a child of the kernel: point it at the sandbox, never ~/.aws.
-    for name in _SHADOWING:
+    for name in SHADOWING:
         os.environ.pop(name, None)
     os.environ.update(env_exports(lab))
 
@@ -482,9 +463,8 @@ def _connect_aws(cfg: Settings) -> Lab:
     from labkit.profiles import ProfileFileError, read_profile
 
     try:  # botocore would only say "Unable to parse config file"; say which line, and what to do
-        read_profile(cfg.aws_profile or "default", credentials_file=cfg.credentials_file or
-                     Path.home() / ".aws" / "credentials",
-                     config_file=cfg.config_file or Path.home() / ".aws" / "config")
+        read_profile(cfg.aws_profile or "default", credentials_file=cfg.credentials_file,
+                     config_file=cfg.config_file)
     except (ProfileFileError, ValueError) as exc:
         raise LabError(str(exc)) from None
     try:

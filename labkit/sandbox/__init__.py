@@ -64,11 +64,10 @@ class Sandbox:
         """True when the server runs labkit's fidelity layer (False on a stock moto server)."""
         return bool(self.fixes)
 
-    def admin(self, method: str, path: str, data: Any = None, *, moto: bool = False) -> Any:
-        """Call the sandbox's guarded admin API (`/labkit-api/...`, or `/moto-api/...`)."""
-        prefix = "/moto-api/" if moto else "/labkit-api/"
-        body = data if isinstance(data, (bytes, str)) or data is None else json.dumps(data)
-        status, payload = request(self.url, method, prefix + path, body, self.token)
+    def admin(self, method: str, path: str, data: Any = None) -> Any:
+        """Call the sandbox's guarded admin API (`/labkit-api/...`) with JSON `data`."""
+        body = None if data is None else json.dumps(data)
+        status, payload = request(self.url, method, "/labkit-api/" + path, body, self.token)
         if status != 200:
             raise SandboxError(f"The sandbox refused {path} ({status}): {payload[:200]!r}")
         return json.loads(payload) if payload else None
@@ -106,7 +105,8 @@ def _new_console() -> dict[str, str]:
     }
 
 
-def _console_key(data: dict[str, str]) -> AccessKey:
+def console_key(data: dict[str, str]) -> AccessKey:
+    """The console identity's key from its saved form (console.json, external.json)."""
     return AccessKey(data["access_key_id"], data["secret_access_key"], data["user_name"])
 
 
@@ -151,15 +151,12 @@ def _healthy(data: dict[str, Any], timeout: float = 1.0) -> dict[str, Any] | Non
 
 # How long a running sandbox may take to answer before labkit says it is not answering.
 BUSY_WAIT = 8.0
-
-
-def _not_answering(pid: int, home: Path) -> str:
-    return (
-        f"Your sandbox is running (process {pid}) but did not answer within {BUSY_WAIT:.0f} s: "
-        "it may be paused or very busy. Nothing was lost. Wait a moment and run the cell "
-        "again; if it stays like this, `python -m labkit sandbox stop` and then any lab call "
-        "start a fresh, empty sandbox."
-    )
+NOT_ANSWERING = (
+    "Your sandbox is running (process {pid}) but did not answer within {wait:.0f} s: it may be "
+    "paused or very busy. Nothing was lost. Wait a moment and run the cell again; if it stays "
+    "like this, `python -m labkit sandbox stop` and then any lab call start a fresh, empty "
+    "sandbox."
+)
 
 
 def attach_running(home: Path, wait: float = 0.0) -> Sandbox | None:
@@ -173,10 +170,10 @@ def attach_running(home: Path, wait: float = 0.0) -> Sandbox | None:
     if info is None and wait and _is_sandbox_process(data["pid"], home):
         info = _healthy(data, timeout=wait)
         if info is None and _alive(data["pid"]):
-            raise SandboxError(_not_answering(data["pid"], home))
+            raise SandboxError(NOT_ANSWERING.format(pid=data["pid"], wait=BUSY_WAIT))
     if info is None:
         return None
-    return Sandbox(url=data["url"], console=_console_key(console), instance=data["instance"],
+    return Sandbox(url=data["url"], console=console_key(console), instance=data["instance"],
                    home=home, token=data["token"], pid=data["pid"],
                    fixes=tuple(info.get("fixes", ())))
 
@@ -188,21 +185,19 @@ def ensure(home: Path, owner: owners.Owner | None = None) -> Sandbox:
     that process is gone."""
     state.prepare_home(home)
     found = attach_running(home, wait=BUSY_WAIT)
-    if found:
-        _adopt(home, found, owner)
-        return found
-    with state.locked(home):
-        # another kernel may have started it while we waited
-        found = attach_running(home, wait=BUSY_WAIT)
-        if found:
-            _adopt(home, found, owner, locked=True)
-            return found
-        previous = state.read_state(home) or {}
-        _stop_process(previous.get("pid"), home)
-        sandbox = _start(home, int(previous.get("port") or 0), owner)
-        if previous.get("status") == "ready":
-            sandbox = replace(sandbox, message=RESTARTED)
-        return sandbox
+    if not found:
+        with state.locked(home):
+            # another kernel may have started it while we waited
+            found = attach_running(home, wait=BUSY_WAIT)
+            if not found:
+                previous = state.read_state(home) or {}
+                _stop_process(previous.get("pid"), home)
+                sandbox = _start(home, int(previous.get("port") or 0), owner)
+                if previous.get("status") == "ready":
+                    sandbox = replace(sandbox, message=RESTARTED)
+                return sandbox
+    _adopt(home, found, owner)
+    return found
 
 
 def _start(home: Path, port_hint: int, owner: owners.Owner | None = None) -> Sandbox:
@@ -236,7 +231,7 @@ def _start(home: Path, port_hint: int, owner: owners.Owner | None = None) -> San
                 raise SandboxError(
                     f"The sandbox started but cannot be reached at {data['url']}: is the "
                     "loopback network (127.0.0.1) switched off here? Tell your instructor.")
-            return Sandbox(url=data["url"], console=_console_key(console),
+            return Sandbox(url=data["url"], console=console_key(console),
                            instance=data["instance"], home=home, token=data["token"],
                            pid=data["pid"], fixes=FIXES,
                            started_in=time.perf_counter() - began)
@@ -286,20 +281,17 @@ def stop(home: Path) -> bool:
         return stopped
 
 
-def _adopt(home: Path, found: Sandbox, owner: owners.Owner | None, locked: bool = False) -> None:
+def _adopt(home: Path, found: Sandbox, owner: owners.Owner | None) -> None:
     """Make `owner` the running sandbox's owner (a server that found it already running)."""
     if not owner:
         return  # a plain kernel or script leaves the sandbox's owner as it is
-    data = state.read_json(home / state.STATE) or {}
-    if data.get("owner") == owner:
-        return
-    if not locked:
-        with state.locked(home):
-            _adopt(home, found, owner, locked=True)
-        return
-    if data.get("instance") == found.instance:
-        # The running sandbox rereads its state file, so it watches the new owner from now on.
-        state.write_private(home / state.STATE, dict(data, owner=owner))
+    if (state.read_json(home / state.STATE) or {}).get("owner") == owner:
+        return  # already its owner (every kernel of the server asks): no need to lock
+    with state.locked(home):
+        data = state.read_json(home / state.STATE) or {}
+        if data.get("instance") == found.instance and data.get("owner") != owner:
+            # The running sandbox rereads its state file, so it watches the new owner from now on.
+            state.write_private(home / state.STATE, dict(data, owner=owner))
 
 
 def release(home: Path, owner: owners.Owner) -> bool:

@@ -51,40 +51,36 @@ class Clock:
     """Real UTC time plus a forward-only offset, shared by every thread of the sandbox."""
 
     def __init__(self) -> None:
-        self._offset = timedelta(0)
+        self.offset = timedelta(0)  # changed only under the lock, by advance and reset
         self._lock = threading.Lock()
-
-    @property
-    def offset(self) -> timedelta:
-        return self._offset
 
     @property
     def simulated(self) -> bool:
         """True once the clock was advanced: its time is not the real time any more."""
-        return self._offset > timedelta(0)
+        return self.offset > timedelta(0)
 
     def now(self) -> datetime:
         """The sandbox's time, aware UTC, whole seconds (as AWS reports times)."""
-        return (datetime.now(UTC) + self._offset).replace(microsecond=0)
+        return (datetime.now(UTC) + self.offset).replace(microsecond=0)
 
     def advance(self, by: str | timedelta) -> datetime:
         """Move forward by `by`; returns the new time."""
         delta = parse_duration(by)
         with self._lock:
-            if self._offset + delta > MAX_ADVANCE:
+            if self.offset + delta > MAX_ADVANCE:
                 raise DurationError("The sandbox's clock is already far ahead; reset the "
                                     "sandbox (python -m labkit sandbox reset) to start again.")
-            self._offset += delta
+            self.offset += delta
         return self.now()
 
     def reset(self) -> None:
         """Back to real time (a reset sandbox is a fresh account)."""
         with self._lock:
-            self._offset = timedelta(0)
+            self.offset = timedelta(0)
 
     def describe(self) -> dict[str, object]:
         """What the admin API reports: the time, the offset, whether it is simulated."""
-        return {"now": self.now().isoformat(), "offset_s": self._offset.total_seconds(),
+        return {"now": self.now().isoformat(), "offset_s": self.offset.total_seconds(),
                 "simulated": self.simulated}
 
 

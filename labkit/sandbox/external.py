@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.keys import AccessKey
-from labkit.sandbox import CONSOLE_USER, Sandbox, SandboxError, request, state
+from labkit.sandbox import CONSOLE_USER, Sandbox, SandboxError, console_key, request, state
 
 EXTERNAL = "external.json"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -29,15 +29,16 @@ def attach(url: str, home: Path) -> Sandbox:
             f"Nothing answers at LABKIT_SANDBOX_URL={url}. Start the sandbox there, or unset "
             "LABKIT_SANDBOX_URL so that the lab starts its own."
         ) from None
-    info = _json(payload)
-    if status == 200 and info.get("labkit"):
-        console = state.read_json(home / state.CONSOLE)
+    try:
+        info = json.loads(payload)
+    except ValueError:
+        info = None
+    if status == 200 and isinstance(info, dict) and info.get("labkit"):
+        console = state.read_console(home)
         if not console:
             raise SandboxError(f"The sandbox at {url} was started with another LABKIT_HOME; "
                                "set LABKIT_HOME to the folder that started it.")
-        return Sandbox(url=url, console=AccessKey(console["access_key_id"],
-                                                  console["secret_access_key"],
-                                                  console["user_name"]),
+        return Sandbox(url=url, console=console_key(console),
                        instance=info["instance"], home=home, token=token, pid=info.get("pid"),
                        fixes=tuple(info.get("fixes", ())), external=True)
     if status == 403 and b"admin API" in payload:
@@ -51,14 +52,6 @@ def attach(url: str, home: Path) -> Sandbox:
     return Sandbox(url=url, console=console, instance="stock-moto", home=home, external=True)
 
 
-def _json(payload: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _reset_auth(url: str, count: str) -> None:
     status, _ = request(url, "POST", "/moto-api/reset-auth", count.encode(),
                          headers={"Content-Type": "text/plain"})
@@ -66,13 +59,12 @@ def _reset_auth(url: str, count: str) -> None:
         raise SandboxError(f"The moto server at {url} refused to switch authentication ({status}).")
 
 
-def _clients(url: str, key: AccessKey | None) -> tuple[Any, Any]:
+def _iam(url: str, key: AccessKey | None) -> Any:
     import boto3
 
     creds = {"aws_access_key_id": key.access_key_id, "aws_secret_access_key": key.reveal_secret()} \
         if key else {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    session = boto3.session.Session(region_name="us-east-1", **creds)
-    return session.client("iam", endpoint_url=url), session.client("sts", endpoint_url=url)
+    return boto3.session.Session(region_name="us-east-1", **creds).client("iam", endpoint_url=url)
 
 
 def bootstrap(url: str, home: Path, force: bool = False) -> AccessKey:
@@ -82,8 +74,8 @@ def bootstrap(url: str, home: Path, force: bool = False) -> AccessKey:
     known = state.read_json(home / EXTERNAL) or {}
     saved = known.get(url)
     if saved and not force:
-        key = AccessKey(saved["access_key_id"], saved["secret_access_key"], saved["user_name"])
-        iam, _ = _clients(url, key)
+        key = console_key(saved)
+        iam = _iam(url, key)
         try:
             listed = iam.list_access_keys(UserName=key.user_name)["AccessKeyMetadata"]
             if any(k["AccessKeyId"] == key.access_key_id for k in listed):
@@ -93,7 +85,7 @@ def bootstrap(url: str, home: Path, force: bool = False) -> AccessKey:
             pass
     _reset_auth(url, "inf")  # authentication off while the console identity is made
     try:
-        iam, _ = _clients(url, None)
+        iam = _iam(url, None)
         try:
             iam.create_user(UserName=CONSOLE_USER, Tags=[{"Key": "labkit", "Value": "console"}])
         except iam.exceptions.EntityAlreadyExistsException:
@@ -110,4 +102,4 @@ def bootstrap(url: str, home: Path, force: bool = False) -> AccessKey:
     known[url] = {"user_name": CONSOLE_USER, "access_key_id": made["AccessKeyId"],
                   "secret_access_key": made["SecretAccessKey"]}
     state.write_private(home / EXTERNAL, known)
-    return AccessKey(made["AccessKeyId"], made["SecretAccessKey"], CONSOLE_USER)
+    return console_key(known[url])

@@ -6,9 +6,11 @@ health answer so that lessons can say "simulated" (or name a missing fix on a st
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 FIXES = (
     "inactive-keys-rejected",
@@ -57,20 +59,17 @@ ISSUED: set[str] = set()
 _installed = False
 
 
-def _remember(*secrets: str | None) -> None:
-    import hashlib
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
-    for secret in secrets:
-        if secret:
-            ISSUED.add(hashlib.sha256(secret.encode()).hexdigest())
+
+def _remember(*secrets: str | None) -> None:
+    ISSUED.update(_digest(secret) for secret in secrets if secret)
 
 
 def issued(candidates: list[str]) -> list[int]:
     """Which of `candidates` are secrets (or session tokens) this sandbox issued."""
-    import hashlib
-
-    return [i for i, c in enumerate(candidates)
-            if hashlib.sha256(c.encode()).hexdigest() in ISSUED]
+    return [i for i, c in enumerate(candidates) if _digest(c) in ISSUED]
 
 
 def install() -> None:
@@ -93,24 +92,24 @@ def install() -> None:
     _aws_messages()
 
 
+def _after_init(cls: Any, then: Callable[[Any], Any]) -> None:
+    """Call `then(obj)` on every new `cls` object, once moto's own __init__ has made it."""
+    original = cls.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        then(self)
+
+    cls.__init__ = init
+
+
 def _remember_issued() -> None:
     from moto.iam import models
     from moto.sts import models as sts_models
 
-    original_key = models.AccessKey.__init__
-
-    def key_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_key(self, *args, **kwargs)
-        _remember(self.secret_access_key)
-
-    models.AccessKey.__init__ = key_init
-    original_role = sts_models.AssumedRole.__init__
-
-    def role_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_role(self, *args, **kwargs)
-        _remember(self.secret_access_key, self.session_token)
-
-    sts_models.AssumedRole.__init__ = role_init
+    _after_init(models.AccessKey, lambda key: _remember(key.secret_access_key))
+    _after_init(sts_models.AssumedRole,
+                lambda role: _remember(role.secret_access_key, role.session_token))
 
 
 def _managed_policies_subset() -> None:
@@ -186,6 +185,19 @@ def _inactive_keys_rejected() -> None:
     models.mark_account_as_visited = mark_account_as_visited
 
 
+# What hangs off an IAM user, in the order AWS's DeleteUser names it while any is left.
+USER_ATTACHMENTS = (
+    ("password", "must delete login profile"),
+    ("access_keys", "must delete access keys"),
+    ("signing_certificates", "must delete signing certificates"),
+    ("ssh_public_keys", "must delete SSH public keys"),
+    ("service_specific_credentials", "must delete service specific credentials"),
+    ("mfa_devices", "must delete MFA device"),
+    ("policies", "must delete policies"),
+    ("managed_policies", "must detach all policies"),
+)
+
+
 def _delete_user_conflicts() -> None:
     from moto.iam import models
     from moto.iam.exceptions import DeleteConflictException
@@ -193,26 +205,11 @@ def _delete_user_conflicts() -> None:
     def delete_user(self: Any, user_name: str) -> None:
         user = self.get_user(user_name)
         # AWS refuses while anything still hangs off the user, naming the first thing found.
-        checks = [
-            (user.password, "Cannot delete entity, must delete login profile first."),
-            (user.access_keys, "Cannot delete entity, must delete access keys first."),
-            (user.signing_certificates, "Cannot delete entity, must delete signing certificates first."),
-            (user.ssh_public_keys, "Cannot delete entity, must delete SSH public keys first."),
-            (
-                getattr(user, "service_specific_credentials", None),
-                "Cannot delete entity, must delete service specific credentials first.",
-            ),
-            (user.mfa_devices, "Cannot delete entity, must delete MFA device first."),
-            (user.policies, "Cannot delete entity, must delete policies first."),
-            (user.managed_policies, "Cannot delete entity, must detach all policies first."),
-            (
-                any(user in g.users for g in self.groups.values()),
-                "Cannot delete entity, must remove users from group first.",
-            ),
-        ]
-        for present, message in checks:
-            if present:
-                raise DeleteConflictException(message)
+        for attribute, what in USER_ATTACHMENTS:
+            if getattr(user, attribute, None):  # (older motos lack service_specific_credentials)
+                raise DeleteConflictException(f"Cannot delete entity, {what} first.")
+        if any(user in g.users for g in self.groups.values()):
+            raise DeleteConflictException("Cannot delete entity, must remove users from group first.")
         self.tagger.delete_all_tags_for_resource(user.arn)
         del self.users[user_name]
 
@@ -242,18 +239,10 @@ def _credential_report() -> None:
     def key_fields(key: Any | None) -> list[str]:
         if key is None:
             return ["false", "N/A", "N/A", "N/A", "N/A"]
-        used = key.last_used
-        if used is None:
-            return ["true" if key.status == "Active" else "false",
-                    key.create_date.strftime(_DATE), "N/A", "N/A", "N/A"]
-        stamp = used.timestamp if hasattr(used, "timestamp") and not isinstance(used, datetime) else used
-        return [
-            "true" if key.status == "Active" else "false",
-            key.create_date.strftime(_DATE),
-            stamp.strftime(_DATE),
-            getattr(used, "region", None) or "N/A",
-            getattr(used, "service", None) or "N/A",
-        ]
+        used = key.last_used  # moto's AccessKeyLastUsed, or None
+        return ["true" if key.status == "Active" else "false", key.create_date.strftime(_DATE),
+                *([used.timestamp.strftime(_DATE), used.region, used.service] if used
+                  else ["N/A", "N/A", "N/A"])]
 
     def user_row(user: Any) -> str:
         slots = {_slot(k) or i + 1: k for i, k in enumerate(user.access_keys)}
@@ -264,14 +253,10 @@ def _credential_report() -> None:
                         .strftime(_DATE), "N/A"]
         else:
             password = ["false", "N/A", "N/A", "N/A"]
-        certs = list(user.signing_certificates.values())
         cert_fields: list[str] = []
-        for i in range(2):
-            cert = certs[i] if i < len(certs) else None
+        for cert in [*user.signing_certificates.values(), None, None][:2]:
             cert_fields += (["true" if cert.status == "Active" else "false",
-                             cert.upload_date if isinstance(cert.upload_date, str)
-                             else cert.upload_date.strftime(_DATE)]
-                            if cert else ["false", "N/A"])
+                             cert.upload_date.strftime(_DATE)] if cert else ["false", "N/A"])
         return ",".join(
             [user.name, user.arn, user.create_date.strftime(_DATE), *password,
              "true" if user.mfa_devices else "false",
@@ -344,10 +329,9 @@ def _resource_arn(request: Any) -> str | None:
     account = request.account_id
     backend = request.backend
     action, data = request._action, request._data
-    service = action.split(":", 1)[0]
     if action == "sts:AssumeRole":
         return _param(data, "RoleArn")
-    if service != "iam":
+    if not action.startswith("iam:"):
         return None
     if action in _LIST_RESOURCES:
         return f"arn:aws:iam::{account}:{_LIST_RESOURCES[action]}"
@@ -370,7 +354,7 @@ def _resource_arn(request: Any) -> str | None:
     return None
 
 
-def _denied(request: Any, why: str | None) -> None:
+def _denied(request: Any, why: str | None) -> NoReturn:
     from moto.core.exceptions import AccessDeniedError
 
     resource = _resource_arn(request)
@@ -384,9 +368,10 @@ def _denied(request: Any, why: str | None) -> None:
     raise error
 
 
-def _principal_matches(expected: Any, principal: str, role_of_session: str | None) -> bool:
+def _principal_matches(expected: Any, *principals: str | None) -> bool:
+    """True when the trust policy's Principal.AWS (one value or a list) names any of these."""
     values = expected if isinstance(expected, list) else [expected]
-    return principal in values or (role_of_session is not None and role_of_session in values)
+    return any(p is not None and p in values for p in principals)
 
 
 def _trust(role: Any, principal: str, account: str, context: dict[str, str]) -> str | None:
@@ -414,8 +399,7 @@ def _trust(role: Any, principal: str, account: str, context: dict[str, str]) -> 
             continue  # only a service (ec2.amazonaws.com) or a federation: not this user
         if _principal_matches(aws, principal, role_of_session):
             kind = "principal"
-        elif _principal_matches(aws, f"arn:aws:iam::{account}:root", None) or \
-                _principal_matches(aws, account, None) or _principal_matches(aws, "*", None):
+        elif _principal_matches(aws, f"arn:aws:iam::{account}:root", account, "*"):
             kind = "account"
         else:
             continue
@@ -444,24 +428,16 @@ def _authorization() -> None:
         def __init__(self) -> None:
             super().__init__("ExpiredToken", EXPIRED_TOKEN)
 
+    original_role_key = access_control.AssumedRoleAccessKey.__init__
+
     def role_key_init(self: Any, account_id: str, partition: str, access_key_id: str,
                       headers: Any) -> None:
-        self.account_id = account_id
-        self.partition = partition
-        for assumed in sts_backends[account_id][partition].assumed_roles:
-            if assumed.access_key_id == access_key_id:
-                self._access_key_id = access_key_id
-                self._secret_access_key = assumed.secret_access_key
-                self._session_token = assumed.session_token
-                self._owner_role_name = assumed.role_arn.split("/")[-1]
-                self._session_name = assumed.session_name
-                if headers["X-Amz-Security-Token"] != self._session_token:
-                    raise access_control.CreateAccessKeyFailure(reason="InvalidToken")
-                # AWS refuses temporary credentials once their Expiration has passed.
-                if CLOCK.now().replace(tzinfo=None) >= assumed.expiration:
-                    raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
-                return
-        raise access_control.CreateAccessKeyFailure(reason="InvalidId")
+        original_role_key(self, account_id, partition, access_key_id, headers)  # found, token ok
+        assumed = next(a for a in sts_backends[account_id][partition].assumed_roles
+                       if a.access_key_id == access_key_id)
+        # AWS refuses temporary credentials once their Expiration has passed.
+        if CLOCK.now().replace(tzinfo=None) >= assumed.expiration:
+            raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
 
     access_control.AssumedRoleAccessKey.__init__ = role_key_init
     def expired_token_first(original: Any) -> Any:
@@ -489,8 +465,6 @@ def _authorization() -> None:
             try:
                 role = self.backend.get_role_by_arn(resource)
             except NotFoundException:
-                role = None
-            if role is None:
                 _denied(self, None)  # AWS: the same AccessDenied as for a role you may not use
             trust = _trust(role, self._access_key.arn, self.account_id,
                            format_incoming_conditional_values(self._data))
@@ -510,20 +484,15 @@ def _authorization() -> None:
 
 
 def _aws_ids() -> None:
-    import secrets
-    import string
-
     from moto.iam import models
+    from moto.iam.utils import generate_access_key_id_from_account_id
 
-    alphabet = string.ascii_uppercase + string.digits
-    original = models.User.__init__
+    def aws_id(user: Any) -> None:
+        # AWS: unique IDs of users start AIDA, then 17 upper-case letters and digits (made as
+        # moto makes role IDs, AROA...: the account in base32, then random letters).
+        user.id = generate_access_key_id_from_account_id(user.account_id, "AIDA", 21)
 
-    def user_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        # AWS: unique IDs of users start AIDA, then 17 upper-case letters and digits.
-        self.id = "AIDA" + "".join(secrets.choice(alphabet) for _ in range(17))
-
-    models.User.__init__ = user_init
+    _after_init(models.User, aws_id)
 
 
 MAX_DURATION = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."

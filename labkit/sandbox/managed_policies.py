@@ -30,10 +30,8 @@ _servers: dict[str, Copies] = {}
 
 def document(name: str) -> str | None:
     """The policy document of the AWS managed policy `name`, from moto's copy of AWS's data."""
-    try:
-        from moto.iam.aws_managed_policies import aws_managed_policies_data
-    except ImportError:
-        return None
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
     data = json.loads(aws_managed_policies_data).get(name)
     return json.dumps(data["Document"]) if data else None
 
@@ -41,12 +39,9 @@ def document(name: str) -> str | None:
 class Copies:
     """Which AWS managed policies one stock moto server lacks, and the copies standing in."""
 
-    def __init__(self, url: str, account: str, admin: Callable[[], Any],
-                 say: Callable[[str], None] = print) -> None:
-        self.url = url
+    def __init__(self, account: str, admin: Callable[[], Any]) -> None:
         self.account = account
         self.admin = admin  # a factory: the console identity's IAM client, without these hooks
-        self.say = say
         self.present: dict[str, bool] = {}  # AWS ARN -> the server has the real policy
         self.copies: dict[str, str] = {}  # copy's ARN -> AWS ARN
         self.said = False
@@ -69,7 +64,7 @@ class Copies:
                 self.copies[arn] = aws_arn
                 if not self.said:
                     self.said = True
-                    self.say(NOTICE.format(name=name))
+                    print(NOTICE.format(name=name))
             return arn
 
     def _server_has(self, aws_arn: str) -> bool:
@@ -118,29 +113,24 @@ class Copies:
         client.meta.events.register("after-call.iam.*", self.after_call)
 
 
-def _rename(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k == "ResponseMetadata":
-                continue
-            if isinstance(v, str) and v in names:
-                value[k] = names[v]
-            else:
-                _rename(v, names)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            if isinstance(v, str) and v in names:
-                value[i] = names[v]
-            else:
-                _rename(v, names)
-    return value
+def _rename(value: Any, names: dict[str, str]) -> None:
+    """Replace, in place, every string in `names` found in a parsed answer (dicts and lists)."""
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        if k == "ResponseMetadata":
+            continue
+        if isinstance(v, str) and v in names:
+            value[k] = names[v]
+        else:
+            _rename(v, names)
 
 
 def for_server(url: str, account: str, admin: Callable[[], Any]) -> Copies:
     """The one `Copies` of the stock moto server at `url` in this process (says its line once)."""
     with _lock:
         if url not in _servers:
-            _servers[url] = Copies(url, account, admin)
+            _servers[url] = Copies(account, admin)
         return _servers[url]
 
 

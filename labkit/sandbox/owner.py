@@ -19,15 +19,10 @@ Owner = dict[str, int]
 WATCH_INTERVAL = 5.0
 
 
-def process_start(pid: int) -> int | None:
-    """The process's start time (clock ticks after boot), None when there is no such process."""
-    return procs.start_time(pid)
-
-
 def this_process() -> Owner:
     """This process as an owner: its PID and start time (so a reused PID is not mistaken for it)."""
     pid = os.getpid()
-    return {"pid": pid, "start": process_start(pid) or 0}
+    return {"pid": pid, "start": procs.start_time(pid) or 0}
 
 
 def parse(text: str | None) -> Owner | None:
@@ -54,4 +49,4 @@ def valid(data: Any) -> Owner | None:
 
 def alive(owner: Owner) -> bool:
     """True while the owner's process runs (same PID and the same start time)."""
-    return process_start(owner["pid"]) == owner["start"]
+    return procs.start_time(owner["pid"]) == owner["start"]

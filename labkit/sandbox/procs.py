@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 def stat_fields(pid: int) -> list[str] | None:
     """Fields 3 onwards of /proc/PID/stat (after the command name), None when it cannot be read."""
@@ -26,15 +28,11 @@ def is_zombie(pid: int) -> bool:
 
 
 def uid(pid: int) -> int | None:
-    """The real user ID a process runs as, or None when it cannot be seen."""
+    """The user ID a process runs as (its /proc folder's owner), or None when it cannot be seen."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
 
 
 def cmdline(pid: int) -> list[bytes] | None:

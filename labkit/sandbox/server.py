@@ -19,11 +19,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from labkit.sandbox import fidelity, owner, state
+from labkit.sandbox.clock import CLOCK, DurationError
 
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
 _AUTH_RE = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([^/]+)/([^/]+)/")
@@ -124,28 +126,21 @@ class SandboxApp:
                 return _json(start_response, 200, seed_users(data))
             if path == "users" and method == "DELETE":
                 return _json(start_response, 200, delete_users(data))
-            if path == "clock":
-                return self.clock(method, data, start_response)
+            if path == "clock":  # GET: the sandbox's time; POST {"advance": "20m"}: move it
+                if method == "POST":
+                    CLOCK.advance(str(data.get("advance", "")))
+                return _json(start_response, 200, CLOCK.describe())
             if path == "issued" and method == "POST":
                 return _json(start_response, 200, {"issued": fidelity.issued(data["candidates"])})
             if path == "root-key" and method == "POST":
                 fidelity.ROOT_KEY.update({k: data.get(k) for k in fidelity.ROOT_KEY})
                 return _json(start_response, 200, {"status": "ok"})
+        except DurationError as exc:  # its message says what to type instead
+            return _json(start_response, 400, {"message": str(exc)})
         except Exception as exc:  # noqa: BLE001 - an admin call with bad data: say so, stay up
             return _json(start_response, 400, {"message": f"{type(exc).__name__}: {exc}"})
         return _json(start_response, 404, {"message": f"no such admin call: {path}"})
 
-
-    def clock(self, method: str, data: dict[str, Any], start_response: Start) -> list[bytes]:
-        """GET: the sandbox's time; POST {"advance": "20m"}: move it forward, say the new time."""
-        from labkit.sandbox.clock import CLOCK, DurationError
-
-        if method == "POST":
-            try:
-                CLOCK.advance(str(data.get("advance", "")))
-            except DurationError as exc:
-                return _json(start_response, 400, {"message": str(exc)})
-        return _json(start_response, 200, CLOCK.describe())
 
 # AWS's words for the two ways a request can lack a usable signature (Common Errors, AWS docs).
 MISSING_TOKEN = ("MissingAuthenticationToken", 403, "The request must contain either a valid "
@@ -202,18 +197,16 @@ def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status
                 f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
         ctype = "text/xml"
-    reason = {400: "Bad Request", 403: "Forbidden"}[status]
-    start_response(f"{status} {reason}", [("Content-Type", ctype),
-                                          ("Content-Length", str(len(body))),
-                                          ("x-amzn-RequestId", request_id)])
+    start_response(f"{status} {HTTPStatus(status).phrase}", [
+        ("Content-Type", ctype), ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", request_id)])
     return [body]
 
 
 def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[bytes]:
     body = json.dumps(data, default=str).encode()
-    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}[status]
-    start_response(f"{status} {reason}", [("Content-Type", "application/json"),
-                                          ("Content-Length", str(len(body)))])
+    start_response(f"{status} {HTTPStatus(status).phrase}", [
+        ("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 
@@ -222,11 +215,9 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
 
     auth = _AUTH_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
     key_id, region, service = auth.groups() if auth else ("", "", "")
-    params: dict[str, list[str]] = {}
-    if body and b"Action=" in body:
-        params = parse_qs(body.decode("utf-8", "replace"))
-    else:
-        params = parse_qs(environ.get("QUERY_STRING", ""))
+    query = body.decode("utf-8", "replace") if body and b"Action=" in body \
+        else environ.get("QUERY_STRING", "")
+    params = parse_qs(query)
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     action = (params.get("Action") or [target.rsplit(".", 1)[-1] if target else ""])[0]
     user = ""
@@ -253,15 +244,12 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
 
 def _sandbox_time() -> float:
     """Now on the sandbox's clock, as a UNIX time (the trail keeps sub-second order)."""
-    from labkit.sandbox.clock import CLOCK
-
     return time.time() + CLOCK.offset.total_seconds()
 
 
 def bootstrap(console: dict[str, str]) -> None:
     """Create the console identity (with its fixed key) and switch IAM authentication on."""
     from moto import settings
-    from moto.core.base_backend import BackendDict  # noqa: F401  (ensures moto core is loaded)
     from moto.iam.models import iam_backends
 
     backend = iam_backends[state.ACCOUNT]["aws"]
@@ -282,8 +270,6 @@ def bootstrap(console: dict[str, str]) -> None:
 def reset(console: dict[str, str]) -> None:
     """Forget everything the learner made, as a fresh sandbox; the console identity stays."""
     from moto.moto_api._internal.models import moto_api_backend
-
-    from labkit.sandbox.clock import CLOCK
 
     moto_api_backend.reset()
     CLOCK.reset()  # a fresh account lives in real time again
@@ -350,12 +336,9 @@ def _delete_user(backend: Any, name: str) -> None:
     user.password = None
     for key in list(user.access_keys):
         backend.delete_access_key(key.access_key_id, name)
-    user.signing_certificates.clear()
-    user.ssh_public_keys.clear()
-    if getattr(user, "service_specific_credentials", None):
-        user.service_specific_credentials.clear()
-    user.mfa_devices.clear()
-    user.policies.clear()
+    for attribute in ("signing_certificates", "ssh_public_keys", "service_specific_credentials",
+                      "mfa_devices", "policies"):
+        getattr(user, attribute, {}).clear()
     for arn in list(user.managed_policies):
         backend.detach_user_policy(arn, name)
     for group in backend.groups.values():
@@ -380,10 +363,9 @@ OWNER_IDLE_TIMEOUT = 120.0
 
 def peer_uid(client: tuple[str, int], server_port: int) -> int | None:
     """The OS user owning the other end of a loopback TCP connection (Linux), else None."""
-    host, port = client[0], client[1]
-    if host != "127.0.0.1":
+    if client[0] != "127.0.0.1":
         return None
-    needle = f"0100007F:{port:04X} 0100007F:{server_port:04X}"
+    needle = f"0100007F:{client[1]:04X} 0100007F:{server_port:04X}"
     try:
         with open("/proc/net/tcp") as fh:
             text = fh.read()
@@ -469,7 +451,7 @@ def _listen(port_hint: int, app: Any) -> Any:
         return None
 
 
-def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> threading.Thread:
+def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> None:
     """Exit once the Jupyter server that owns this sandbox is gone (killed without stopping it).
 
     The owner is reread from the state file on every check, so a server that adopts a running
@@ -489,14 +471,13 @@ def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> threadi
                 stop()
                 return
 
-    thread = threading.Thread(target=watch, name="labkit-owner-watch", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=watch, name="labkit-owner-watch", daemon=True).start()
 
 
 # sandbox.log is capped: LOG_MAX_BYTES, then it moves to sandbox.log.1 (one old copy is kept),
 # so a flood of failing requests cannot fill the learner's disk.
 LOG_MAX_BYTES = 1024 * 1024
+LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
 
 
 class _LogStream(io.TextIOBase):
@@ -511,7 +492,7 @@ class _LogStream(io.TextIOBase):
         return len(text)
 
 
-def rotating_log(home: Path, max_bytes: int = LOG_MAX_BYTES) -> logging.Handler:
+def rotating_log(home: Path) -> None:
     """Send all of the sandbox's logging, stdout and stderr to sandbox.log, capped in size."""
     from logging.handlers import RotatingFileHandler
 
@@ -521,22 +502,15 @@ def rotating_log(home: Path, max_bytes: int = LOG_MAX_BYTES) -> logging.Handler:
             fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors="replace")
 
-    handler = PrivateRotatingFileHandler(home / state.LOG, maxBytes=max_bytes, backupCount=1,
+    handler = PrivateRotatingFileHandler(home / state.LOG, maxBytes=LOG_MAX_BYTES, backupCount=1,
                                          delay=True)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    for old in root.handlers[:]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-    stream = _LogStream(logging.getLogger("labkit.sandbox.output"))
-    sys.stdout = sys.stderr = stream
+    logging.basicConfig(handlers=[handler], level=logging.WARNING, format=LOG_FORMAT, force=True)
+    sys.stdout = sys.stderr = _LogStream(logging.getLogger("labkit.sandbox.output"))
     # Writes straight to the file descriptors (C code) would bypass the cap: discard them.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
-    return handler
 
 
 def one_malloc_arena() -> bool:
@@ -557,7 +531,7 @@ def one_malloc_arena() -> bool:
 def serve(home: Path) -> int:
     """Start the sandbox described by HOME's state file and serve until stopped."""
     one_malloc_arena()  # before any thread starts
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     launch = state.read_json(home / state.STATE) or {}
     console = state.read_json(home / state.CONSOLE)
     if not launch.get("token") or not console:

@@ -13,9 +13,7 @@ from typing import Any
 
 # Re-exported: the sandbox's callers (and its tests) reach the private-file helpers here too.
 from labkit.files import (  # noqa: F401
-    DISK_FULL_ERRNOS,
     HomeError,
-    disk_full,
     read_json,
     write_private,
     write_private_text,
@@ -80,10 +78,6 @@ def _not_writable(home: Path, exc: OSError | None) -> str:
 _URL_RE = re.compile(r"^http://127\.0\.0\.1:\d{1,5}$")
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 def read_state(home: Path) -> dict[str, Any] | None:
     """sandbox.json with every field checked; a damaged field is dropped (the lab then starts a
     fresh sandbox instead of failing), so no later code meets a wrong type."""
@@ -94,13 +88,10 @@ def read_state(home: Path) -> dict[str, Any] | None:
     for name in ("status", "instance", "token"):
         if isinstance(data.get(name), str):
             clean[name] = data[name]
-    for name in ("pid", "port", "port_hint"):
-        if _int(data.get(name)) is not None:
-            clean[name] = data[name]
-    if "port" in clean and clean["port"] > 65535:
-        del clean["port"]
-    if "port_hint" in clean and clean["port_hint"] > 65535:
-        del clean["port_hint"]
+    for name, top in (("pid", None), ("port", 65535), ("port_hint", 65535)):
+        value = data.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= (top or value):
+            clean[name] = value
     if isinstance(data.get("url"), str) and _URL_RE.match(data["url"]):
         clean["url"] = data["url"]
     if isinstance(data.get("started"), (int, float)) and not isinstance(data["started"], bool):

@@ -50,11 +50,9 @@ def trusted_users(trust: Any, account: str) -> list[str]:
 class TrustShim:
     """The hooks for one stock moto server (said once per process)."""
 
-    def __init__(self, account: str, admin: Callable[[], Any],
-                 say: Callable[[str], None] = print) -> None:
+    def __init__(self, account: str, admin: Callable[[], Any]) -> None:
         self.account = account
         self.admin = admin  # a factory: the console identity's IAM client, without these hooks
-        self.say = say
         self.said = False
 
     def remember(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -79,7 +77,7 @@ class TrustShim:
                                 PolicyDocument=allow)
         if not self.said:
             self.said = True
-            self.say(NOTICE.format(users=", ".join(users), policy=policy_name(role_name)))
+            print(NOTICE.format(users=", ".join(users), policy=policy_name(role_name)))
 
     def revoke(self, params: dict[str, Any], **_: Any) -> None:
         """provide-client-params DeleteRole: take those identity policies away first."""
