@@ -28,9 +28,6 @@ class Secret(str):
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickling (a variable inspector, a cache) must not carry the secret along.
         return (str, (str(self),))
@@ -42,9 +39,6 @@ class Metadata(dict):  # type: ignore[type-arg]
     def __repr__(self) -> str:
         return (f"{{'HTTPStatusCode': {self.get('HTTPStatusCode')!r}, "
                 f"'RequestId': {self.get('RequestId')!r}, ...}}")
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
 
 
 class When(datetime):
@@ -58,9 +52,6 @@ class When(datetime):
     def __repr__(self) -> str:
         at = self.astimezone(UTC) if self.tzinfo else self
         return at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
 
 
 def plain(value: Any) -> Any:

@@ -52,18 +52,14 @@ def _bundle(item: object) -> dict[str, Any]:
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
-def show_in(output: widgets.Output | Status, *items: object) -> None:
+def show_in(output: Status, *items: object) -> None:
     """Make `output` show exactly `items` (this is what a saved notebook keeps: never a secret)."""
     # Setting `outputs` from the kernel works from any thread and without a frontend, and what
     # is saved with the notebook is exactly what we put here.
-    bundles = tuple(_bundle(item) for item in items)
-    if isinstance(output, Status):
+    bundles = [_bundle(item) for item in items]
+    with output.hold_sync():
         # A failure is announced at once (role="alert"); anything else politely.
-        failed = any(isinstance(item, Verdict) and not item.ok for item in items)
-        with output.hold_sync():
-            output.urgent = failed
-            output.outputs = list(bundles)
-    else:
+        output.urgent = any(isinstance(item, Verdict) and not item.ok for item in items)
         output.outputs = bundles
 
 
@@ -74,10 +70,6 @@ class Status(anywidget.AnyWidget):
     _css = _CSS
     outputs = traitlets.List(traitlets.Dict()).tag(sync=True)
     urgent = traitlets.Bool(False).tag(sync=True)
-
-    def clear_output(self) -> None:
-        """Show nothing."""
-        self.outputs = []
 
     def focus(self) -> None:
         """Move the keyboard focus to the verdicts (when the control that had it goes away)."""
@@ -120,10 +112,6 @@ class SecretInput(anywidget.AnyWidget):
         self.filled = False
         self.send({"event": "clear"})
         return value
-
-    def clear(self) -> None:
-        """Forget the typed value and empty the box."""
-        self.take()
 
     def on_submit(self, callback: Callable[[SecretInput], Any], remove: bool = False) -> None:
         """Call `callback(self)` when Enter is pressed in the box."""
@@ -186,10 +174,9 @@ class KeyEntryForm(widgets.VBox):
         self._lesson = lesson
         self._warning: tuple[widgets.Text, Verdict] | None = None
 
-        fields: list[widgets.Widget] = [self.key_id, self.secret, self.region]
-        if self.profile_name is not None:
-            fields.append(self.profile_name)
-        super().__init__(children=[*fields, self.verify_button, self.note, self.output])
+        fields = [self.key_id, self.secret, self.region, self.profile_name]
+        super().__init__(children=[w for w in fields if w is not None]
+                         + [self.verify_button, self.note, self.output])
         self.add_class("labkit-widget")
 
         for box, what in ((self.key_id, "access key ID"), (self.region, "region"),
