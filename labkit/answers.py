@@ -90,9 +90,8 @@ def _after_call(parsed: Any = None, model: Any = None, **_: Any) -> None:
 
 def install_masking(client: Any) -> Any:
     """Make `client` mask the secrets of every response it returns (once per client)."""
-    if not getattr(client, "_labkit_masked", False):
-        client.meta.events.register("after-call", _after_call, unique_id="labkit-mask-secrets")
-        client._labkit_masked = True
+    # botocore registers a unique_id once per client: calling this again changes nothing.
+    client.meta.events.register("after-call", _after_call, unique_id="labkit-mask-secrets")
     return client
 
 
@@ -105,9 +104,7 @@ def _tag_creation(params: Any = None, **_: Any) -> None:
 def install_tagging(client: Any) -> Any:
     """On real AWS: users and roles a learner creates carry the lab's tag, so that the lab may
     later delete them (it never touches what it did not create)."""
-    if not getattr(client, "_labkit_tagging", False):
-        for operation in ("CreateUser", "CreateRole"):
-            client.meta.events.register(f"before-parameter-build.iam.{operation}", _tag_creation,
-                                        unique_id=f"labkit-tag-{operation}")
-        client._labkit_tagging = True
+    for operation in ("CreateUser", "CreateRole"):  # once per client, as above
+        client.meta.events.register(f"before-parameter-build.iam.{operation}", _tag_creation,
+                                    unique_id=f"labkit-tag-{operation}")
     return client

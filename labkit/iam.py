@@ -7,7 +7,7 @@ In real-AWS mode (`guarded=True`) the lab changes only what it created itself (t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +29,7 @@ class User:
     name: str
     arn: str
     created: datetime
-    user_id: str = ""
     new: bool = False
-    tags: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         verb = "Created" if self.new else "Found existing"
@@ -49,8 +47,7 @@ def get_user(iam: Any, user_name: str = USER_NAME) -> User | None:
         got = iam.get_user(UserName=user_name)["User"]
     except iam.exceptions.NoSuchEntityException:
         return None
-    return User(got["UserName"], got["Arn"], got["CreateDate"], got.get("UserId", ""),
-                tags={t["Key"]: t["Value"] for t in got.get("Tags", [])})
+    return User(got["UserName"], got["Arn"], got["CreateDate"])
 
 
 def create_user(iam: Any, user_name: str = USER_NAME) -> User:
@@ -64,8 +61,7 @@ def create_user(iam: Any, user_name: str = USER_NAME) -> User:
         existing = get_user(iam, user_name)
         assert existing is not None
         return existing
-    return User(got["UserName"], got["Arn"], got["CreateDate"], got.get("UserId", ""), new=True,
-                tags={LAB_TAG["Key"]: LAB_TAG["Value"]})
+    return User(got["UserName"], got["Arn"], got["CreateDate"], new=True)
 
 
 def attach_user_policy(iam: Any, user_name: str = USER_NAME, policy: str = READ_ONLY) -> str:

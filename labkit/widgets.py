@@ -435,9 +435,8 @@ class Confirm(widgets.VBox):
         self.button.on_click(self._on_click)
 
     def _matches(self) -> bool:
-        if self._expected is None or self.text is None:
-            return True
-        return self.text.value.strip() == self._expected.strip()
+        return (self._expected is None or self.text is None
+                or self.text.value.strip() == self._expected.strip())
 
     def _update(self, _change: Any = None) -> None:
         self.button.disabled = self.done or not self._matches()
