@@ -245,15 +245,6 @@ def disallow_assume_role(iam: Any, user_name: str) -> str:
     return f"{user_name} may no longer assume the role."
 
 
-def assume_role(sts: Any, role_arn: str, session_name: str = "lab-session",
-                duration_seconds: int = 900) -> AccessKey:
-    """Temporary credentials for a role (ASIA key ID, session token, expiry), masked on display."""
-    got = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name,
-                          DurationSeconds=duration_seconds)["Credentials"]
-    return AccessKey(got["AccessKeyId"], got["SecretAccessKey"], role_arn.rsplit("/", 1)[-1],
-                     "Active", None, got["SessionToken"], got["Expiration"])
-
-
 def delete_role(iam: Any, role_name: str, *, guarded: bool = False) -> list[str]:
     """Detach the role's policies and delete it; a missing role is not an error."""
     try:

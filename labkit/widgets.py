@@ -45,10 +45,9 @@ def _bundle(item: object) -> dict[str, Any]:
     # A string is shown as itself, not as its repr with quotes.
     data = {"text/plain": item if isinstance(item, str) else repr(item)}
     rich = getattr(item, "_repr_html_", None)
-    if callable(rich):
-        text = rich()
-        if text:
-            data["text/html"] = text
+    text = rich() if callable(rich) else None
+    if text:
+        data["text/html"] = text
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
@@ -426,7 +425,6 @@ class Confirm(widgets.VBox):
         self.done = False
         self._expected = expected
         self._on_confirm = on_confirm
-        self._label = button
         parts = [self.prompt, *([self.text] if self.text is not None else []), self.button]
         super().__init__(children=[*parts, self.output])
         self.add_class("labkit-widget")
@@ -450,7 +448,7 @@ class Confirm(widgets.VBox):
             try:
                 got = self._on_confirm() if self._on_confirm is not None else None
             except Exception as exc:  # noqa: BLE001 - shown as a red line, never a traceback
-                got = checks.failure(exc, self._label)
+                got = checks.failure(exc, self.button.description)
             if isinstance(got, Verdict):
                 self.result = shown = got
             elif got is None or isinstance(got, str):
