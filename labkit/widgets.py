@@ -425,8 +425,8 @@ class Confirm(widgets.VBox):
         self.done = False
         self._expected = expected
         self._on_confirm = on_confirm
-        parts = [self.prompt, *([self.text] if self.text is not None else []), self.button]
-        super().__init__(children=[*parts, self.output])
+        parts = (self.prompt, self.text, self.button, self.output)
+        super().__init__(children=[w for w in parts if w is not None])
         self.add_class("labkit-widget")
         if self.text is not None:
             self.text.observe(self._update, names="value")
@@ -440,10 +440,8 @@ class Confirm(widgets.VBox):
         self.button.disabled = self.done or not self._matches()
 
     def _on_click(self, _button: Any = None) -> None:
-        shown: object
         if not self._matches():
-            self.result = Verdict(False, f"Type {self._expected} exactly to confirm.")
-            shown = self.result
+            self.result = shown = Verdict(False, f"Type {self._expected} exactly to confirm.")
         else:
             try:
                 got = self._on_confirm() if self._on_confirm is not None else None
