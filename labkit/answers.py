@@ -28,9 +28,6 @@ class Secret(str):
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickling (a variable inspector, a cache) must not carry the secret along.
         return (str, (str(self),))
@@ -42,9 +39,6 @@ class Metadata(dict):  # type: ignore[type-arg]
     def __repr__(self) -> str:
         return (f"{{'HTTPStatusCode': {self.get('HTTPStatusCode')!r}, "
                 f"'RequestId': {self.get('RequestId')!r}, ...}}")
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
 
 
 class When(datetime):
@@ -58,9 +52,6 @@ class When(datetime):
     def __repr__(self) -> str:
         at = self.astimezone(UTC) if self.tzinfo else self
         return at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
 
 
 def plain(value: Any) -> Any:
@@ -99,9 +90,8 @@ def _after_call(parsed: Any = None, model: Any = None, **_: Any) -> None:
 
 def install_masking(client: Any) -> Any:
     """Make `client` mask the secrets of every response it returns (once per client)."""
-    if not getattr(client, "_labkit_masked", False):
-        client.meta.events.register("after-call", _after_call, unique_id="labkit-mask-secrets")
-        client._labkit_masked = True
+    # botocore registers a unique_id once per client: calling this again changes nothing.
+    client.meta.events.register("after-call", _after_call, unique_id="labkit-mask-secrets")
     return client
 
 
@@ -114,9 +104,7 @@ def _tag_creation(params: Any = None, **_: Any) -> None:
 def install_tagging(client: Any) -> Any:
     """On real AWS: users and roles a learner creates carry the lab's tag, so that the lab may
     later delete them (it never touches what it did not create)."""
-    if not getattr(client, "_labkit_tagging", False):
-        for operation in ("CreateUser", "CreateRole"):
-            client.meta.events.register(f"before-parameter-build.iam.{operation}", _tag_creation,
-                                        unique_id=f"labkit-tag-{operation}")
-        client._labkit_tagging = True
+    for operation in ("CreateUser", "CreateRole"):  # once per client, as above
+        client.meta.events.register(f"before-parameter-build.iam.{operation}", _tag_creation,
+                                    unique_id=f"labkit-tag-{operation}")
     return client

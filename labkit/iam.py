@@ -7,17 +7,14 @@ In real-AWS mode (`guarded=True`) the lab changes only what it created itself (t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from labkit import guard
 from labkit.errors import error_code
 from labkit.guard import LAB_TAG, NotOwnedError
 from labkit.keys import AccessKey, mask_key_id
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["LAB_TAG", "NotOwnedError"]  # re-exported: the guard's tag and refusal
 
@@ -32,29 +29,11 @@ class User:
     name: str
     arn: str
     created: datetime
-    user_id: str = ""
     new: bool = False
-    tags: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         verb = "Created" if self.new else "Found existing"
         return f"{verb} IAM user {self.name} ({self.arn})"
-
-
-@dataclass(frozen=True)
-class LastUsed:
-    """When, where and for what a key was last used (None: never)."""
-
-    access_key_id: str
-    when: datetime | None
-    service: str | None
-    region: str | None
-
-    def __str__(self) -> str:
-        if self.when is None:
-            return f"Key {mask_key_id(self.access_key_id)} has never been used."
-        return (f"Key {mask_key_id(self.access_key_id)} was last used "
-                f"{self.when:%Y-%m-%d %H:%M:%S} UTC, for {self.service} in {self.region}.")
 
 
 def policy_arn(name_or_arn: str) -> str:
@@ -68,8 +47,7 @@ def get_user(iam: Any, user_name: str = USER_NAME) -> User | None:
         got = iam.get_user(UserName=user_name)["User"]
     except iam.exceptions.NoSuchEntityException:
         return None
-    return User(got["UserName"], got["Arn"], got["CreateDate"], got.get("UserId", ""),
-                tags={t["Key"]: t["Value"] for t in got.get("Tags", [])})
+    return User(got["UserName"], got["Arn"], got["CreateDate"])
 
 
 def create_user(iam: Any, user_name: str = USER_NAME) -> User:
@@ -83,28 +61,22 @@ def create_user(iam: Any, user_name: str = USER_NAME) -> User:
         existing = get_user(iam, user_name)
         assert existing is not None
         return existing
-    return User(got["UserName"], got["Arn"], got["CreateDate"], got.get("UserId", ""), new=True,
-                tags={LAB_TAG["Key"]: LAB_TAG["Value"]})
-
-
-def _managed_policy_document(name: str) -> str | None:
-    # A stock moto server may lack AWS managed policies; moto's own copy has their documents.
-    from labkit.sandbox.managed_policies import document
-
-    return document(name)
+    return User(got["UserName"], got["Arn"], got["CreateDate"], new=True)
 
 
 def attach_user_policy(iam: Any, user_name: str = USER_NAME, policy: str = READ_ONLY) -> str:
     """Attach a managed policy (by name or ARN); attaching it again changes nothing. Says what it did."""
     arn = policy_arn(policy)
-    attached = list_attached_user_policies(iam, user_name)
-    if arn in attached.values():
-        return f"{arn.rsplit('/', 1)[-1]} was already attached to {user_name}."
+    name = arn.rsplit("/", 1)[-1]
+    if arn in list_attached_user_policies(iam, user_name).values():
+        return f"{name} was already attached to {user_name}."
     try:
         iam.attach_user_policy(UserName=user_name, PolicyArn=arn)
     except iam.exceptions.NoSuchEntityException:
-        name = arn.rsplit("/", 1)[-1]
-        document = _managed_policy_document(name) if ":aws:policy/" in arn else None
+        # A stock moto server may lack AWS managed policies; moto's own copy has their documents.
+        from labkit.sandbox.managed_policies import document as managed_document
+
+        document = managed_document(name) if ":aws:policy/" in arn else None
         if document is None:
             raise
         # Stock moto without AWS managed policies: a customer policy with the same document.
@@ -117,7 +89,7 @@ def attach_user_policy(iam: Any, user_name: str = USER_NAME, policy: str = READ_
         iam.attach_user_policy(UserName=user_name, PolicyArn=local)
         return (f"Attached {name} to {user_name} (this moto server has no AWS managed policies, "
                 "so the lab made a copy with the same permissions).")
-    return f"Attached {arn.rsplit('/', 1)[-1]} to {user_name}."
+    return f"Attached {name} to {user_name}."
 
 
 def list_attached_user_policies(iam: Any, user_name: str = USER_NAME) -> dict[str, str]:
@@ -139,31 +111,6 @@ def list_access_keys(iam: Any, user_name: str = USER_NAME) -> list[AccessKey]:
     keys = [AccessKey(k["AccessKeyId"], "", k["UserName"], k["Status"], k["CreateDate"])
             for page in pages for k in page["AccessKeyMetadata"]]
     return sorted(keys, key=lambda k: k.created or datetime.min)
-
-
-def get_access_key_last_used(iam: Any, access_key_id: str) -> LastUsed:
-    """When a key was last used, for which service, in which region."""
-    got = iam.get_access_key_last_used(AccessKeyId=access_key_id)["AccessKeyLastUsed"]
-    region = got.get("Region")
-    service = got.get("ServiceName")
-    return LastUsed(access_key_id, got.get("LastUsedDate"),
-                    None if service in (None, "N/A") else service,
-                    None if region in (None, "N/A") else region)
-
-
-def access_keys_table(iam: Any, user_name: str = USER_NAME) -> pd.DataFrame:
-    """The user's keys as the console's access-keys list shows them (IDs masked)."""
-    import pandas as pd
-
-    rows = []
-    for key in list_access_keys(iam, user_name):
-        used = get_access_key_last_used(iam, key.access_key_id)
-        rows.append({"access_key_id": key.masked_id, "status": key.status,
-                     "created": pd.Timestamp(key.created).floor("s"),
-                     "last_used": pd.Timestamp(used.when).floor("s")
-                     if used.when else pd.NaT, "last_service": used.service})
-    return pd.DataFrame(rows, columns=["access_key_id", "status", "created", "last_used",
-                                       "last_service"])
 
 
 def _guard(iam: Any, user_name: str, guarded: bool, operation: str = "this change") -> None:
@@ -242,29 +189,6 @@ def delete_user(iam: Any, user_name: str = USER_NAME, *, guarded: bool = False) 
     return steps
 
 
-def account_summary(iam: Any) -> dict[str, int]:
-    """The account's summary counts (GetAccountSummary): users, keys, and root's keys and MFA."""
-    return dict(iam.get_account_summary()["SummaryMap"])
-
-
-def policy_actions(iam: Any, policy: str) -> list[str]:
-    """The actions a managed policy allows, as listed in its default version."""
-    arn = policy_arn(policy)
-    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-    if isinstance(document, str):
-        from urllib.parse import unquote
-
-        document = json.loads(unquote(document))
-    statements = document["Statement"]
-    actions: list[str] = []
-    for st in statements if isinstance(statements, list) else [statements]:
-        if st.get("Effect") == "Allow":
-            act = st.get("Action", [])
-            actions += [act] if isinstance(act, str) else list(act)
-    return sorted(set(actions))
-
-
 def user_credentials(iam: Any, user_name: str = USER_NAME) -> dict[str, int]:
     """Everything that hangs off a user and blocks DeleteUser, counted (empty dict: no user)."""
     if get_user(iam, user_name) is None:
@@ -319,15 +243,6 @@ def disallow_assume_role(iam: Any, user_name: str) -> str:
     except iam.exceptions.NoSuchEntityException:
         return f"{user_name} had no permission to assume the role."
     return f"{user_name} may no longer assume the role."
-
-
-def assume_role(sts: Any, role_arn: str, session_name: str = "lab-session",
-                duration_seconds: int = 900) -> AccessKey:
-    """Temporary credentials for a role (ASIA key ID, session token, expiry), masked on display."""
-    got = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name,
-                          DurationSeconds=duration_seconds)["Credentials"]
-    return AccessKey(got["AccessKeyId"], got["SecretAccessKey"], role_arn.rsplit("/", 1)[-1],
-                     "Active", None, got["SessionToken"], got["Expiration"])
 
 
 def delete_role(iam: Any, role_name: str, *, guarded: bool = False) -> list[str]:

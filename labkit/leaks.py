@@ -49,13 +49,6 @@ class Drill:
     key: AccessKey
 
 
-def scratch_folder(lab: Any) -> Path:
-    """The drill's private scratch folder (0700) under LABKIT_HOME."""
-    folder = lab.settings.home / SCRATCH
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
-
-
 def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
     """Make a new key for the user and hard-code it into a sample script and notebook."""
     client = lab.client("iam")
@@ -63,7 +56,8 @@ def plant(lab: Any, user_name: str = iam.USER_NAME) -> Drill:
     if len(keys) >= 2:  # re-running the drill: drop the key planted last time
         iam.delete_access_key(client, keys[-1].access_key_id, user_name, guarded=lab.guarded)
     key = iam.create_access_key(client, user_name)
-    folder = scratch_folder(lab)
+    folder = lab.settings.home / SCRATCH
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it will hold a live key
     script = folder / "count_users.py"
     write_private_text(script, _LEAKY_SCRIPT.format(key_id=key.access_key_id,
                                                 secret=key.reveal_secret()))

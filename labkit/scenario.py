@@ -20,6 +20,7 @@ COMPANY: tuple[tuple[str, bool, tuple[tuple[int, int | None, bool], ...]], ...] 
     ("ed-former-staff", True, ((300, 250, False),)),
     ("fay-data-export", False, ((60, 50, True),)),
 )
+NAMES = tuple(name for name, _, _ in COMPANY)
 # The (simulated) root user's key: CIS 1.4 says it should not exist at all.
 ROOT_KEY_AGE, ROOT_KEY_LAST_USE = 700, 100
 
@@ -46,61 +47,60 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat()
 
 
+def _users(now: datetime) -> list[dict[str, Any]]:
+    """The company as the sandbox's `users` admin call takes it (times as ISO 8601 strings)."""
+    def ago(days: int | None) -> str | None:
+        return None if days is None else _iso(now - timedelta(days=days))
+
+    return [{
+        "name": name, "password": "Company-Passw0rd!" if password else None,
+        "created": ago(max(age for age, _, _ in specs)),
+        "keys": [{"created": ago(age), "active": active, "last_used": ago(idle),
+                  "service": "s3" if "data" in name else "iam", "region": "us-east-1"}
+                 for age, idle, active in specs],
+    } for name, password, specs in COMPANY]
+
+
 def company(lab: Any, now: datetime | None = None) -> Seeded:
     """Make the company's users and keys in the sandbox, aged as the scenario says (idempotent)."""
     if not lab.simulated:
         return Seeded((), 0, False, note="Skipped: the company scenario runs only in the "
                       "sandbox, never in a real AWS account.")
     now = now or datetime.now(UTC)
+    users = _users(now)
     backdate = lab.sandbox is not None and lab.sandbox.labkit
     if backdate:
         with contextlib.suppress(SandboxError):  # a sandbox from an older labkit: as below
-            keys = _seed_in_sandbox(lab, now)
-            return Seeded(tuple(n for n, _, _ in COMPANY), keys, True)
+            # labkit's sandbox makes the account itself, in one admin call instead of about 40
+            # AWS calls (lesson 06's overhead: bench/results.md).
+            keys = int(lab.sandbox.admin("POST", "users", {"users": users})["keys"])
+            _plant_root_key(lab, now)
+            return Seeded(NAMES, keys, True)
     iam = lab.client("iam")
 
-    def seed(name: str, password: bool, specs: tuple[tuple[int, int | None, bool], ...]) -> int:
+    def seed(user: dict[str, Any]) -> int:
+        name = user["name"]
         lab_iam.delete_user(iam, name)  # re-running gives the same account again
         lab_iam.create_user(iam, name)
-        if password:
-            iam.create_login_profile(UserName=name, Password="Company-Passw0rd!")
-        oldest = max(age for age, _, _ in specs)
-        for age, idle, active in specs:
+        if user["password"]:
+            iam.create_login_profile(UserName=name, Password=user["password"])
+        for spec in user["keys"]:
             key = lab_iam.create_access_key(iam, name)
-            if not active:
+            if not spec["active"]:
                 iam.update_access_key(UserName=name, AccessKeyId=key.access_key_id,
                                       Status="Inactive")
             if backdate:
                 lab.sandbox.admin("POST", "backdate", {
-                    "user": name, "user_created": _iso(now - timedelta(days=oldest)),
-                    "access_key_id": key.access_key_id,
-                    "created": _iso(now - timedelta(days=age)),
-                    "last_used": _iso(now - timedelta(days=idle)) if idle is not None else None,
-                    "service": "s3" if "data" in name else "iam", "region": "us-east-1"})
-        return len(specs)
+                    "user": name, "user_created": user["created"],
+                    "access_key_id": key.access_key_id, **spec})
+        return len(user["keys"])
 
     # One user per thread: the sandbox answers in parallel, so seeding takes a fraction of the time.
     with ThreadPoolExecutor(max_workers=len(COMPANY)) as pool:
-        keys = sum(pool.map(lambda user: seed(*user), COMPANY))
+        keys = sum(pool.map(seed, users))
     if backdate:
         _plant_root_key(lab, now)
-    return Seeded(tuple(n for n, _, _ in COMPANY), keys, backdate)
-
-
-def _seed_in_sandbox(lab: Any, now: datetime) -> int:
-    """The same account made by labkit's sandbox itself, in one admin call instead of about 40
-    AWS calls (lesson 06's overhead: bench/results.md)."""
-    users = [{
-        "name": name, "password": "Company-Passw0rd!" if password else None,
-        "created": _iso(now - timedelta(days=max(age for age, _, _ in specs))),
-        "keys": [{"created": _iso(now - timedelta(days=age)), "active": active,
-                  "last_used": _iso(now - timedelta(days=idle)) if idle is not None else None,
-                  "service": "s3" if "data" in name else "iam", "region": "us-east-1"}
-                 for age, idle, active in specs],
-    } for name, password, specs in COMPANY]
-    made = lab.sandbox.admin("POST", "users", {"users": users})["keys"]
-    _plant_root_key(lab, now)
-    return int(made)
+    return Seeded(NAMES, keys, backdate)
 
 
 def _plant_root_key(lab: Any, now: datetime) -> None:
@@ -116,15 +116,13 @@ def remove_company(lab: Any) -> list[str]:
     steps: list[str] | None = None
     if lab.sandbox is not None and lab.sandbox.labkit:
         with contextlib.suppress(SandboxError):  # a sandbox from an older labkit: as below
-            names = [name for name, _, _ in COMPANY]
-            gone = set(lab.sandbox.admin("DELETE", "users", {"users": names})["deleted"])
+            gone = set(lab.sandbox.admin("DELETE", "users", {"users": list(NAMES)})["deleted"])
             steps = [f"Deleted the user {name}." if name in gone else
-                     f"There is no user {name}: nothing to delete." for name in names]
+                     f"There is no user {name}: nothing to delete." for name in NAMES]
     if steps is None:
         iam = lab.client("iam")
         with ThreadPoolExecutor(max_workers=len(COMPANY)) as pool:
-            steps = [done[-1] for done in pool.map(
-                lambda user: lab_iam.delete_user(iam, user[0]), COMPANY)]
+            steps = list(pool.map(lambda name: lab_iam.delete_user(iam, name)[-1], NAMES))
     if lab.sandbox is not None and lab.sandbox.labkit:
         lab.sandbox.admin("POST", "root-key", {"active": None, "created": None,
                                                "last_used": None})

@@ -80,10 +80,8 @@ def events(lab: Any, *, since: datetime | float | None = None, user: str | None 
         frame = frame[frame["user"] == user]
     if key_id:
         frame = frame[frame["key_id"] == key_id]
-    source = frame.attrs.get("source", "")
-    frame = frame.drop(columns=["key_id"]).reset_index(drop=True)
-    frame.attrs["source"] = source
-    return frame
+    # pandas carries `attrs` (the source) through filtering and dropping.
+    return frame.drop(columns=["key_id"]).reset_index(drop=True)
 
 
 def other_keys_since(lab: Any, user: str, current: Any) -> pd.DataFrame:
@@ -91,7 +89,6 @@ def other_keys_since(lab: Any, user: str, current: Any) -> pd.DataFrame:
     did anything still use an old key after the rotation, and did AWS accept it?"""
     since = current.created.timestamp() if current.created else 0.0
     everything = events(lab, since=since)
-    source = everything.attrs.get("source", "")
     # AWS (and the sandbox) give creation times in whole seconds: start at the CreateAccessKey
     # request itself, so a call made earlier in that second does not count as "after". Of two
     # keys made in that second, `current` (the newest key of a rotation) is the later one.
@@ -101,7 +98,5 @@ def other_keys_since(lab: Any, user: str, current: Any) -> pd.DataFrame:
     if len(made):
         everything = everything[everything["time"] >= made["time"].iloc[-1]]
     everything = everything[everything["user"] == user]
-    frame = everything[everything["key"] != mask_key_id(current.access_key_id)]
-    frame = frame.reset_index(drop=True)
-    frame.attrs["source"] = source
-    return frame
+    others = everything[everything["key"] != mask_key_id(current.access_key_id)]
+    return others.reset_index(drop=True)

@@ -45,25 +45,20 @@ def _bundle(item: object) -> dict[str, Any]:
     # A string is shown as itself, not as its repr with quotes.
     data = {"text/plain": item if isinstance(item, str) else repr(item)}
     rich = getattr(item, "_repr_html_", None)
-    if callable(rich):
-        text = rich()
-        if text:
-            data["text/html"] = text
+    text = rich() if callable(rich) else None
+    if text:
+        data["text/html"] = text
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
-def show_in(output: widgets.Output | Status, *items: object) -> None:
+def show_in(output: Status, *items: object) -> None:
     """Make `output` show exactly `items` (this is what a saved notebook keeps: never a secret)."""
     # Setting `outputs` from the kernel works from any thread and without a frontend, and what
     # is saved with the notebook is exactly what we put here.
-    bundles = tuple(_bundle(item) for item in items)
-    if isinstance(output, Status):
+    bundles = [_bundle(item) for item in items]
+    with output.hold_sync():
         # A failure is announced at once (role="alert"); anything else politely.
-        failed = any(isinstance(item, Verdict) and not item.ok for item in items)
-        with output.hold_sync():
-            output.urgent = failed
-            output.outputs = list(bundles)
-    else:
+        output.urgent = any(isinstance(item, Verdict) and not item.ok for item in items)
         output.outputs = bundles
 
 
@@ -74,10 +69,6 @@ class Status(anywidget.AnyWidget):
     _css = _CSS
     outputs = traitlets.List(traitlets.Dict()).tag(sync=True)
     urgent = traitlets.Bool(False).tag(sync=True)
-
-    def clear_output(self) -> None:
-        """Show nothing."""
-        self.outputs = []
 
     def focus(self) -> None:
         """Move the keyboard focus to the verdicts (when the control that had it goes away)."""
@@ -120,10 +111,6 @@ class SecretInput(anywidget.AnyWidget):
         self.filled = False
         self.send({"event": "clear"})
         return value
-
-    def clear(self) -> None:
-        """Forget the typed value and empty the box."""
-        self.take()
 
     def on_submit(self, callback: Callable[[SecretInput], Any], remove: bool = False) -> None:
         """Call `callback(self)` when Enter is pressed in the box."""
@@ -186,10 +173,9 @@ class KeyEntryForm(widgets.VBox):
         self._lesson = lesson
         self._warning: tuple[widgets.Text, Verdict] | None = None
 
-        fields: list[widgets.Widget] = [self.key_id, self.secret, self.region]
-        if self.profile_name is not None:
-            fields.append(self.profile_name)
-        super().__init__(children=[*fields, self.verify_button, self.note, self.output])
+        fields = [self.key_id, self.secret, self.region, self.profile_name]
+        super().__init__(children=[w for w in fields if w is not None]
+                         + [self.verify_button, self.note, self.output])
         self.add_class("labkit-widget")
 
         for box, what in ((self.key_id, "access key ID"), (self.region, "region"),
@@ -439,32 +425,28 @@ class Confirm(widgets.VBox):
         self.done = False
         self._expected = expected
         self._on_confirm = on_confirm
-        self._label = button
-        parts = [self.prompt, *([self.text] if self.text is not None else []), self.button]
-        super().__init__(children=[*parts, self.output])
+        parts = (self.prompt, self.text, self.button, self.output)
+        super().__init__(children=[w for w in parts if w is not None])
         self.add_class("labkit-widget")
         if self.text is not None:
             self.text.observe(self._update, names="value")
         self.button.on_click(self._on_click)
 
     def _matches(self) -> bool:
-        if self._expected is None or self.text is None:
-            return True
-        return self.text.value.strip() == self._expected.strip()
+        return (self._expected is None or self.text is None
+                or self.text.value.strip() == self._expected.strip())
 
     def _update(self, _change: Any = None) -> None:
         self.button.disabled = self.done or not self._matches()
 
     def _on_click(self, _button: Any = None) -> None:
-        shown: object
         if not self._matches():
-            self.result = Verdict(False, f"Type {self._expected} exactly to confirm.")
-            shown = self.result
+            self.result = shown = Verdict(False, f"Type {self._expected} exactly to confirm.")
         else:
             try:
                 got = self._on_confirm() if self._on_confirm is not None else None
             except Exception as exc:  # noqa: BLE001 - shown as a red line, never a traceback
-                got = checks.failure(exc, self._label)
+                got = checks.failure(exc, self.button.description)
             if isinstance(got, Verdict):
                 self.result = shown = got
             elif got is None or isinstance(got, str):
