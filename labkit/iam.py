@@ -189,28 +189,6 @@ def delete_user(iam: Any, user_name: str = USER_NAME, *, guarded: bool = False) 
     return steps
 
 
-def user_credentials(iam: Any, user_name: str = USER_NAME) -> dict[str, int]:
-    """Everything that hangs off a user and blocks DeleteUser, counted (empty dict: no user)."""
-    if get_user(iam, user_name) is None:
-        return {}
-    try:
-        iam.get_login_profile(UserName=user_name)
-        password = 1
-    except iam.exceptions.NoSuchEntityException:
-        password = 0
-    return {
-        "access keys": len(list_access_keys(iam, user_name)),
-        "console password": password,
-        "MFA devices": len(iam.list_mfa_devices(UserName=user_name)["MFADevices"]),
-        "signing certificates": len(
-            iam.list_signing_certificates(UserName=user_name)["Certificates"]),
-        "SSH public keys": len(iam.list_ssh_public_keys(UserName=user_name)["SSHPublicKeys"]),
-        "inline policies": len(iam.list_user_policies(UserName=user_name)["PolicyNames"]),
-        "attached policies": len(list_attached_user_policies(iam, user_name)),
-        "groups": len(iam.list_groups_for_user(UserName=user_name)["Groups"]),
-    }
-
-
 ROLE_NAME = "temporary-iam-role"
 
 

@@ -8,7 +8,6 @@ only in the DOM or in a private Python attribute, and is dropped after one use.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -401,64 +400,3 @@ class Quiz(widgets.VBox):
             checks.record(self._lesson, self._name, ok)
         # The score first: it is what a screen reader announces before the details.
         show_in(self.output, self.result, *lines)
-
-
-# ---------------------------------------------------------------- Confirm
-
-
-class Confirm(widgets.VBox):
-    """A console-style confirmation: type the name (if asked), click, see what happened."""
-
-    def __init__(self, prompt: str, *, expected: str | None = None,
-                 on_confirm: Callable[[], Any] | None = None, button: str = "Confirm") -> None:
-        self.prompt = widgets.HTML(f"<p>{html.escape(prompt)}</p>")
-        self.text: widgets.Text | None = None
-        if expected is not None:
-            self.text = widgets.Text(placeholder=expected, continuous_update=True,
-                                     description="Type to confirm",
-                                     style={"description_width": "initial"})
-        self.button = widgets.Button(description=button,
-                                     button_style="danger" if expected is not None else "primary",
-                                     disabled=expected is not None)
-        self.output = Status()
-        self.result: Verdict | None = None
-        self.done = False
-        self._expected = expected
-        self._on_confirm = on_confirm
-        parts = (self.prompt, self.text, self.button, self.output)
-        super().__init__(children=[w for w in parts if w is not None])
-        self.add_class("labkit-widget")
-        if self.text is not None:
-            self.text.observe(self._update, names="value")
-        self.button.on_click(self._on_click)
-
-    def _matches(self) -> bool:
-        return (self._expected is None or self.text is None
-                or self.text.value.strip() == self._expected.strip())
-
-    def _update(self, _change: Any = None) -> None:
-        self.button.disabled = self.done or not self._matches()
-
-    def _on_click(self, _button: Any = None) -> None:
-        if not self._matches():
-            self.result = shown = Verdict(False, f"Type {self._expected} exactly to confirm.")
-        else:
-            try:
-                got = self._on_confirm() if self._on_confirm is not None else None
-            except Exception as exc:  # noqa: BLE001 - shown as a red line, never a traceback
-                got = checks.failure(exc, self.button.description)
-            if isinstance(got, Verdict):
-                self.result = shown = got
-            elif got is None or isinstance(got, str):
-                self.result = shown = Verdict(True, got or "Done.")
-            else:
-                self.result, shown = Verdict(True, str(got)), got
-            if self.result.ok:
-                self.done = True
-                if self.text is not None:
-                    self.text.disabled = True
-        self._update()
-        show_in(self.output, shown)
-        if self.done:
-            # The button is now disabled, which drops the keyboard focus: give it to the verdict.
-            self.output.focus()

@@ -19,7 +19,7 @@ from labkit import sandbox
 from labkit.sandbox import owner as owners
 from labkit.sandbox import procs, state
 from tests.jupyter_server_run import (
-    BIN, JUPYTER_CONFIG, REPO, Server, pid_running, server_env, start_server, stop_server, wait_for)
+    BIN, JUPYTER_CONFIG, REPO, Server, pid_running, start_server, stop_server, wait_for)
 
 CONSOLE_ARN = re.compile(r"arn:aws:iam::\d{12}:user/console-admin")
 # The watchdog checks every WATCH_INTERVAL seconds; "within a few minutes" has ample room.

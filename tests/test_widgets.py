@@ -20,7 +20,6 @@ from labkit.checks import Verdict
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET, AccessKey
 from labkit.widgets import (
     SAVED,
-    Confirm,
     KeyEntryForm,
     Question,
     Quiz,
@@ -418,44 +417,6 @@ def test_a_question_whose_answer_is_not_an_option_is_refused() -> None:
         Question("?", ["a", "b"], 2, "")
 
 
-# ---------------------------------------------------------------- Confirm
-
-
-def test_confirm_waits_for_the_exact_name_then_acts() -> None:
-    calls: list[str] = []
-    box = Confirm("Delete temporary-iam-user?", expected=USER, button="Delete",
-                  on_confirm=lambda: calls.append("deleted") or Verdict(True, "Deleted."))
-    assert box.text is not None and box.button.disabled
-    box.text.value = "temporary-iam"
-    assert box.button.disabled
-    box.button.click()  # a programmatic click while disabled does nothing
-    assert calls == [] and box.result is not None and not box.result.ok
-    box.text.value = f" {USER} "
-    assert not box.button.disabled
-    box.button.click()
-    assert calls == ["deleted"]
-    assert box.result == Verdict(True, "Deleted.")
-    assert box.button.disabled  # done: no second delete
-    assert "Deleted." in shown_html(box.output)
-
-
-def test_confirm_shows_a_returned_string_and_errors_as_red_lines(lab: Any) -> None:
-    said = Confirm("Go on?", on_confirm=lambda: "Done it.")
-    assert said.text is None and not said.button.disabled
-    said.button.click()
-    assert said.result == Verdict(True, "Done it.")
-
-    def delete_missing_user() -> None:
-        lab.client("iam").delete_user(UserName="nobody-here")
-
-    failed = Confirm("Delete?", on_confirm=delete_missing_user, button="Delete")
-    failed.button.click()
-    assert failed.result is not None and not failed.result.ok
-    assert failed.result.code == "NoSuchEntity"
-    assert failed.result.title.startswith("Delete failed:")
-    assert not failed.button.disabled  # it may be tried again
-
-
 # ---------------------------------------------------------------- accessibility
 
 
@@ -504,19 +465,6 @@ def test_quiz_questions_are_radio_groups_labelled_by_their_question() -> None:
     assert quiz.output.urgent is True  # question 2 is unanswered
     # The score comes first: it is what a screen reader announces before the details.
     assert quiz.output.outputs[0]["data"]["text/plain"].startswith("❌ 1 of 2 right.")
-
-
-def test_confirm_moves_the_focus_to_its_verdict_when_its_button_goes(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(Status, "send", lambda self, content, buffers=None: sent.append(content))
-    box = Confirm("Delete temporary-iam-user?", expected=USER, button="Delete",
-                  on_confirm=lambda: Verdict(True, "Deleted."))
-    assert box.text is not None and box.text.description  # the box has a label
-    box.text.value = USER
-    box.button.click()
-    assert box.button.disabled
-    assert sent == [{"event": "focus"}]
 
 
 def test_the_widgets_javascript_and_css_ship_with_the_package() -> None:
