@@ -476,7 +476,7 @@ def fig_inventory(cfg: Config) -> list[Row]:
         fast = []
         for _ in range(cfg.inventory_runs):
             began = time.perf_counter()
-            inventory = reports.key_inventory(client=iam)
+            inventory = reports.key_inventory(iam)
             fast.append(time.perf_counter() - began)
         began = time.perf_counter()
         naive = naive_key_inventory(iam)

@@ -536,22 +536,13 @@ def _start_roles(lab: Lab) -> list[str]:
 
 
 def _import_reports() -> None:
-    import io
-
     import pandas.io.formats.style  # noqa: F401
-    from matplotlib.figure import Figure
-
-    # A tiny chart drawn once loads the fonts and the PNG writer the key-age chart needs.
-    ax = Figure(figsize=(1, 1), layout="constrained").subplots()
-    ax.barh([0], [1], hatch="//")
-    ax.set_title("Access key ages")
-    ax.figure.savefig(io.BytesIO(), format="png", dpi=96)
 
 
 def _warm_up_reports() -> None:
-    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
-    cells wait for the sandbox (or the learner reads), not when the first table is due. A cell
-    that needs them first waits for the import under way (Python's import lock)."""
+    """Lesson 06 shows tables: import pandas and its Styler while its setup and first cells
+    wait for the sandbox (or the learner reads), not when the first table is due. A cell that
+    needs them first waits for the import under way (Python's import lock)."""
     import threading
 
     threading.Thread(target=_import_reports, daemon=True).start()

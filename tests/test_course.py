@@ -215,7 +215,7 @@ def test_lesson_06_tables_fit_jupyterlab_output_area(lab) -> None:
     from labkit import reports, scenario
 
     scenario.company(lab, now=datetime(2026, 3, 1, tzinfo=UTC))
-    keys = reports.key_inventory(client=lab.client("iam"), now=datetime(2026, 3, 1, tzinfo=UTC))
+    keys = reports.key_inventory(lab.client("iam"), now=datetime(2026, 3, 1, tzinfo=UTC))
     shown = reports.style_keys(keys).hide(["key_id", "created", "last_used", "last_region"],
                                            axis="columns")
     found = reports.findings(keys)
