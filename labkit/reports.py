@@ -7,7 +7,7 @@ The facts come from `labkit.credential_report` (the report parsed, the key inven
 from __future__ import annotations
 
 import html
-import itertools
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -254,9 +254,6 @@ class ChartDisplay:
 
 
 
-# Each chart's patterns get their own IDs: two charts in one notebook must not share them.
-_chart_ids = itertools.count(1)
-
 # The chart's geometry in SVG user units (CSS pixels at 100%).
 CHART_WIDTH = 640
 ROW_HEIGHT = 26
@@ -301,7 +298,9 @@ def key_age_chart(
     keys = with_ages(frame, when).reset_index(drop=True)
     table = key_age_table(keys, when, rotation_days)
     summary = key_age_summary(keys, when, rotation_days)
-    uid = f"labkit-chart-{next(_chart_ids)}"
+    # IDs unique in the whole page: JupyterLab shows every open notebook in one document, and a
+    # pattern defined in a hidden tab would not paint the bars of a visible one.
+    uid = f"labkit-chart-{uuid.uuid4().hex[:12]}"
     fills = {
         "past the limit": f"url(#{uid}-{OVERDUE_PATTERN})",
         "within the limit": OK_COLOUR,
