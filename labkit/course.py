@@ -517,7 +517,8 @@ def _start_keys(lab: Lab) -> tuple[list[str], AccessKey | None]:
 
 
 def _start_rooms(lab: Lab) -> tuple[list[str], AccessKey]:
-    """Lessons 05 and 07-09: a working profile, and its key the user's only key (room for one more)."""
+    """Lessons 05 and 07-09: a working profile, and its key the user's only key (room for one
+    more)."""
     out, key = _need_profile(lab)
     out += _keep_only(lab, key, f"not the key of your profile {PROFILE}; a user may have two "
                                 "keys and this lesson makes one")

@@ -279,7 +279,8 @@ def _patterns(uid: str) -> str:
         'patternTransform="rotate(45)">'
         f'<rect width="6" height="6" fill="{OVERDUE_COLOUR}"/>'
         '<line x1="0" y1="0" x2="0" y2="6" stroke="white" stroke-width="2"/></pattern>'
-        f'<pattern id="{uid}-{INACTIVE_PATTERN}" width="5" height="5" patternUnits="userSpaceOnUse">'
+        f'<pattern id="{uid}-{INACTIVE_PATTERN}" width="5" height="5" '
+        'patternUnits="userSpaceOnUse">'
         f'<rect width="5" height="5" fill="{INACTIVE_COLOUR}"/>'
         '<circle cx="2.5" cy="2.5" r="1.1" fill="white"/></pattern>'
         "</defs>"
