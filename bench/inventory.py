@@ -49,7 +49,7 @@ def timed(loops: int, naive: bool, keys: int) -> float:
     took = 0.0
     for _ in range(loops):
         began = time.perf_counter()
-        table = naive_key_inventory(iam) if naive else reports.key_inventory(client=iam)
+        table = naive_key_inventory(iam) if naive else reports.key_inventory(iam)
         took += time.perf_counter() - began
         if len(table) != keys:
             raise RuntimeError(f"the inventory listed {len(table)} keys, expected {keys}")

@@ -331,7 +331,7 @@ def _last_report(lesson: Lesson) -> Any:
     got = lesson.last_answer("GetCredentialReport")
     if got and got.get("Content"):
         return reports.credential_report_frame(got["Content"])
-    return reports.key_inventory(client=lesson.lab.client("iam"))
+    return reports.key_inventory(lesson.lab.client("iam"))
 
 
 @rule("06_monitor_key_age_and_usage", "inventory")
@@ -374,7 +374,8 @@ def _audit(lesson: Lesson) -> Verdict:
 def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return False, "The company scenario runs only in the labkit sandbox: nothing to do here."
-    keys = reports.key_inventory(client=lesson.lab.client("iam"))
+    # A fresh report (the exercise changed the keys); the checks need no key IDs.
+    keys = reports.report_keys(lesson.lab.client("iam"))
     if not set(keys["user"]) & {"cara-analyst", "fay-data-export", "ana-developer"}:
         return False, "Seed the company account first (Step 3)."
     found = reports.findings(keys)

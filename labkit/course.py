@@ -29,7 +29,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "03_create_access_keys": ("user_with_room",),
     "04_configure_the_cli": ("key",),
     "05_rotate_access_keys": ("profile_with_room",),
-    "06_monitor_key_age_and_usage": ("report_libraries", "profile_with_room"),
+    "06_monitor_key_age_and_usage": ("report_libraries", "profile_key_only"),
     "07_prefer_iam_roles": ("profile_with_room", "no_role"),
     "08_keep_secrets_out_of_code": ("profile_with_room",),
     "09_clean_up": ("profile_with_room",),
@@ -438,11 +438,13 @@ def _start_over_user(lab: Lab) -> list[str]:
             "Step 1 can create it again. Later lessons catch up on what they need."]
 
 
-def _keep_only(lab: Lab, keep: AccessKey | None, why: str) -> list[str]:
-    """Delete the user's keys other than `keep`, so the lesson's create_access_key has room."""
+def _keep_only(lab: Lab, keep: AccessKey | None, why: str,
+               keys: list[AccessKey] | None = None) -> list[str]:
+    """Delete the user's keys (`keys` if listed already) other than `keep`, so the lesson's
+    create_access_key has room."""
     client = lab.client("iam")
     out = []
-    for key in iam.list_access_keys(client):
+    for key in iam.list_access_keys(client) if keys is None else keys:
         if keep is None or key.access_key_id != keep.access_key_id:
             iam.delete_access_key(client, key.access_key_id, guarded=lab.guarded)
             out.append(f"Deleted the access key {key.masked_id} ({why}).")
@@ -462,11 +464,30 @@ def _start_keys(lab: Lab) -> tuple[list[str], AccessKey | None]:
 
 
 def _start_rooms(lab: Lab) -> tuple[list[str], AccessKey]:
-    """Lessons 05-09: a working profile, and its key the user's only key (room for one more)."""
+    """Lessons 05 and 07-09: a working profile, and its key the user's only key (room for one
+    more)."""
     out, key = _need_profile(lab)
     out += _keep_only(lab, key, f"not the key of your profile {PROFILE}; a user may have two "
                                 "keys and this lesson makes one")
     return out, key
+
+
+def _start_profile_key(lab: Lab) -> tuple[list[str], AccessKey]:
+    """Lesson 06: the profile's key the user's only key. Nothing there signs with it, so an active
+    key the user lists is enough; anything else gets lesson 05's catch-up."""
+    from labkit.profiles import read_profile
+
+    current = read_profile(PROFILE, **_files(lab))
+    client = lab.client("iam")
+    try:
+        keys = iam.list_access_keys(client) if current is not None else []
+    except client.exceptions.NoSuchEntityException:
+        keys = []
+    if current is None or not any(k.access_key_id == current.access_key_id
+                                  and k.status == "Active" for k in keys):
+        return _start_rooms(lab)
+    return _keep_only(lab, current, f"not the key of your profile {PROFILE}; lesson 06 audits "
+                                    "a user with one key", keys), current
 
 
 def _start_roles(lab: Lab) -> list[str]:
@@ -483,16 +504,9 @@ def _start_roles(lab: Lab) -> list[str]:
 
 
 def _import_reports() -> None:
-    """Lesson 06 draws tables and a chart: import their libraries while its setup and first
-    cells wait for the sandbox (or the learner reads), not when the first table is due."""
+    """Lesson 06 shows tables: import pandas and its Styler while its setup and first cells
+    wait for the sandbox (or the learner reads), not when the first table is due."""
     import pandas.io.formats.style  # noqa: F401
-    from matplotlib.figure import Figure
-
-    # A tiny chart drawn once loads the fonts and the PNG writer the key-age chart needs.
-    ax = Figure(figsize=(1, 1), layout="constrained").subplots()
-    ax.barh([0], [1], hatch="//")
-    ax.set_title("Access key ages")
-    ax.figure.savefig(io.BytesIO(), format="png", dpi=96)
 
 
 # Needs met in a thread before connecting, so that they overlap the sandbox's start. A cell
@@ -505,6 +519,7 @@ CATCH_UP: dict[str, CatchUp] = {
     "user_with_room": _start_keys,
     "key": _need_key,
     "profile_with_room": _start_rooms,
+    "profile_key_only": _start_profile_key,
     "no_role": lambda lab: (_start_roles(lab), None),
 }
 

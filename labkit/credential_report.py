@@ -201,25 +201,6 @@ def credential_report_frame(report: bytes | str, now: datetime | None = None) ->
 
 
 
-def _iam_client(session: Any, client: Any) -> Any:
-    """The IAM client to use: the one given, one for the given session, or the lab's."""
-    if client is not None:
-        return client
-    if session is None:
-        from labkit.session import connect
-
-        return connect().client("iam")
-    import boto3
-
-    if isinstance(session, boto3.session.Session):
-        from labkit.session import client_for
-
-        return client_for(session, "iam")
-    # Anything else with .client() (the object connect() returns) makes its own clients.
-    return session.client("iam")
-
-
-
 def _fetch_report(iam: Any) -> dict[str, Any]:
     """GenerateCredentialReport until COMPLETE, then GetCredentialReport."""
     deadline = time.monotonic() + REPORT_TIMEOUT_SECONDS
@@ -256,15 +237,22 @@ def _match_slots(rows: pd.DataFrame, listed: list[dict[str, Any]]) -> dict[int, 
 
 
 
-def key_inventory(
-    session: Any = None, now: datetime | None = None, *, client: Any = None
-) -> pd.DataFrame:
-    """Every access key in the account from one credential report, key IDs masked."""
-    iam = _iam_client(session, client)
+def report_keys(iam: Any, now: datetime | None = None) -> pd.DataFrame:
+    """Every access key in the account from one fresh credential report (on the boto3 IAM client
+    `iam`), without key IDs: all that the CIS checks need. Ages count to `now`, by default the
+    time the account answered."""
     report = _fetch_report(iam)
-    if now is None:
-        now = _server_time(report)
-    frame = credential_report_frame(report["Content"], now)
+    frame = credential_report_frame(report["Content"], now or _server_time(report))
+    generated = report.get("GeneratedTime")
+    frame.attrs["generated"] = None if generated is None else as_utc(generated)
+    return frame
+
+
+
+def key_inventory(iam: Any, now: datetime | None = None) -> pd.DataFrame:
+    """Every access key in the account from one credential report (on the boto3 IAM client
+    `iam`), with the key IDs of up to MAX_USERS_FOR_KEY_IDS users, masked."""
+    frame = report_keys(iam, now)
     users = [u for u in frame["user"].unique() if u != ROOT_USER]
     if 0 < len(users) <= MAX_USERS_FOR_KEY_IDS:
         key_ids = frame["key_id"].tolist()
@@ -286,8 +274,6 @@ def key_inventory(
                 if int(slot) in by_slot:
                     key_ids[frame.index.get_loc(index)] = mask_key_id(by_slot[int(slot)])
         frame["key_id"] = pd.Series(key_ids, index=frame.index, dtype=object)
-    generated = report.get("GeneratedTime")
-    frame.attrs["generated"] = None if generated is None else as_utc(generated)
     return frame
 
 

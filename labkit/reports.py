@@ -6,9 +6,8 @@ The facts come from `labkit.credential_report` (the report parsed, the key inven
 
 from __future__ import annotations
 
-import base64
 import html
-import io
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +32,12 @@ from labkit.credential_report import (  # noqa: F401 (reports.key_inventory, ...
     credential_report_frame,
     frame_now,
     key_inventory,
+    report_keys,
     with_ages,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.axes import Axes
     from pandas.io.formats.style import Styler
 else:  # imported when a table is first made: `from labkit import reports` stays cheap
     from labkit.lazy import LazyModule
@@ -64,9 +63,10 @@ OVERDUE_COLOUR = "#b2182b"
 
 OK_COLOUR = "#4393c3"
 
-OVERDUE_HATCH = "///"
+# The patterns of the chart's bars past the limit and inactive (SVG pattern names).
+OVERDUE_PATTERN = "stripes"
 
-INACTIVE_HATCH = ".."
+INACTIVE_PATTERN = "dots"
 
 
 
@@ -226,16 +226,15 @@ def style_findings(findings_frame: pd.DataFrame) -> Styler:
 
 
 class ChartDisplay:
-    """The age chart as a notebook shows it: an image with its text alternative, a caption, and
-    the same facts in a table a screen reader can walk through."""
+    """The age chart as a notebook shows it: an SVG image with its text alternative and text a
+    browser can zoom, a caption, and the same facts in a table a screen reader can walk through."""
 
-    def __init__(self, png: bytes, summary: str, table: pd.DataFrame) -> None:
-        self.png = png
+    def __init__(self, svg: str, summary: str, table: pd.DataFrame) -> None:
+        self.svg = svg
         self.summary = summary
         self.table = table
 
     def _repr_html_(self) -> str:
-        data = base64.b64encode(self.png).decode("ascii")
         rows = "".join(
             f"<tr><td>{html.escape(str(r.user))}</td><td>{r.key}</td><td>{r.age_days}</td>"
             f"<td>{html.escape(r.state)}</td></tr>"
@@ -243,8 +242,7 @@ class ChartDisplay:
         )
         return (
             '<figure class="labkit-chart" style="margin: 0">'
-            f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.summary)}" '
-            'style="max-width: 100%">'
+            f"{self.svg}"
             "<figcaption><details><summary>The chart's facts as a table</summary>"
             "<table><thead><tr><th scope='col'>user</th><th scope='col'>key</th>"
             "<th scope='col'>age (days)</th><th scope='col'>state</th></tr></thead>"
@@ -256,85 +254,124 @@ class ChartDisplay:
 
 
 
+# The chart's geometry in SVG user units (CSS pixels at 100%).
+CHART_WIDTH = 640
+ROW_HEIGHT = 26
+BAR_HEIGHT = 18
+FONT = 'font-family="sans-serif" font-size="12"'
+
+
+
+def _tick_step(largest: float) -> int:
+    """A round step (1, 2, 5, 10, 20, 50, ...) that puts at most eight ticks up to `largest`."""
+    step = 1
+    while largest / step > 8:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2
+    return step
+
+
+
+def _patterns(uid: str) -> str:
+    """The stripes of keys past the limit and the dots of inactive keys, as SVG patterns."""
+    return (
+        "<defs>"
+        f'<pattern id="{uid}-{OVERDUE_PATTERN}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)">'
+        f'<rect width="6" height="6" fill="{OVERDUE_COLOUR}"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="white" stroke-width="2"/></pattern>'
+        f'<pattern id="{uid}-{INACTIVE_PATTERN}" width="5" height="5" '
+        'patternUnits="userSpaceOnUse">'
+        f'<rect width="5" height="5" fill="{INACTIVE_COLOUR}"/>'
+        '<circle cx="2.5" cy="2.5" r="1.1" fill="white"/></pattern>'
+        "</defs>"
+    )
+
+
+
 def key_age_chart(
     frame: pd.DataFrame,
     now: datetime | None = None,
     rotation_days: int = ROTATION_DAYS,
-    ax: Axes | None = None,
-) -> Axes:
-    """A bar per key showing its age, labelled past the limit / within / inactive.
-
-    Without `ax`, the chart is shown in the notebook at once, with its text alternative.
-    """
-    own = ax is None
-    if ax is None:
-        # A bare Figure, not pyplot's: the inline backend would show it as an image without
-        # a text alternative, so it is shown below as a ChartDisplay instead.
-        from matplotlib.figure import Figure
-
-        ax = Figure(figsize=(7, 1.5 + 0.4 * max(len(frame), 1)), layout="constrained").subplots()
+) -> ChartDisplay:
+    """A bar per key showing its age, labelled past the limit / within / inactive; a notebook
+    shows it, with its text alternative, when it is a cell's last value."""
     when = frame_now(frame, now)
     keys = with_ages(frame, when).reset_index(drop=True)
-    labels = [f"{u} (key {int(s)})" for u, s in zip(keys["user"], keys["key_slot"])]
-    states = [key_state(a, int(g), rotation_days)
-              for a, g in zip(keys["active"].astype(bool), keys["age_days"])]
-    look = {
-        "past the limit": (OVERDUE_COLOUR, OVERDUE_HATCH),
-        "within the limit": (OK_COLOUR, ""),
-        "inactive": (INACTIVE_COLOUR, INACTIVE_HATCH),
+    table = key_age_table(keys, when, rotation_days)
+    summary = key_age_summary(keys, when, rotation_days)
+    # IDs unique in the whole page: JupyterLab shows every open notebook in one document, and a
+    # pattern defined in a hidden tab would not paint the bars of a visible one.
+    uid = f"labkit-chart-{uuid.uuid4().hex[:12]}"
+    fills = {
+        "past the limit": f"url(#{uid}-{OVERDUE_PATTERN})",
+        "within the limit": OK_COLOUR,
+        "inactive": f"url(#{uid}-{INACTIVE_PATTERN})",
     }
-    positions = list(range(len(keys)))
-    ages = keys["age_days"].tolist()
-    bars = ax.barh(positions, ages, color=[look[s][0] for s in states], edgecolor="white")
-    for bar, state in zip(bars, states):
-        bar.set_hatch(look[state][1])
-    # Each bar says its state in words at its end: the chart reads without colour.
-    for y, (age, state) in enumerate(zip(ages, states)):
-        ax.text(age, y, f" {age} d, {state}", va="center", ha="left", fontsize="small",
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
-    ax.set_yticks(positions, labels)
-    ax.invert_yaxis()
-    limit = ax.axvline(
-        rotation_days, color="black", linestyle="--", label=f"rotate by {rotation_days} days"
+    labels = [f"{u} (key {k})" for u, k in zip(table["user"], table["key"])]
+    # Labels are right-aligned against the bars; about 7 units per character at 12 px.
+    left = max(80, min(260, 12 + 7 * max((len(t) for t in labels), default=0)))
+    top = 40
+    plot = CHART_WIDTH - left - 16
+    ages = table["age_days"].tolist()
+    # Room on the right for the words at the bars' ends.
+    largest = max([rotation_days, *ages]) * 1.45
+
+    def x(days: float) -> float:
+        return round(left + plot * days / largest, 1)
+
+    bottom = top + ROW_HEIGHT * max(len(table), 1)
+    parts = [_patterns(uid),
+             f'<text x="{CHART_WIDTH / 2}" y="20" text-anchor="middle" font-weight="bold" '
+             f'{FONT}>Access key ages</text>']
+    for row, (label, age, state) in enumerate(zip(labels, ages, table["state"])):
+        y = top + ROW_HEIGHT * row
+        mid = y + ROW_HEIGHT / 2
+        parts.append(
+            f'<text x="{left - 6}" y="{mid}" text-anchor="end" dominant-baseline="middle" '
+            f'{FONT}>{html.escape(label)}</text>'
+            f'<rect class="labkit-bar" data-state="{state}" x="{left}" '
+            f'y="{y + (ROW_HEIGHT - BAR_HEIGHT) / 2}" width="{x(age) - left}" '
+            f'height="{BAR_HEIGHT}" fill="{fills[state]}" stroke="white"/>'
+            # Each bar says its state in words at its end: the chart reads without colour.
+            f'<text class="labkit-bar-label" x="{x(age) + 4}" y="{mid}" '
+            f'dominant-baseline="middle" stroke="white" stroke-width="3" paint-order="stroke" '
+            f'{FONT}>{age} d, {state}</text>'
+        )
+    if table.empty:
+        parts.append(f'<text x="{left + plot / 2}" y="{top + ROW_HEIGHT / 2}" text-anchor="middle" '
+                     f'dominant-baseline="middle" {FONT}>No access keys</text>')
+    step = _tick_step(largest)
+    for tick in range(0, int(largest) + 1, step):
+        parts.append(f'<line x1="{x(tick)}" y1="{bottom}" x2="{x(tick)}" y2="{bottom + 4}" '
+                     f'stroke="black"/><text x="{x(tick)}" y="{bottom + 16}" '
+                     f'text-anchor="middle" {FONT}>{tick}</text>')
+    limit = f"rotate by {rotation_days} days"
+    parts.append(
+        f'<line x1="{left}" y1="{bottom}" x2="{left + plot}" y2="{bottom}" stroke="black"/>'
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="black"/>'
+        f'<line class="labkit-limit" x1="{x(rotation_days)}" y1="{top - 6}" '
+        f'x2="{x(rotation_days)}" y2="{bottom}" stroke="black" stroke-dasharray="5 3"/>'
+        f'<text x="{left + plot / 2}" y="{bottom + 34}" text-anchor="middle" {FONT}>'
+        "Key age (days)</text>"
     )
-    if keys.empty:
-        ax.text(0.5, 0.5, "No access keys", transform=ax.transAxes, ha="center", va="center")
-    ax.set_xlabel("Key age (days)")
-    ax.set_title("Access key ages")
-    # Room on the right for the labels at the bars' ends.
-    ax.set_xlim(0, max([rotation_days, *ages]) * 1.45)
-    from matplotlib.patches import Patch
-
-    ax.legend(
-        handles=[
-            limit,
-            *(Patch(facecolor=c, hatch=h, edgecolor="white", label=f"active, {s}"
-                    if s != "inactive" else s) for s, (c, h) in look.items()),
-        ],
-        loc="lower right",
-        fontsize="small",
-    )
-    if own:
-        _show(ChartDisplay(_png(ax), key_age_summary(frame, when, rotation_days),
-                           key_age_table(frame, when, rotation_days)))
-    return ax
-
-
-
-def _png(ax: Axes) -> bytes:
-    """The axes' figure as PNG bytes."""
-    buffer = io.BytesIO()
-    ax.figure.savefig(buffer, format="png", dpi=96)
-    return buffer.getvalue()
-
-
-
-def _show(item: object) -> None:
-    """Display `item` in the running notebook; nothing outside IPython (scripts, tests)."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return
-    if get_ipython() is not None:
-        display(item)
+    # The legend: the limit line, then a swatch per state with its pattern.
+    legend_y = bottom + 50
+    entries = [("line", limit), *((s, f"active, {s}" if s != "inactive" else s) for s in fills)]
+    spot = left
+    for kind, words in entries:
+        if kind == "line":
+            parts.append(f'<line x1="{spot}" y1="{legend_y + 6}" x2="{spot + 18}" '
+                         f'y2="{legend_y + 6}" stroke="black" stroke-dasharray="5 3"/>')
+        else:
+            parts.append(f'<rect x="{spot}" y="{legend_y}" width="18" height="12" '
+                         f'fill="{fills[kind]}"/>')
+        parts.append(f'<text x="{spot + 22}" y="{legend_y + 6}" dominant-baseline="middle" '
+                     f"{FONT}>{words}</text>")
+        spot += 30 + 6.5 * len(words)
+    height = legend_y + 24
+    width = max(CHART_WIDTH, round(spot))
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
+           f'aria-label="{html.escape(summary)}" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" style="max-width: 100%; height: auto; background: white">'
+           f"<title>{html.escape(summary)}</title>{''.join(parts)}</svg>")
+    return ChartDisplay(svg, summary, table)

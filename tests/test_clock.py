@@ -114,7 +114,7 @@ def test_key_ages_and_last_use_follow_the_clock(lab) -> None:
     key = AccessKey(made["AccessKeyId"], made["SecretAccessKey"], USER)
     lab.client_for(key, "sts").get_caller_identity()  # used today
     lab.advance_clock("91d")
-    inventory = reports.key_inventory(client=iam)  # no `now`: the sandbox's own time
+    inventory = reports.key_inventory(iam)  # no `now`: the sandbox's own time
     row = inventory[inventory["user"] == USER].iloc[0]
     assert row["age_days"] == 91
     assert row["days_since_use"] == 91

@@ -97,6 +97,34 @@ def test_running_lesson_05_setup_again_does_not_rotate(lab) -> None:
     assert again.caught_up == []
 
 
+def test_lesson_06_setup_keeps_the_profile_key_only_without_signing_with_it(
+        lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lesson 06 signs nothing with the profile's key: an active key of the user is enough, and
+    any other key of the user goes, so the audit sees one key."""
+    l05 = course.start("05_rotate_access_keys")
+    extra = iam.create_access_key(lab.client("iam"))
+    signed: list[object] = []
+    monkeypatch.setattr(course, "_works", lambda lab, key: signed.append(key) or True)
+    l06 = course.start("06_monitor_key_age_and_usage")
+    assert signed == [] and l06.key == l05.key
+    assert [k.access_key_id for k in iam.list_access_keys(lab.client("iam"))] == [
+        l05.key.access_key_id]
+    assert any(extra.masked_id in line and "one key" in line for line in l06.caught_up)
+
+
+def test_lesson_06_setup_catches_up_like_lesson_05_when_the_profile_key_is_gone(lab) -> None:
+    l05 = course.start("05_rotate_access_keys")
+    client = lab.client("iam")
+    client.update_access_key(UserName=USER, AccessKeyId=l05.key.access_key_id, Status="Inactive")
+    l06 = course.start("06_monitor_key_age_and_usage")
+    assert l06.key != l05.key
+    assert lab.whoami(lab.session_for_profile(course.PROFILE)).name == USER
+    iam.delete_user(client, USER)
+    fresh = course.start("06_monitor_key_age_and_usage")
+    assert any("configured the profile" in line for line in fresh.caught_up)
+    assert [k.access_key_id for k in iam.list_access_keys(client)] == [fresh.key.access_key_id]
+
+
 def test_each_lesson_declares_what_it_needs() -> None:
     """Catch-up is chosen by what a lesson declares, not by its number: every lesson has an
     entry, and every need names a catch-up step."""
@@ -215,7 +243,7 @@ def test_lesson_06_tables_fit_jupyterlab_output_area(lab) -> None:
     from labkit import reports, scenario
 
     scenario.company(lab, now=datetime(2026, 3, 1, tzinfo=UTC))
-    keys = reports.key_inventory(client=lab.client("iam"), now=datetime(2026, 3, 1, tzinfo=UTC))
+    keys = reports.key_inventory(lab.client("iam"), now=datetime(2026, 3, 1, tzinfo=UTC))
     shown = reports.style_keys(keys).hide(["key_id", "created", "last_used", "last_region"],
                                            axis="columns")
     found = reports.findings(keys)

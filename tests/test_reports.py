@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +12,6 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from matplotlib import pyplot as plt
-from matplotlib.colors import to_hex
 from moto import mock_aws
 
 from bench.naive_inventory import naive_key_inventory
@@ -321,31 +320,39 @@ def test_findings_table_is_deterministic_and_coloured(aws_frame: pd.DataFrame) -
     assert "<NA>" not in html and "row_heading" not in html
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def chart_svg(chart: reports.ChartDisplay) -> ET.Element:
+    """The chart's SVG as the browser parses it (the figure's first child)."""
+    figure = ET.fromstring(chart._repr_html_().replace("<details>", "<details open=''>"))
+    return figure[0]
+
+
 def test_age_chart_has_a_bar_per_key_and_the_limit(aws_frame: pd.DataFrame) -> None:
-    ax = reports.key_age_chart(aws_frame)
-    try:
-        bars = ax.patches
-        assert len(bars) == len(aws_frame)
-        assert [t.get_text() for t in ax.get_yticklabels()][1] == "alice (key 1)"
-        assert [b.get_width() for b in bars][1] == 120
-        assert to_hex(bars[1].get_facecolor()) == reports.OVERDUE_COLOUR  # alice, 120 days
-        assert to_hex(bars[2].get_facecolor()) == reports.OK_COLOUR  # bob, 29 days
-        assert to_hex(bars[5].get_facecolor()) == reports.INACTIVE_COLOUR  # dave, inactive
-        (limit,) = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
-        assert list(limit.get_xdata()) == [90, 90]
-        assert limit.get_label() == "rotate by 90 days"
-    finally:
-        plt.close(ax.figure)
+    svg = chart_svg(reports.key_age_chart(aws_frame))
+    bars = svg.findall(f"{SVG}rect[@class='labkit-bar']")
+    assert len(bars) == len(aws_frame)
+    labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert labels[1] == "alice (key 1)"
+    widths = [float(b.get("width")) for b in bars]  # type: ignore[arg-type]
+    # Bars are as long as the keys are old: alice's 120 days, bob's 29, on one scale.
+    assert widths[1] / widths[2] == pytest.approx(120 / 29, rel=0.01)
+    assert bars[2].get("fill") == reports.OK_COLOUR  # bob, 29 days
+    (limit,) = svg.findall(f"{SVG}line[@class='labkit-limit']")
+    left = float(bars[0].get("x"))  # type: ignore[arg-type]
+    limit_x = float(limit.get("x1"))  # type: ignore[arg-type]
+    assert limit_x - left == pytest.approx(widths[1] * 90 / 120, abs=0.2)
+    assert limit.get("stroke-dasharray")
+    assert "rotate by 90 days" in [t.text for t in svg.iter(f"{SVG}text")]
 
 
-def test_age_chart_draws_on_a_given_axes_and_copes_with_no_keys() -> None:
-    from matplotlib.figure import Figure
-
-    ax = Figure().subplots()
-    empty = frame_of(line("erin"))
-    assert reports.key_age_chart(empty, ax=ax) is ax
-    assert len(ax.patches) == 0
-    assert any(t.get_text() == "No access keys" for t in ax.texts)
+def test_age_chart_copes_with_no_keys() -> None:
+    chart = reports.key_age_chart(frame_of(line("erin")), NOW)
+    svg = chart_svg(chart)
+    assert svg.findall(f"{SVG}rect[@class='labkit-bar']") == []
+    assert "No access keys" in [t.text for t in svg.iter(f"{SVG}text")]
+    assert repr(chart) == "Bar chart of access key ages: there are no access keys."
 
 
 # --- key_inventory on a stubbed IAM client (botocore's Stubber: AWS's own request checks) -------
@@ -404,7 +411,7 @@ def test_inventory_waits_for_the_report_and_masks_matched_key_ids(stubbed) -> No
     expect_keys(stubber, "bob", [listed(2, "bob", ago(3)), listed(1, "bob", ago(20))])
     expect_keys(stubber, "carol", [listed(3, "carol", ago(10))])
     expect_keys(stubber, "gone", None)  # deleted after the report was made
-    frame = reports.key_inventory(now=NOW, client=client)
+    frame = reports.key_inventory(client, now=NOW)
     stubber.assert_no_pending_responses()
     assert frame["key_id"].tolist() == [
         mask_key_id(fake_key_id(1)),
@@ -423,7 +430,7 @@ def test_inventory_falls_back_to_key_order_when_dates_differ(stubbed) -> None:
     content = report(line("bob", key1=("true", ago(20), "N/A"), key2=("false", ago(3), "N/A")))
     expect_report(stubber, content.encode(), ["COMPLETE"])
     expect_keys(stubber, "bob", [listed(5, "bob", ago(2)), listed(4, "bob", ago(19))])
-    frame = reports.key_inventory(now=NOW, client=client)
+    frame = reports.key_inventory(client, now=NOW)
     assert frame["key_id"].tolist() == [mask_key_id(fake_key_id(4)), mask_key_id(fake_key_id(5))]
 
 
@@ -434,7 +441,7 @@ def test_inventory_skips_key_ids_for_big_accounts(stubbed, monkeypatch: pytest.M
         line("a", key1=("true", ago(20), "N/A")), line("b", key1=("true", ago(20), "N/A"))
     )
     expect_report(stubber, content.encode(), ["COMPLETE"])  # and no ListAccessKeys at all
-    frame = reports.key_inventory(now=NOW, client=client)
+    frame = reports.key_inventory(client, now=NOW)
     stubber.assert_no_pending_responses()
     assert frame["key_id"].isna().all() and len(frame) == 2
 
@@ -448,20 +455,35 @@ def test_inventory_gives_up_with_a_clear_error(stubbed, monkeypatch: pytest.Monk
     client.meta.events.register("before-parameter-build.iam",
                                 lambda model, **_: polls.append(model.name))
     with pytest.raises(reports.CredentialReportTimeout, match="did not finish the credential"):
-        reports.key_inventory(now=NOW, client=client)
+        reports.key_inventory(client, now=NOW)
     assert 2 <= len(polls) < 200 and set(polls) == {"GenerateCredentialReport"}
 
 
-def test_inventory_defaults_to_the_lab_console_session(lab) -> None:
+def test_report_keys_asks_for_the_report_only(stubbed) -> None:
+    client, stubber = stubbed
+    content = report(line("bob", key1=("true", ago(20), ago(1)), key2=("false", ago(3), "N/A")))
+    expect_report(stubber, content.encode(), ["COMPLETE"])
+    frame = reports.report_keys(client, now=NOW)  # a ListAccessKeys would fail: none is stubbed
+    stubber.assert_no_pending_responses()
+    assert frame[["user", "key_slot", "active", "age_days"]].values.tolist() == [
+        ["bob", 1, True, 20], ["bob", 2, False, 3]]
+    assert frame["key_id"].isna().all()
+    assert frame.attrs["generated"] == GENERATED
+
+
+def test_inventory_and_report_keys_on_a_lab_client(lab) -> None:
     iam = lab.client("iam")
     iam.create_user(UserName="temporary-iam-user")
     made = iam.create_access_key(UserName="temporary-iam-user")["AccessKey"]["AccessKeyId"]
-    frame = reports.key_inventory()  # no session: the lab's own console identity
+    frame = reports.key_inventory(iam)  # the client is the first argument, as in AWS's examples
     row = frame[frame["user"] == "temporary-iam-user"].iloc[0]
     assert row["key_id"] == mask_key_id(made) and row["active"]
     assert {"console-admin", "temporary-iam-user"} <= set(frame["user"])
-    again = reports.key_inventory(lab.session)  # a boto3 session goes through the lab's endpoint
-    assert list(again["user"]) == list(frame["user"])
+    bare = reports.report_keys(iam)  # one report, no ListAccessKeys: no key IDs
+    assert list(bare["user"]) == list(frame["user"])
+    assert bare["key_id"].isna().all() and bare.attrs["generated"] is not None
+    with pytest.raises(TypeError):
+        reports.key_inventory()  # type: ignore[call-arg]  # no hidden session to fall back on
 
 
 # --- key_inventory against moto -----------------------------------------------------------------
@@ -501,7 +523,7 @@ def test_inventory_and_naive_loop_agree_on_moto(iam, moto_clock: MotoClock) -> N
     ben.append(iam.create_access_key(UserName="ben")["AccessKey"]["AccessKeyId"])
     iam.update_access_key(UserName="ben", AccessKeyId=ben[1], Status="Inactive")
     # cat has no keys, so no rows.
-    fast = reports.key_inventory(now=NOW, client=iam)
+    fast = reports.key_inventory(iam, now=NOW)
     slow = naive_key_inventory(iam, now=NOW)
 
     assert fast[["user", "key_slot", "active", "age_days"]].values.tolist() == [
@@ -531,7 +553,7 @@ def test_inventory_on_moto_after_deleting_a_first_key(iam, moto_clock: MotoClock
     moto_clock.now += timedelta(days=1)
     second = iam.create_access_key(UserName="dee")["AccessKey"]["AccessKeyId"]
     iam.delete_access_key(UserName="dee", AccessKeyId=first)
-    fast = reports.key_inventory(now=NOW, client=iam)
+    fast = reports.key_inventory(iam, now=NOW)
     # moto lists keys by position, so the surviving key moves up into slot 1.
     assert fast[["user", "key_slot", "key_id"]].values.tolist() == [["dee", 1, mask_key_id(second)]]
     assert fast.loc[0, "created"] == pd.Timestamp("2025-10-02T09:00:00Z")
@@ -543,7 +565,7 @@ def test_inventory_needs_a_generated_report_on_moto(iam) -> None:
     with pytest.raises(ClientError) as caught:
         iam.get_credential_report()
     assert caught.value.response["Error"]["Code"] == "ReportNotPresent"
-    assert reports.key_inventory(now=NOW, client=iam).empty
+    assert reports.key_inventory(iam, now=NOW).empty
 
 
 # --- accessible display: contrast, a keyboard-reachable table, the chart in words ----------------
@@ -583,18 +605,37 @@ def test_key_table_is_a_labelled_region_the_keyboard_can_scroll(aws_frame: pd.Da
 
 
 def test_age_chart_says_its_facts_in_words_and_patterns(aws_frame: pd.DataFrame) -> None:
-    from matplotlib.figure import Figure
+    svg = chart_svg(reports.key_age_chart(aws_frame, NOW))
+    words = [t.text for t in svg.findall(f"{SVG}text[@class='labkit-bar-label']")]
+    assert words[1] == "120 d, past the limit"  # alice
+    assert words[2] == "29 d, within the limit"  # bob
+    assert words[5] == "399 d, inactive"  # dave
+    bars = svg.findall(f"{SVG}rect[@class='labkit-bar']")
+    patterns = {p.get("id"): p for p in svg.iter(f"{SVG}pattern")}
 
-    ax = Figure().subplots()
-    reports.key_age_chart(aws_frame, NOW, ax=ax)
-    words = [t.get_text() for t in ax.texts]
-    assert " 120 d, past the limit" in words  # alice
-    assert " 29 d, within the limit" in words  # bob
-    assert " 399 d, inactive" in words  # dave
-    hatches = [b.get_hatch() for b in ax.patches]
-    assert hatches[1] == reports.OVERDUE_HATCH and hatches[5] == reports.INACTIVE_HATCH
-    assert not hatches[2]
+    def pattern(bar: ET.Element) -> ET.Element | None:
+        fill = bar.get("fill", "")
+        return patterns.get(fill[5:-1]) if fill.startswith("url(#") else None
+
+    overdue, inactive = pattern(bars[1]), pattern(bars[5])
+    assert overdue is not None and overdue.get("id", "").endswith(reports.OVERDUE_PATTERN)
+    assert inactive is not None and inactive.get("id", "").endswith(reports.INACTIVE_PATTERN)
+    rects = [p.find(f"{SVG}rect") for p in (overdue, inactive)]
+    assert [None if r is None else r.get("fill") for r in rects] == [
+        reports.OVERDUE_COLOUR, reports.INACTIVE_COLOUR]
+    assert overdue.find(f"{SVG}line") is not None  # stripes
+    assert inactive.find(f"{SVG}circle") is not None  # dots
+    assert pattern(bars[2]) is None  # within the limit: plain
     assert contrast(reports.OK_COLOUR, "#ffffff") >= 3  # bars are graphics: 3:1 (WCAG 1.4.11)
+    # The legend names each look in words.
+    legend = {t.text for t in svg.iter(f"{SVG}text")}
+    assert {"active, past the limit", "active, within the limit", "inactive"} <= legend
+
+
+def test_two_charts_do_not_share_pattern_ids(aws_frame: pd.DataFrame) -> None:
+    ids = [{p.get("id") for p in chart_svg(reports.key_age_chart(aws_frame, NOW))
+            .iter(f"{SVG}pattern")} for _ in range(2)]
+    assert len(ids[0]) == 2 and not ids[0] & ids[1]
 
 
 def test_age_chart_text_alternative_and_table(aws_frame: pd.DataFrame) -> None:
@@ -605,9 +646,13 @@ def test_age_chart_text_alternative_and_table(aws_frame: pd.DataFrame) -> None:
     table = reports.key_age_table(aws_frame, NOW)
     assert list(table.columns) == ["user", "key", "age_days", "state"]
     assert table.loc[1].tolist() == ["alice", 1, 120, "past the limit"]
-    shown = reports.ChartDisplay(b"png", summary, table)._repr_html_()
-    assert f'alt="{summary.replace("<", "&lt;").replace(">", "&gt;")}"' in shown
+    chart = reports.key_age_chart(aws_frame, NOW)
+    shown = chart._repr_html_()
+    svg = chart_svg(chart)
+    assert svg.get("role") == "img" and svg.get("aria-label") == summary
+    assert svg.find(f"{SVG}title").text == summary  # type: ignore[union-attr]
     assert "<td>alice</td><td>1</td><td>120</td><td>past the limit</td>" in shown
+    assert "&lt;root_account&gt; (key 1)" in shown  # the root's name is text, not a tag
     assert "<figcaption>" in shown and "<summary>" in shown
     empty = reports.key_age_summary(frame_of(line("erin")), NOW)
     assert empty == "Bar chart of access key ages: there are no access keys."

@@ -30,7 +30,7 @@ def _account(lab) -> list[tuple]:
     """The company as IAM shows it: per key its user, slot, state, age and days since use;
     per user whether it has a console password."""
     iam = lab.client("iam")
-    keys = reports.key_inventory(client=iam, now=NOW + timedelta(hours=1))
+    keys = reports.key_inventory(iam, now=NOW + timedelta(hours=1))
     rows = keys[keys["user"].isin(NAMES)].sort_values(["user", "key_slot"])
     out = [(r.user, int(r.key_slot), bool(r.active), int(r.age_days),
             None if pd.isna(r.days_since_use) else int(r.days_since_use))
