@@ -223,10 +223,6 @@ class Lesson:
         made[name] = iam.create_access_key(self.iam)
         return made[name]
 
-    def profile_session(self, profile: str = PROFILE) -> Any:
-        """A boto3 session from the lab's named profile, as `--profile` would give the CLI."""
-        return self.lab.session_for_profile(profile)
-
     def lines(self) -> list[str]:
         out = [self.lab.banner(), *self.caught_up]
         if self.lab.missing_fix("inactive-keys-rejected"):

@@ -180,11 +180,6 @@ def _scan_lines(
     return found
 
 
-def scan_text(text: str, *, path: str = "<text>", allow: Iterable[str] = ()) -> list[Finding]:
-    """Find access keys and secrets in a piece of text, line by line."""
-    return _scan_lines(text.splitlines(), path, "line", frozenset(allow))
-
-
 def _as_text(value: object) -> str:
     if isinstance(value, str):
         return value
@@ -369,13 +364,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 DESCRIPTION = ("Look for AWS access keys, secret keys and readable credentials files. Exit "
                "status: 1 if anything is found, 0 if not, 2 on usage errors, 3 when nothing was "
                "found but some files could not be read.")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m labkit scan PATH...` on its own (argparse exits with 2 on a usage error)."""
-    parser = argparse.ArgumentParser(prog="python -m labkit scan", description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:

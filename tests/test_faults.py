@@ -22,7 +22,8 @@ def test_a_killed_sandbox_comes_back_on_the_next_call(lab, capsys) -> None:
     lesson = course.start("05_rotate_access_keys")
     assert iam.get_user(lesson.iam) is not None
     assert any("Caught up" in line for line in lesson.caught_up)
-    assert lesson.lab.whoami(lesson.profile_session()).name == "temporary-iam-user"
+    profile = lesson.lab.session_for_profile(course.PROFILE)
+    assert lesson.lab.whoami(profile).name == "temporary-iam-user"
 
 
 def test_a_lesson_started_twice_catches_up_once(lab) -> None:

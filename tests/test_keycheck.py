@@ -57,7 +57,7 @@ def requests_seen(lab: Any) -> int:
 
 
 def progress(home: Path, lesson: str) -> dict[str, bool]:
-    return {name: got["ok"] for name, got in checks.read_progress(home)["lessons"][lesson].items()}
+    return {name: got["ok"] for name, got in checks.read(home)[0]["lessons"][lesson].items()}
 
 
 def assert_secret_kept(verdicts: list[Verdict], secret: str) -> None:
