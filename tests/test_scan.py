@@ -51,7 +51,7 @@ def key() -> tuple[str, str]:
 
 
 def scan_text(text: str, *, allow: list[str] | None = None) -> list[Finding]:
-    """What the scanner finds in a notes file holding `text` (Markdown: never a credentials file)."""
+    """What the scanner finds in a Markdown file (never a credentials file) holding `text`."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder, "notes.md")
         path.write_text(text)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import botocore.configloader
 import ipywidgets
 import pytest
 import traitlets
@@ -182,7 +183,7 @@ def test_a_checkpoint_is_recorded_for_the_lesson(lab: Any, made: Made,
 
 def test_profile_mode_checks_then_writes_the_profile(lab: Any, made: Made,
                                                      sandbox_home: Path) -> None:
-    from labkit.profiles import read_profile, read_region
+    from labkit.profiles import read_profile
 
     assert sandbox_home in lab.credentials_file.parents  # never the learner's ~/.aws
     form = KeyEntryForm(lab, lesson="widgets-test-profile", profile="lab-widgets")
@@ -197,7 +198,9 @@ def test_profile_mode_checks_then_writes_the_profile(lab: Any, made: Made,
     stored = read_profile("lab-widgets", **files)
     assert stored is not None and stored.access_key_id == made.key_id
     assert stored.reveal_secret() == made.secret
-    assert read_region("lab-widgets", config_file=lab.config_file) == "eu-west-1"
+    # as the AWS CLI reads it
+    profiles = botocore.configloader.load_config(str(lab.config_file))["profiles"]
+    assert profiles["lab-widgets"]["region"] == "eu-west-1"
     assert made.secret not in verdict.title + verdict.detail
     lessons = checks.read(sandbox_home)[0]["lessons"]["widgets-test-profile"]
     assert lessons["profile_configured"]["ok"] is True
