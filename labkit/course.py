@@ -102,10 +102,6 @@ class Lesson:
     key: AccessKey | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def iam(self) -> Any:
-        return self.lab.client("iam")
-
     def client(self, service: str, *, profile: str | None = None,
                credentials: Any = None) -> Any:
         """A boto3 client for the learner's calls: the console identity by default, a named
@@ -209,19 +205,6 @@ class Lesson:
         self.notes["leftover"] = user_name
         print(f"{'Made' if made.new else 'Found'} {user_name} with an access key and "
               f"{iam.READ_ONLY}, as a colleague left it.")
-
-    def access_key(self, name: str = "key") -> AccessKey:
-        """An access key this lesson makes; running the cell again gives the same key back."""
-        made: dict[str, AccessKey] = self.__dict__.setdefault("_made", {})
-        keys = iam.list_access_keys(self.iam)
-        if name in made and made[name] in keys:
-            return made[name]
-        if len(keys) >= 2:  # make room: drop the oldest key this lesson does not use
-            spare = next(k for k in keys if k != self.key and k not in made.values())
-            print(iam.delete_access_key(self.iam, spare.access_key_id, guarded=self.lab.guarded),
-                  "(it was not in use, and a user may have only two keys)")
-        made[name] = iam.create_access_key(self.iam)
-        return made[name]
 
     def lines(self) -> list[str]:
         out = [self.lab.banner(), *self.caught_up]

@@ -71,7 +71,7 @@ _PROSE_OR_CODE = frozenset({".py", ".pyi", ".ipynb", ".md", ".rst", ".html", ".h
 _EXCERPT_WIDTH = 120
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class Finding:
     """One possible secret: where it is and a masked excerpt (never the secret itself)."""
 
@@ -79,12 +79,6 @@ class Finding:
     where: str
     kind: str
     excerpt: str
-
-    def __repr__(self) -> str:
-        return (
-            f"Finding(path={self.path!r}, where={self.where!r}, kind={self.kind!r}, "
-            f"excerpt={self.excerpt!r})"
-        )
 
     def __str__(self) -> str:
         return f"{self.path}:{self.where}: {self.kind}: {self.excerpt}"
