@@ -317,18 +317,13 @@ def switch_profiles(lab: Lab, key: AccessKey, profile: str = PROFILE) -> list[st
     return out
 
 
-def _known_key_ids(lab: Lab, user_name: str = iam.USER_NAME) -> set[str]:
-    client = lab.client("iam")
-    if iam.get_user(client, user_name) is None:
-        return set()
-    return {k.access_key_id for k in iam.list_access_keys(client, user_name)}
-
-
 def profiles_with_deleted_keys(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
     """Profiles of the lab's CLI files whose key is neither the console's nor a live key of
     `user_name` (the lab's user): they would answer InvalidClientTokenId."""
     console = lab.console_key.access_key_id if lab.console_key else None
-    live = _known_key_ids(lab, user_name)
+    client = lab.client("iam")
+    live = {k.access_key_id for k in iam.list_access_keys(client, user_name)} \
+        if iam.get_user(client, user_name) is not None else set()
     stale = []
     # On real AWS the files are the learner's own ~/.aws: only the lab's profile is ours.
     for name in _profile_names(lab) if lab.simulated else [PROFILE]:
@@ -343,15 +338,13 @@ def repair_default(lab: Lab) -> list[str]:
     if not lab.simulated or lab.console_key is None:
         return []
     current = read_profile("default", **_files(lab))
-    if current is not None and current.access_key_id == lab.console_key.access_key_id:
-        return []
-    if current is not None and not _works(lab, current):
-        configure(lab, lab.console_key, "default")
-        return ["Restored the CLI's [default] profile to console-admin: the key it held "
-                f"({current.masked_id}) no longer exists."]
-    if current is None:
-        configure(lab, lab.console_key, "default")
-    return []
+    if current is not None and (current.access_key_id == lab.console_key.access_key_id
+                                or _works(lab, current)):
+        return []  # the console's key, or a working key the learner chose: theirs to keep
+    configure(lab, lab.console_key, "default")
+    return [] if current is None else [
+        "Restored the CLI's [default] profile to console-admin: the key it held "
+        f"({current.masked_id}) no longer exists."]
 
 
 def remove_profiles_of(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
