@@ -20,7 +20,7 @@ from labkit.keys import (
     MASKABLE,
     SECRET_IN_TEXT,
     KeyFormatError,
-    mask_token,
+    mask_text,
     validate_key_id,
 )
 from labkit.text import printable
@@ -96,24 +96,11 @@ class _Report:
 def _mask_and_crop(line: str, focus: int) -> str:
     """Mask every key-like run in the line, then cut a window around position `focus`."""
     line = line.rstrip("\r\n")
-    parts: list[str] = []
-    pos = 0
-    masked_focus = None
-    for m in MASKABLE.finditer(line):
-        if masked_focus is None and focus < m.start():
-            masked_focus = sum(map(len, parts)) + (focus - pos)
-        parts.append(line[pos : m.start()])
-        if masked_focus is None and m.start() <= focus < m.end():
-            masked_focus = sum(map(len, parts))
-        token = m.group()
-        parts.append(mask_token(token))
-        pos = m.end()
-    if masked_focus is None:
-        masked_focus = sum(map(len, parts)) + max(0, focus - pos)
-    parts.append(line[pos:])
-    masked = "".join(parts)
+    # Where `focus` lands once masked: the runs before it shrink, and a run holding it starts it.
+    holding = next((m for m in MASKABLE.finditer(line) if m.start() <= focus < m.end()), None)
+    masked_focus = len(mask_text(line[: holding.start() if holding else focus]))
     # Keep the excerpt printable on one terminal line.
-    masked = "".join(ch if ch.isprintable() else " " for ch in masked)
+    masked = "".join(ch if ch.isprintable() else " " for ch in mask_text(line))
     lead = masked[: len(masked) - len(masked.lstrip())]
     start = max(len(lead), masked_focus - 50)
     end = min(len(masked), start + _EXCERPT_WIDTH)
