@@ -76,7 +76,7 @@ class Finding:
     """One possible secret: where it is and a masked excerpt (never the secret itself)."""
 
     path: str
-    where: str
+    where: str  # "line 3", "cell 2, source line 1", or "file" for a readable credentials file
     kind: str
     excerpt: str
 
