@@ -39,10 +39,12 @@ def _parser() -> argparse.ArgumentParser:
                                'use as: eval "$(python -m labkit env)"',
                    description='Print `export` lines for your sandbox: eval "$(python -m labkit '
                                'env)". They hold no credentials.')
-    scan.add_arguments(sub.add_parser("scan", help="look for access keys and secrets in files",
-                                      description=scan.DESCRIPTION))
-    progress.add_arguments(sub.add_parser("progress", help="a class table of lesson checkpoints",
-                                          description=progress.DESCRIPTION))
+    for module, text in ((scan, "look for access keys and secrets in files"),
+                         (progress, "a class table of lesson checkpoints")):
+        command = sub.add_parser(module.__name__.rpartition(".")[2], help=text,
+                                 description=module.DESCRIPTION)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
     sn = sub.add_parser("scenario", help="seed the sandbox with an example account",
                         description="Seed the sandbox with an example account to audit.")
     sn.add_argument("name", choices=["company"])
@@ -63,14 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         # A DURATION may look like an option (-5m): _advance refuses it in plain words.
         args.duration = [*args.duration, *extra]
-    if args.command == "scan":
-        from labkit import scan
-
-        return scan.run(args)
-    if args.command == "progress":
-        from labkit import progress
-
-        return progress.run(args)
+    if "run" in args:  # scan and progress: their modules run them
+        return args.run(args)
     advance = args.command == "sandbox" and args.action == "advance"
     if advance and not _duration_ok(args.duration):
         return 2

@@ -438,7 +438,6 @@ def _assumed_role_arn(lesson: Lesson) -> tuple[bool, str]:
 
 # ---------------------------------------------------------------- lesson 08
 
-
 def _with_drill(check: Callable[[Lesson, Any], Verdict]) -> Rule:
     """A rule that needs the leak drill Step 2 plants; without one, it says so."""
     def run(lesson: Lesson) -> Verdict:
@@ -520,8 +519,6 @@ def _leftover_removed(lesson: Lesson) -> tuple[bool, str]:
         return False, (f"{LEFTOVER_USER} still exists ({keys} key(s)). Delete its keys, detach its "
                        "policies, then delete the user, as Step 3 did.")
     return True, f"{LEFTOVER_USER} is gone, with its key and its policy."
-
-
 
 
 # Quizzes: (question, choices, index of the answer, why), kept out of the learner's cells.

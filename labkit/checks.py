@@ -37,11 +37,6 @@ def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
         pass  # progress is a convenience for instructors; a lesson never fails over it
 
 
-def read_progress(home: Path) -> dict[str, Any] | None:
-    """A learner's recorded checkpoints, or None when there are none (or they cannot be read)."""
-    return read(home)[0]
-
-
 def labkit_home(folder: Path) -> Path:
     """The LABKIT_HOME inside `folder`: `folder/.labkit` for a user's home, else `folder`."""
     if folder.name == PROGRESS:
@@ -134,10 +129,3 @@ def refusal(code: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> V
     return Verdict(False, f"Expected AWS to refuse with {code}, but the call succeeded.",
                    "Check the setup cells above ran, then run this cell again.")
 
-
-def expect_error(lesson: str, name: str, code: str, call: Callable[..., Any], *args: Any,
-                 **kwargs: Any) -> Verdict:
-    """refusal(), recorded as the lesson's checkpoint `name` for the class progress view."""
-    verdict = refusal(code, call, *args, **kwargs)
-    record(lesson, name, verdict.ok)
-    return verdict

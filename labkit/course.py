@@ -102,10 +102,6 @@ class Lesson:
     key: AccessKey | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def iam(self) -> Any:
-        return self.lab.client("iam")
-
     def client(self, service: str, *, profile: str | None = None,
                credentials: Any = None) -> Any:
         """A boto3 client for the learner's calls: the console identity by default, a named
@@ -209,23 +205,6 @@ class Lesson:
         self.notes["leftover"] = user_name
         print(f"{'Made' if made.new else 'Found'} {user_name} with an access key and "
               f"{iam.READ_ONLY}, as a colleague left it.")
-
-    def access_key(self, name: str = "key") -> AccessKey:
-        """An access key this lesson makes; running the cell again gives the same key back."""
-        made: dict[str, AccessKey] = self.__dict__.setdefault("_made", {})
-        keys = iam.list_access_keys(self.iam)
-        if name in made and made[name] in keys:
-            return made[name]
-        if len(keys) >= 2:  # make room: drop the oldest key this lesson does not use
-            spare = next(k for k in keys if k != self.key and k not in made.values())
-            print(iam.delete_access_key(self.iam, spare.access_key_id, guarded=self.lab.guarded),
-                  "(it was not in use, and a user may have only two keys)")
-        made[name] = iam.create_access_key(self.iam)
-        return made[name]
-
-    def profile_session(self, profile: str = PROFILE) -> Any:
-        """A boto3 session from the lab's named profile, as `--profile` would give the CLI."""
-        return self.lab.session_for_profile(profile)
 
     def lines(self) -> list[str]:
         out = [self.lab.banner(), *self.caught_up]
@@ -338,18 +317,13 @@ def switch_profiles(lab: Lab, key: AccessKey, profile: str = PROFILE) -> list[st
     return out
 
 
-def _known_key_ids(lab: Lab, user_name: str = iam.USER_NAME) -> set[str]:
-    client = lab.client("iam")
-    if iam.get_user(client, user_name) is None:
-        return set()
-    return {k.access_key_id for k in iam.list_access_keys(client, user_name)}
-
-
 def profiles_with_deleted_keys(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
     """Profiles of the lab's CLI files whose key is neither the console's nor a live key of
     `user_name` (the lab's user): they would answer InvalidClientTokenId."""
     console = lab.console_key.access_key_id if lab.console_key else None
-    live = _known_key_ids(lab, user_name)
+    client = lab.client("iam")
+    live = {k.access_key_id for k in iam.list_access_keys(client, user_name)} \
+        if iam.get_user(client, user_name) is not None else set()
     stale = []
     # On real AWS the files are the learner's own ~/.aws: only the lab's profile is ours.
     for name in _profile_names(lab) if lab.simulated else [PROFILE]:
@@ -364,15 +338,13 @@ def repair_default(lab: Lab) -> list[str]:
     if not lab.simulated or lab.console_key is None:
         return []
     current = read_profile("default", **_files(lab))
-    if current is not None and current.access_key_id == lab.console_key.access_key_id:
-        return []
-    if current is not None and not _works(lab, current):
-        configure(lab, lab.console_key, "default")
-        return ["Restored the CLI's [default] profile to console-admin: the key it held "
-                f"({current.masked_id}) no longer exists."]
-    if current is None:
-        configure(lab, lab.console_key, "default")
-    return []
+    if current is not None and (current.access_key_id == lab.console_key.access_key_id
+                                or _works(lab, current)):
+        return []  # the console's key, or a working key the learner chose: theirs to keep
+    configure(lab, lab.console_key, "default")
+    return [] if current is None else [
+        "Restored the CLI's [default] profile to console-admin: the key it held "
+        f"({current.masked_id}) no longer exists."]
 
 
 def remove_profiles_of(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:

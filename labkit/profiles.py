@@ -647,9 +647,3 @@ def read_profile(name: str, *, credentials_file: Path, config_file: Path) -> Acc
                 session_token=values.get("aws_session_token") or None,
             )
     return None
-
-
-def read_region(name: str, *, config_file: Path) -> str | None:
-    """The region set for profile `name` in the config file, or None."""
-    values = _stored(_real(config_file), validate_profile_name(name), config=True) or {}
-    return values.get("region") or None

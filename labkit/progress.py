@@ -149,13 +149,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: all")
 
 
-def main(argv: list[str]) -> int:
-    """`python -m labkit progress` on its own (argparse exits with 2 on a usage error)."""
-    parser = argparse.ArgumentParser(prog="python -m labkit progress", description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
 def run(args: argparse.Namespace) -> int:
     """Print the class table; 0 when at least one learner's progress was read, else 1."""
     homes = args.homes

@@ -20,7 +20,7 @@ from labkit.keys import (
     MASKABLE,
     SECRET_IN_TEXT,
     KeyFormatError,
-    mask_token,
+    mask_text,
     validate_key_id,
 )
 from labkit.text import printable
@@ -71,20 +71,14 @@ _PROSE_OR_CODE = frozenset({".py", ".pyi", ".ipynb", ".md", ".rst", ".html", ".h
 _EXCERPT_WIDTH = 120
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class Finding:
     """One possible secret: where it is and a masked excerpt (never the secret itself)."""
 
     path: str
-    where: str
+    where: str  # "line 3", "cell 2, source line 1", or "file" for a readable credentials file
     kind: str
     excerpt: str
-
-    def __repr__(self) -> str:
-        return (
-            f"Finding(path={self.path!r}, where={self.where!r}, kind={self.kind!r}, "
-            f"excerpt={self.excerpt!r})"
-        )
 
     def __str__(self) -> str:
         return f"{self.path}:{self.where}: {self.kind}: {self.excerpt}"
@@ -102,24 +96,11 @@ class _Report:
 def _mask_and_crop(line: str, focus: int) -> str:
     """Mask every key-like run in the line, then cut a window around position `focus`."""
     line = line.rstrip("\r\n")
-    parts: list[str] = []
-    pos = 0
-    masked_focus = None
-    for m in MASKABLE.finditer(line):
-        if masked_focus is None and focus < m.start():
-            masked_focus = sum(map(len, parts)) + (focus - pos)
-        parts.append(line[pos : m.start()])
-        if masked_focus is None and m.start() <= focus < m.end():
-            masked_focus = sum(map(len, parts))
-        token = m.group()
-        parts.append(mask_token(token))
-        pos = m.end()
-    if masked_focus is None:
-        masked_focus = sum(map(len, parts)) + max(0, focus - pos)
-    parts.append(line[pos:])
-    masked = "".join(parts)
+    # Where `focus` lands once masked: the runs before it shrink, and a run holding it starts it.
+    holding = next((m for m in MASKABLE.finditer(line) if m.start() <= focus < m.end()), None)
+    masked_focus = len(mask_text(line[: holding.start() if holding else focus]))
     # Keep the excerpt printable on one terminal line.
-    masked = "".join(ch if ch.isprintable() else " " for ch in masked)
+    masked = "".join(ch if ch.isprintable() else " " for ch in mask_text(line))
     lead = masked[: len(masked) - len(masked.lstrip())]
     start = max(len(lead), masked_focus - 50)
     end = min(len(masked), start + _EXCERPT_WIDTH)
@@ -178,11 +159,6 @@ def _scan_lines(
             if _is_secret(line, m, near):
                 found.append(Finding(path, place, KIND_SECRET, _mask_and_crop(line, m.start())))
     return found
-
-
-def scan_text(text: str, *, path: str = "<text>", allow: Iterable[str] = ()) -> list[Finding]:
-    """Find access keys and secrets in a piece of text, line by line."""
-    return _scan_lines(text.splitlines(), path, "line", frozenset(allow))
 
 
 def _as_text(value: object) -> str:
@@ -369,13 +345,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 DESCRIPTION = ("Look for AWS access keys, secret keys and readable credentials files. Exit "
                "status: 1 if anything is found, 0 if not, 2 on usage errors, 3 when nothing was "
                "found but some files could not be read.")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m labkit scan PATH...` on its own (argparse exits with 2 on a usage error)."""
-    parser = argparse.ArgumentParser(prog="python -m labkit scan", description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,9 +20,10 @@ def test_a_killed_sandbox_comes_back_on_the_next_call(lab, capsys) -> None:
     assert "What you made in it before is gone" in capsys.readouterr().out
     # The next lesson's catch-up rebuilds what it needs.
     lesson = course.start("05_rotate_access_keys")
-    assert iam.get_user(lesson.iam) is not None
+    assert iam.get_user(lesson.lab.client("iam")) is not None
     assert any("Caught up" in line for line in lesson.caught_up)
-    assert lesson.lab.whoami(lesson.profile_session()).name == "temporary-iam-user"
+    profile = lesson.lab.session_for_profile(course.PROFILE)
+    assert lesson.lab.whoami(profile).name == "temporary-iam-user"
 
 
 def test_a_lesson_started_twice_catches_up_once(lab) -> None:

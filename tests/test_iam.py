@@ -47,7 +47,7 @@ def test_the_third_key_is_explained(lab) -> None:
     iam.create_user(client)
     iam.create_access_key(client)
     iam.create_access_key(client)
-    verdict = checks.expect_error("t", "third", "LimitExceeded", iam.create_access_key, client)
+    verdict = checks.refusal("LimitExceeded", iam.create_access_key, client)
     assert verdict.ok and verdict.code == "LimitExceeded"
     assert "at most two access keys" in verdict.title
 
@@ -65,8 +65,8 @@ def test_an_invalid_status_is_refused_before_asking_aws(lab) -> None:
         iam.update_access_key(lab.client("iam"), "AKIAIOSFODNN7EXAMPLE", "Disabled")
 
 
-def test_expect_error_is_red_when_aws_accepts(lab) -> None:
-    verdict = checks.expect_error("t", "x", "AccessDenied", lab.client("iam").list_users)
+def test_refusal_is_red_when_aws_accepts(lab) -> None:
+    verdict = checks.refusal("AccessDenied", lab.client("iam").list_users)
     assert not verdict.ok and "succeeded" in verdict.title
 
 

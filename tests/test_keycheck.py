@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import botocore.configloader
 import pytest
 
 from labkit import checks, keycheck
 from labkit.keycheck import misplaced_secret, scrub, verify_key
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET
-from labkit.profiles import read_profile, read_region
+from labkit.profiles import read_profile
 from labkit.session import Identity, Lab, Settings
 from labkit.verdicts import Verdict
 from tests.stock_moto import stock_moto
@@ -57,7 +58,7 @@ def requests_seen(lab: Any) -> int:
 
 
 def progress(home: Path, lesson: str) -> dict[str, bool]:
-    return {name: got["ok"] for name, got in checks.read_progress(home)["lessons"][lesson].items()}
+    return {name: got["ok"] for name, got in checks.read(home)[0]["lessons"][lesson].items()}
 
 
 def assert_secret_kept(verdicts: list[Verdict], secret: str) -> None:
@@ -161,7 +162,9 @@ def test_a_profile_is_saved_only_for_a_pair_that_works(lab: Any, pair: Pair,
     stored = read_profile("keycheck", **files)
     assert stored is not None and stored.access_key_id == pair.key_id
     assert stored.reveal_secret() == pair.secret
-    assert read_region("keycheck", config_file=lab.config_file) == "eu-west-1"
+    # as the AWS CLI reads it
+    profiles = botocore.configloader.load_config(str(lab.config_file))["profiles"]
+    assert profiles["keycheck"]["region"] == "eu-west-1"
     assert_secret_kept(verdicts, pair.secret)
     assert progress(sandbox_home, "keycheck-profile") == {"key_verified": True,
                                                           "profile_configured": True}

@@ -12,6 +12,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import botocore.configloader
 import pytest
 
 from labkit import profiles
@@ -23,7 +24,6 @@ from labkit.profiles import (
     RegionError,
     configure_profile,
     read_profile,
-    read_region,
     remove_profile,
     validate_profile_name,
     validate_region,
@@ -39,6 +39,12 @@ def aws_cli() -> str:
     assert aws.is_file(), f"No AWS CLI in {aws.parent}: pip install -r requirements.txt"
     return str(aws)
 _rng = random.Random()
+
+
+def cli_region(name: str, config_file: Path) -> str | None:
+    """The region the AWS CLI and boto3 (botocore's own reader) find for profile `name`."""
+    profiles = botocore.configloader.load_config(str(config_file))["profiles"]
+    return profiles.get(name, {}).get("region")
 
 
 def fake_key(prefix: str = "AKIA", token: str | None = None) -> AccessKey:
@@ -341,11 +347,11 @@ def test_read_profile_and_region(files: Files, personal: AccessKey) -> None:
     configure_profile("lab", key, region="ap-southeast-2", **files.kw)
     back = read_profile("lab", **files.kw)
     assert back == key and back is not None and back.reveal_secret() == key.reveal_secret()
-    assert read_region("lab", config_file=files.config) == "ap-southeast-2"
+    assert cli_region("lab", files.config) == "ap-southeast-2"
     mine = read_profile("personal", **files.kw)
     assert mine is not None and mine.reveal_secret() == personal.reveal_secret()
     assert read_profile("nobody", **files.kw) is None
-    assert read_region("work", config_file=files.config) is None
+    assert cli_region("work", files.config) is None
 
 
 def test_result_never_shows_the_secret(files: Files) -> None:
@@ -815,22 +821,21 @@ def test_byte_order_mark_and_non_utf8_are_refused(tmp_path: Path) -> None:
 def test_config_sections_match_as_botocore_matches_them(tmp_path: Path) -> None:
     f = Files(tmp_path)
     f.folder.mkdir()
-    f.config.write_text(
-        "[profile lab]\nregion = eu-west-1\n"
-        '[profile "lab"]\nregion = eu-west-2\n'  # the last matching section wins
-        "[profilelab]\nregion = eu-west-3\n"
-        "[profile lab extra]\nregion = eu-west-3\n"
-        "[profile 'open]\nregion = eu-west-3\n"
-        "[lab]\nregion = eu-west-3\n"
-        "[profile default]\nregion = ap-south-1\n"
-    )
-    assert read_region("lab", config_file=f.config) == "eu-west-2"
-    assert read_region("default", config_file=f.config) == "ap-south-1"
-    assert read_region("open", config_file=f.config) is None
-    assert read_region("lab", config_file=tmp_path / "missing") is None
+    ids = [fake_key().access_key_id for _ in range(7)]
+    sections = ["[profile lab]", '[profile "lab"]', "[profilelab]", "[profile lab extra]",
+                "[profile 'open]", "[lab]", "[profile default]"]
+    # Keys in the config file: read_profile falls back to it when the credentials file has none.
+    f.config.write_text("".join(f"{s}\naws_access_key_id = {i}\n" for s, i in zip(sections, ids)))
+    botocore_reads = botocore.configloader.load_config(str(f.config))["profiles"]
+    for name, expected in (("lab", ids[1]), ("default", ids[6])):  # the last match wins
+        key = read_profile(name, **f.kw)
+        assert key is not None and key.access_key_id == expected
+        assert botocore_reads[name]["aws_access_key_id"] == expected
+    assert read_profile("open", **f.kw) is None and "open" not in botocore_reads
+    assert read_profile("lab", credentials_file=tmp_path / "a", config_file=tmp_path / "b") is None
     configure_profile("lab", fake_key(), region="eu-west-1", **f.kw)
     text = f.config.read_text()
-    assert text.count("region = eu-west-1") == 2 and text.count("eu-west-2") == 0
+    assert text.count("region = eu-west-1") == 2 and text.count("region =") == 2
 
 
 def test_read_profile_falls_back_to_the_config_file(tmp_path: Path) -> None:
@@ -991,7 +996,7 @@ def test_damaged_files_are_named_when_reading_or_removing(tmp_path: Path) -> Non
     with pytest.raises(ProfileFileError, match=re.escape(f"{f.credentials} {says}")):
         read_profile("lab", **f.kw)
     with pytest.raises(ProfileFileError, match=re.escape(f"{f.config} {says}")):
-        read_region("lab", config_file=f.config)
+        read_profile("lab", credentials_file=tmp_path / "none", config_file=f.config)
 
 
 def test_profile_still_there_after_removing_puts_files_back(

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from labkit import checks
-from labkit.progress import LAST, class_progress, main
+from labkit.__main__ import main as cli
+from labkit.progress import LAST, class_progress
 
 REPO = Path(__file__).resolve().parents[1]
 LESSON_COLUMNS = ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09"]
@@ -166,7 +167,7 @@ def test_reads_what_checkpoints_record(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_main_prints_an_aligned_table_and_reports_skips(classroom: dict[str, Path],
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([str(p) for p in classroom.values()])
+    code = cli(["progress", *(str(p) for p in classroom.values())])
 
     out, err = capsys.readouterr()
     assert code == 0
@@ -186,7 +187,8 @@ def test_main_prints_an_aligned_table_and_reports_skips(classroom: dict[str, Pat
 
 
 def test_main_csv(classroom: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([str(classroom["jupyter-alice"]), str(classroom["jupyter-bob"]), "--csv"])
+    code = cli(["progress", str(classroom["jupyter-alice"]), str(classroom["jupyter-bob"]),
+                "--csv"])
 
     out, err = capsys.readouterr()
     assert code == 0 and err == ""
@@ -200,7 +202,7 @@ def test_main_csv(classroom: dict[str, Path], capsys: pytest.CaptureFixture[str]
 
 def test_main_only_some_lessons(classroom: dict[str, Path],
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([str(classroom["jupyter-alice"]), "--csv", "--lessons", "3,00"])
+    code = cli(["progress", str(classroom["jupyter-alice"]), "--csv", "--lessons", "3,00"])
 
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert code == 0
@@ -211,7 +213,7 @@ def test_main_only_some_lessons(classroom: dict[str, Path],
 def test_main_unknown_lesson_is_a_usage_error(classroom: dict[str, Path],
                                               capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main([str(classroom["jupyter-alice"]), "--lessons", "03,12"])
+        cli(["progress", str(classroom["jupyter-alice"]), "--lessons", "03,12"])
 
     assert exited.value.code == 2
     assert "no lesson '12'" in capsys.readouterr().err
@@ -219,7 +221,7 @@ def test_main_unknown_lesson_is_a_usage_error(classroom: dict[str, Path],
 
 def test_main_exits_1_when_no_learner_could_be_read(classroom: dict[str, Path],
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([str(classroom["jupyter-carol"]), str(classroom["jupyter-dave"])])
+    code = cli(["progress", str(classroom["jupyter-carol"]), str(classroom["jupyter-dave"])])
 
     out, err = capsys.readouterr()
     assert code == 1
@@ -235,7 +237,7 @@ def test_main_defaults_to_your_own_labkit_home(classroom: dict[str, Path],
                                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("LABKIT_HOME", str(classroom["jupyter-bob"] / ".labkit"))
 
-    assert main(["--csv"]) == 0
+    assert cli(["progress", "--csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert [r[0] for r in rows] == ["learner", "jupyter-bob"]
 
@@ -314,7 +316,7 @@ def test_terminal_escape_codes_in_names_are_printed_harmlessly(
     write(tmp_path / "jupyter-m" / ".labkit", {"learner": evil, "lessons": {}})
     odd = tmp_path / "jupyter-\x1b[2Jx"
     odd.mkdir()
-    assert main([str(tmp_path / "jupyter-m"), str(odd)]) == 0
+    assert cli(["progress", str(tmp_path / "jupyter-m"), str(odd)]) == 0
     out = capsys.readouterr()
     assert "\x1b" not in out.out and "\x07" not in out.out and "\x1b" not in out.err
     assert "mallory" in out.out and "\\x1b" in out.out
@@ -324,7 +326,7 @@ def test_terminal_escape_codes_in_names_are_printed_harmlessly(
 def test_csv_cells_cannot_become_spreadsheet_formulas(tmp_path: Path, name: str,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path / "h" / ".labkit", {"learner": name, "lessons": {}})
-    assert main(["--csv", str(tmp_path / "h")]) == 0
+    assert cli(["progress", "--csv", str(tmp_path / "h")]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[1][0] == "'" + name
     assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import string
+import tempfile
 from pathlib import Path
 
 import boto3
@@ -13,6 +14,7 @@ import nbformat
 import pytest
 from moto import mock_aws
 
+from labkit.__main__ import main as cli
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET, mask_key_id, mask_secret
 from labkit.scan import (
     KIND_KEY_ID,
@@ -22,9 +24,7 @@ from labkit.scan import (
     Finding,
     _mask_and_crop,
     advice,
-    main,
     scan_paths,
-    scan_text,
     summarize,
 )
 
@@ -48,6 +48,14 @@ def fake_sha() -> str:
 @pytest.fixture
 def key() -> tuple[str, str]:
     return fake_key_id(), fake_secret()
+
+
+def scan_text(text: str, *, allow: list[str] | None = None) -> list[Finding]:
+    """What the scanner finds in a Markdown file (never a credentials file) holding `text`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "notes.md")
+        path.write_text(text)
+        return scan_paths([path], allow=allow or [])
 
 
 def kinds(findings: list[Finding]) -> list[tuple[str, str]]:
@@ -156,9 +164,13 @@ def test_allow_list_skips_one_key_only(tmp_path: Path) -> None:
     assert kinds(found) == [("line 2", "access_key_id")]
 
 
-def test_finding_repr_is_masked(key: tuple[str, str]) -> None:
+def test_finding_repr_is_masked(
+    key: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, secret = key
-    (finding,) = scan_text(f"password: {secret}", path="notes.md")
+    monkeypatch.chdir(tmp_path)
+    Path("notes.md").write_text(f"password: {secret}")
+    (finding,) = scan_paths(["notes.md"])
     assert repr(finding) == (
         "Finding(path='notes.md', where='line 1', kind='secret_access_key', "
         f"excerpt='password: {mask_secret(secret)}')"
@@ -364,7 +376,7 @@ def test_main_says_which_big_file_it_skipped(
 ) -> None:
     big = tmp_path / "big.log"
     big.write_text(f"key {fake_key_id()}\n" + "x" * MAX_FILE_BYTES)
-    assert main([str(tmp_path)]) == 0
+    assert cli(["scan", str(tmp_path)]) == 0
     assert f"labkit scan: skipped {big} (larger than 5 MB)." in capsys.readouterr().err
 
 
@@ -378,7 +390,7 @@ def test_main_reports_and_exits_1(
     (tmp_path / "clean.py").write_text("print('hello')\n")
     leak = tmp_path / "leak.py"
     leak.write_text(f'KEY = "{kid}"\nSECRET = "{secret}"\n')
-    assert main([str(tmp_path)]) == 1
+    assert cli(["scan", str(tmp_path)]) == 1
     out, err = capsys.readouterr()
     assert out.splitlines() == [
         f'{leak}:line 1: access_key_id: KEY = "{mask_key_id(kid)}"',
@@ -394,7 +406,7 @@ def test_main_reports_and_exits_1(
 def test_main_clean_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for n in range(3):
         (tmp_path / f"f{n}.py").write_text(f"EXAMPLE = {EXAMPLE_KEY_ID!r}\n")
-    assert main([str(tmp_path)]) == 0
+    assert cli(["scan", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "No secrets found in 3 files.\n"
 
 
@@ -406,26 +418,26 @@ def test_main_many_staged_files_like_pre_commit(
         f = tmp_path / f"n{n}.txt"
         f.write_text(f"id {fake_key_id()}\n")
         files.append(str(f))
-    assert main(files) == 1
+    assert cli(["scan", *files]) == 1
     assert "Found 2 possible secrets in 2 files." in capsys.readouterr().out
 
 
 def test_main_allow_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     kid = fake_key_id()
     (tmp_path / "a.txt").write_text(f"old key {kid}\n")
-    assert main(["--allow", kid, str(tmp_path)]) == 0
-    assert main(["--allow", "not-a-key", str(tmp_path)]) == 2
+    assert cli(["scan", "--allow", kid, str(tmp_path)]) == 0
+    assert cli(["scan", "--allow", "not-a-key", str(tmp_path)]) == 2
     assert "access key ID" in capsys.readouterr().err
 
 
 def test_main_missing_path_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main([str(tmp_path / "nope")]) == 2
+    assert cli(["scan", str(tmp_path / "nope")]) == 2
     out, err = capsys.readouterr()
     assert "no file or folder" in err and "Traceback" not in err and out == ""
     with pytest.raises(SystemExit) as exited:  # argparse's usage error, as for every command
-        main([])
+        cli(["scan"])
     assert exited.value.code == 2
     assert "PATH" in capsys.readouterr().err
 
@@ -437,7 +449,7 @@ def test_main_readable_credentials_summary(
     creds = tmp_path / "credentials"
     creds.write_text(f"[default]\naws_access_key_id = {EXAMPLE_KEY_ID}\n")
     creds.chmod(0o644)
-    assert main([str(creds)]) == 1
+    assert cli(["scan", str(creds)]) == 1
     out = capsys.readouterr().out
     assert "Found 1 credentials file readable by others in 1 file." in out
     assert "chmod 600" in out
@@ -453,7 +465,7 @@ def test_a_file_name_that_is_not_utf8_is_scanned_and_printed_safely(
         fh.write(f"id = {key_id}\n")
     with open(os.path.join(folder, b"esc-\x1b[2J.txt"), "w") as fh:
         fh.write(f"id = {key_id}\n")
-    assert main([str(tmp_path)]) == 1
+    assert cli(["scan", str(tmp_path)]) == 1
     out = capsys.readouterr()
     assert "notes-\\xff\\xfe.txt" in out.out and "esc-\\x1b[2J.txt" in out.out
     assert "\x1b" not in out.out + out.err
@@ -465,7 +477,7 @@ def test_binary_files_are_counted_as_skipped(tmp_path: Path,
     (tmp_path / "a.bin").write_bytes(b"\0\1\2" * 100)
     (tmp_path / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0")
     (tmp_path / "c.txt").write_text("hello\n")
-    assert main([str(tmp_path)]) == 0
+    assert cli(["scan", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "No secrets found in 1 file." in out and "Skipped 2 binary files." in out
 
@@ -822,7 +834,7 @@ def test_summary_and_advice_for_each_kind() -> None:
 
 def test_help_names_the_command_and_its_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:  # argparse's --help, as for every command
-        main(["--help"])
+        cli(["scan", "--help"])
     assert exited.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert out.startswith("usage: python -m labkit scan [-h] [--allow KEYID] PATH [PATH ...]")
@@ -835,10 +847,14 @@ def test_help_names_the_command_and_its_options(capsys: pytest.CaptureFixture[st
         assert words in out
 
 
-def test_text_findings_are_placed_in_text_unless_named() -> None:
+def test_findings_name_the_file_as_it_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     kid = fake_key_id()
-    assert [f.path for f in scan_text(kid)] == ["<text>"]
-    assert [str(f) for f in scan_text(kid, path="notes.md")] == [
+    monkeypatch.chdir(tmp_path)
+    Path("notes.md").write_text(kid)
+    assert [f.path for f in scan_paths([tmp_path])] == [str(tmp_path / "notes.md")]
+    assert [str(f) for f in scan_paths(["notes.md"])] == [
         f"notes.md:line 1: access_key_id: {mask_key_id(kid)}"
     ]
 

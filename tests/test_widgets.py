@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import botocore.configloader
 import ipywidgets
 import pytest
 import traitlets
@@ -169,10 +170,10 @@ def test_a_checkpoint_is_recorded_for_the_lesson(lab: Any, made: Made,
                                                  sandbox_home: Path) -> None:
     form = KeyEntryForm(lab, lesson="widgets-test-verify")
     form.submit(made.key_id, made.secret[::-1])
-    progress = checks.read_progress(sandbox_home)
+    progress = checks.read(sandbox_home)[0]
     assert progress["lessons"]["widgets-test-verify"]["key_verified"]["ok"] is False
     form.submit(made.key_id, made.secret)
-    progress = checks.read_progress(sandbox_home)
+    progress = checks.read(sandbox_home)[0]
     assert progress["lessons"]["widgets-test-verify"]["key_verified"]["ok"] is True
 
 
@@ -181,7 +182,7 @@ def test_a_checkpoint_is_recorded_for_the_lesson(lab: Any, made: Made,
 
 def test_profile_mode_checks_then_writes_the_profile(lab: Any, made: Made,
                                                      sandbox_home: Path) -> None:
-    from labkit.profiles import read_profile, read_region
+    from labkit.profiles import read_profile
 
     assert sandbox_home in lab.credentials_file.parents  # never the learner's ~/.aws
     form = KeyEntryForm(lab, lesson="widgets-test-profile", profile="lab-widgets")
@@ -196,9 +197,11 @@ def test_profile_mode_checks_then_writes_the_profile(lab: Any, made: Made,
     stored = read_profile("lab-widgets", **files)
     assert stored is not None and stored.access_key_id == made.key_id
     assert stored.reveal_secret() == made.secret
-    assert read_region("lab-widgets", config_file=lab.config_file) == "eu-west-1"
+    # as the AWS CLI reads it
+    profiles = botocore.configloader.load_config(str(lab.config_file))["profiles"]
+    assert profiles["lab-widgets"]["region"] == "eu-west-1"
     assert made.secret not in verdict.title + verdict.detail
-    lessons = checks.read_progress(sandbox_home)["lessons"]["widgets-test-profile"]
+    lessons = checks.read(sandbox_home)[0]["lessons"]["widgets-test-profile"]
     assert lessons["profile_configured"]["ok"] is True
     assert lessons["key_verified"]["ok"] is True
 
@@ -332,7 +335,7 @@ def test_secret_reveal_shows_the_secret_until_it_is_confirmed_saved(lab: Any, ma
 
     browser_says(page, {"event": "reveal", "purpose": "copy"})
     assert sent[-1] == (page, {"event": "forget"})  # nothing to show any more
-    progress = checks.read_progress(sandbox_home)
+    progress = checks.read(sandbox_home)[0]
     assert progress["lessons"]["widgets-test-reveal"]["secret_saved"]["ok"] is True
 
 
@@ -397,7 +400,7 @@ def test_quiz_all_right_records_the_checkpoint(sandbox_home: Path) -> None:
     assert quiz.result is not None and quiz.result.ok
     assert quiz.marks == [True, True]
     assert "it never shows it again" in shown_html(quiz.output)
-    progress = checks.read_progress(sandbox_home)
+    progress = checks.read(sandbox_home)[0]
     assert progress["lessons"]["widgets-test-quiz"]["keys_quiz"]["ok"] is True
 
 
