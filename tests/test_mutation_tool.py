@@ -37,3 +37,14 @@ def test_logic_changes_are_not_message_only() -> None:
         "f\"<tr><th style='text-align:left'>\"", "f\"XX<tr><th style='text-align:left'>XX\""
     )
     assert not mutation.message_only('a = "two words" if x else y', 'a = "two words" if y else y')
+
+
+def test_every_test_left_out_of_a_mutation_run_still_exists() -> None:
+    """A renamed test would no longer be left out: one that starts a sandbox then crashes
+    mutmut's runner, and every mutant of the module counts as survived (a 0% score)."""
+    root = Path(__file__).resolve().parent.parent
+    for module, tests in mutation.SLOW_TESTS.items():
+        assert module in mutation.MODULES
+        for test in tests:
+            path, name = test.split("::")
+            assert f"def {name}(" in (root / path).read_text(), test

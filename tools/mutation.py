@@ -119,10 +119,10 @@ SLOW_TESTS = {
     # Starts a sandbox server in mutmut's own process; when it exits, mutmut's runner reaps a
     # child it did not start and crashes (KeyError in mutmut 3.8.1's isolation runner).
     "credential_report": [
-        "tests/test_reports.py::test_inventory_defaults_to_the_lab_console_session",
+        "tests/test_reports.py::test_inventory_and_report_keys_on_a_lab_client",
     ],
     "cis": [
-        "tests/test_reports.py::test_inventory_defaults_to_the_lab_console_session",
+        "tests/test_reports.py::test_inventory_and_report_keys_on_a_lab_client",
     ],
     "profiles": [
         "tests/test_profiles.py::test_aws_cli_reads_the_profile",
