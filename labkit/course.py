@@ -176,7 +176,7 @@ class Lesson:
 
     def profile_key(self, profile: str = PROFILE) -> AccessKey | None:
         """The key pair a profile of the lab's CLI files holds (secret masked on display)."""
-        return read_profile(profile, **_files(self.lab))
+        return read_profile(profile, **self.lab.cli_files)
 
     def show_aws_file(self, which: str = "credentials") -> None:
         """Print the lab's CLI `credentials` or `config` file, secrets masked."""
@@ -258,7 +258,7 @@ def _need_key(lab: Lab) -> tuple[list[str], AccessKey]:
 
 
 def _need_profile(lab: Lab) -> tuple[list[str], AccessKey]:
-    current = read_profile(PROFILE, **_files(lab))
+    current = read_profile(PROFILE, **lab.cli_files)
     if _works(lab, current):
         assert current is not None
         return _need_user(lab), current
@@ -270,7 +270,7 @@ def _need_profile(lab: Lab) -> tuple[list[str], AccessKey]:
 
 def configure(lab: Lab, key: AccessKey, profile: str = PROFILE) -> Any:
     """What `aws configure --profile NAME` does, into the lab's files (backed up on real AWS)."""
-    return configure_profile(profile, key, region=lab.region, backup=lab.guarded, **_files(lab))
+    return configure_profile(profile, key, region=lab.region, backup=lab.guarded, **lab.cli_files)
 
 
 def show_aws_file(path: Path) -> str:
@@ -288,11 +288,6 @@ def show_aws_file(path: Path) -> str:
     return f"# {path}\n" + "\n".join(out)
 
 
-def _files(lab: Lab) -> dict[str, Path]:
-    """The lab's CLI files, as the keyword arguments labkit.profiles takes."""
-    return {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
-
-
 def _profile_names(lab: Lab) -> list[str]:
     parser = configparser.RawConfigParser()
     try:
@@ -305,9 +300,9 @@ def _profile_names(lab: Lab) -> list[str]:
 def switch_profiles(lab: Lab, key: AccessKey, profile: str = PROFILE) -> list[str]:
     """Rotation's switch: `profile`, and every profile holding the same old key (a terminal's
     `aws configure` writes [default]), now hold `key`. Nothing else changes."""
-    old = read_profile(profile, **_files(lab))
+    old = read_profile(profile, **lab.cli_files)
     names = [profile] + [n for n in _profile_names(lab) if n != profile and old is not None
-                         and (read_profile(n, **_files(lab)) or key).access_key_id
+                         and (read_profile(n, **lab.cli_files) or key).access_key_id
                          == old.access_key_id]
     out = []
     for name in names:
@@ -327,7 +322,7 @@ def profiles_with_deleted_keys(lab: Lab, user_name: str = iam.USER_NAME) -> list
     stale = []
     # On real AWS the files are the learner's own ~/.aws: only the lab's profile is ours.
     for name in _profile_names(lab) if lab.simulated else [PROFILE]:
-        key = read_profile(name, **_files(lab))
+        key = read_profile(name, **lab.cli_files)
         if key is not None and not key.temporary and key.access_key_id not in live | {console}:
             stale.append(name)
     return stale
@@ -337,7 +332,7 @@ def repair_default(lab: Lab) -> list[str]:
     """[default] back to the console identity when its key was deleted (sandbox only)."""
     if not lab.simulated or lab.console_key is None:
         return []
-    current = read_profile("default", **_files(lab))
+    current = read_profile("default", **lab.cli_files)
     if current is not None and (current.access_key_id == lab.console_key.access_key_id
                                 or _works(lab, current)):
         return []  # the console's key, or a working key the learner chose: theirs to keep
@@ -355,8 +350,8 @@ def remove_profiles_of(lab: Lab, user_name: str = iam.USER_NAME) -> list[str]:
         if name == "default" and lab.simulated and lab.console_key is not None:
             configure(lab, lab.console_key, "default")
             out.append("The profile [default] is console-admin again (it held a deleted key).")
-        elif name != "default" and read_profile(name, **_files(lab)) is not None:
-            remove_profile(name, backup=lab.guarded, **_files(lab))
+        elif name != "default" and read_profile(name, **lab.cli_files) is not None:
+            remove_profile(name, backup=lab.guarded, **lab.cli_files)
             out.append(f"Removed the profile [{name}].")
     return out or ["No profile held a key of " + user_name + "."]
 
@@ -447,9 +442,7 @@ def _start_rooms(lab: Lab) -> tuple[list[str], AccessKey]:
 def _start_profile_key(lab: Lab) -> tuple[list[str], AccessKey]:
     """Lesson 06: the profile's key the user's only key. Nothing there signs with it, so an active
     key the user lists is enough; anything else gets lesson 05's catch-up."""
-    from labkit.profiles import read_profile
-
-    current = read_profile(PROFILE, **_files(lab))
+    current = read_profile(PROFILE, **lab.cli_files)
     client = lab.client("iam")
     try:
         keys = iam.list_access_keys(client) if current is not None else []

@@ -113,8 +113,8 @@ def _verify(lab: Any, key_id: str, secret: str, region: str, profile: str | None
     if name is None:
         return [works]
     try:
-        saved = configure_profile(name, key, region=region, credentials_file=lab.credentials_file,
-                                  config_file=lab.config_file, backup=not lab.simulated)
+        saved = configure_profile(name, key, region=region, backup=not lab.simulated,
+                                  **lab.cli_files)
     except Exception as exc:  # noqa: BLE001 - a file we cannot write is explained, not raised
         record(False, "profile_configured")
         return [works, failure(exc, f"Saving profile {name!r}")]

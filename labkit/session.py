@@ -151,6 +151,11 @@ class Lab:
     def config_file(self) -> Path:
         return self.settings.home / "aws" / "config" if self.simulated else self.settings.config_file
 
+    @property
+    def cli_files(self) -> dict[str, Path]:
+        """The lab's CLI files, as the keyword arguments labkit.profiles takes."""
+        return {"credentials_file": self.credentials_file, "config_file": self.config_file}
+
     def missing_fix(self, fix: str) -> bool:
         """True when the sandbox is a stock moto server without labkit's fix `fix`."""
         return self.simulated and self.sandbox is not None and fix not in self.sandbox.fixes
@@ -392,7 +397,7 @@ def _write_sandbox_files(lab: Lab) -> None:
     A damaged one (the lab's own, in LABKIT_HOME) is moved aside and written afresh."""
     from labkit.profiles import ProfileFileError, configure_profile, read_profile
 
-    files = {"credentials_file": lab.credentials_file, "config_file": lab.config_file}
+    files = lab.cli_files
     try:
         read_profile("default", **files)
     except ProfileFileError as exc:
