@@ -32,14 +32,31 @@ def sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture
+def replaced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every `os.replace(src, dst)` made during the test, as strings; the renames still happen."""
+    seen: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        seen.append((str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return seen
+
+
+@pytest.fixture
 def lab(sandbox_home: Path):
-    """The lab connected to a fresh, empty sandbox account."""
+    """The lab connected to a fresh, empty sandbox account, with fresh CLI files: profiles an
+    earlier test saved would hold keys of users this account never had."""
     from labkit import sandbox
     from labkit.session import connect
 
     current = connect()
     sandbox.reset(current.sandbox)
-    return connect()
+    for path in (current.credentials_file, current.config_file):
+        path.unlink(missing_ok=True)
+    return connect(refresh=True)  # writes [console] and [default] again
 
 
 @pytest.fixture(autouse=True)

@@ -946,16 +946,9 @@ def test_value_with_equals_signs_is_compared_whole(tmp_path: Path) -> None:
 
 
 def test_the_temporary_file_is_hidden_beside_its_target(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, replaced: list[tuple[str, str]]
 ) -> None:
-    seen: list[tuple[str, str]] = []
-    real_replace = os.replace
-
-    def replace(src: str, dst: str) -> None:
-        seen.append((str(src), str(dst)))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    seen = replaced
     f = Files(tmp_path)
     configure_profile("lab", fake_key(), **f.kw)
     assert [(Path(s).parent, Path(d)) for s, d in seen] == [

@@ -110,6 +110,13 @@ def test_the_sandbox_admin_call_refuses_bad_data(lab) -> None:
         lab.sandbox.admin("POST", "users", {"users": [{"keys": []}]})  # no name
 
 
+def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a new interpreter with only this checkout on its path (what it imports is
+    what `code` imports)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+
+
 def test_table_modules_import_pandas_only_when_a_table_is_made() -> None:
     code = ("import sys\n"
             "import labkit, labkit.course, labkit.reports, labkit.trail, labkit.scenario\n"
@@ -119,8 +126,7 @@ def test_table_modules_import_pandas_only_when_a_table_is_made() -> None:
             "r.credential_report_frame(REPORT_HEADER.encode() + b'\\n')\n"
             "assert 'pandas' in sys.modules\n"
             "print('ok')")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    done = _fresh_python(code)
     assert done.stdout.strip() == "ok", done.stderr[-800:]
 
 
@@ -131,6 +137,5 @@ def test_lesson_00_checks_widgets_are_installed_without_importing_them() -> None
             "said = course.readiness(NS(identity=NS(arn='arn:aws:iam::123456789012:user/x')))\n"
             "assert 'ipywidgets' not in sys.modules, 'imported'\n"
             "print([v.ok for v in said][-1], said[-1].title)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    done = _fresh_python(code)
     assert done.stdout.startswith("True ipywidgets 8."), done.stderr[-800:]

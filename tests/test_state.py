@@ -253,16 +253,9 @@ def test_root_refuses_others_homes_and_loose_ones_and_changes_neither(tmp_path: 
 
 
 def test_the_temporary_file_is_hidden_beside_the_target(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, replaced: list[tuple[str, str]]
 ) -> None:
-    seen: list[tuple[str, str]] = []
-    real_replace = os.replace
-
-    def replace(src: str, dst: str) -> None:
-        seen.append((str(src), str(dst)))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    seen = replaced
     path = tmp_path / "sandbox.json"
     write_private_text(path, "x")
     [(src, dst)] = seen
