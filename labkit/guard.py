@@ -1,25 +1,63 @@
-"""Real-AWS guardrail: the lab changes only IAM users, roles and policies it created (tagged).
+"""Real-AWS guardrail: the lab changes only IAM resources it created (tagged) or makes anew.
 
 `install(client)` hooks a boto3 IAM client (botocore's `before-call` event), so every call that
-would change something is checked first, whether it comes from `labkit.iam` or straight from a
+would change something is checked first (every changing call and resource parameter of
+botocore's IAM model is classified below), whether it comes from `labkit.iam` or straight from a
 lesson cell (`iam.attach_user_policy(...)`). Used in real-AWS mode only; the sandbox is the
 learner's own.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 LAB_TAG = {"Key": "labkit:course", "Value": "aws-access-keys-lab"}
 
 # Calls that only read: always allowed.
 _READ_PREFIXES = ("Get", "List", "Generate", "Simulate")
-# Calls that make something new: allowed unless they name an existing thing the lab did not make.
-_CREATE_PREFIXES = ("Create", "Upload")
-# Calls aimed at a user that default to the caller when no UserName is given.
-_SELF_DEFAULT = frozenset({"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey",
-                           "UploadSigningCertificate", "UpdateSigningCertificate",
-                           "DeleteSigningCertificate"})
+
+# Input parameters (botocore's IAM model) that name an existing IAM resource, and its kind. A
+# changing call may name one only if the lab created it (tagged) or it does not exist yet.
+RESOURCE_PARAMS = {
+    "UserName": "user", "RoleName": "role", "GroupName": "group", "PolicyArn": "policy",
+    "PermissionsBoundary": "policy", "InstanceProfileName": "instance profile",
+    "OpenIDConnectProviderArn": "OpenID Connect provider", "SAMLProviderArn": "SAML provider",
+    "ServerCertificateName": "server certificate", "SerialNumber": "MFA device",
+}
+# Parameters that are not a resource of their own: a part of the resource another parameter
+# names (a key, a certificate, an inline policy, a version), or a value. A new parameter in
+# botocore's model is in neither set until someone decides (tests/test_guard.py says so).
+VALUE_PARAMS = frozenset({
+    "AWSServiceName", "AccessKeyId", "AccountAlias", "AddPrivateKey",
+    "AllowUsersToChangePassword", "AssertionEncryptionMode", "AssumeRolePolicyDocument",
+    "AuthenticationCode1", "AuthenticationCode2", "CertificateBody", "CertificateChain",
+    "CertificateId", "ClientID", "ClientIDList", "CredentialAgeDays", "CustomSuffix",
+    "DelegationRequestId", "Description", "GlobalEndpointTokenVersion", "HardExpiry",
+    "MaxPasswordAge", "MaxSessionDuration", "MinimumPasswordLength", "Name", "NewGroupName",
+    "NewPassword", "NewPath", "NewServerCertificateName", "NewUserName", "Notes",
+    "NotificationChannel", "OldPassword", "OnlySendByOwner", "OwnerAccountId", "Password",
+    "PasswordResetRequired", "PasswordReusePrevention", "Path", "Permissions", "PolicyDocument",
+    "PolicyName", "PrivateKey", "RedirectUrl", "RemovePrivateKey", "RequestMessage",
+    "RequestorWorkflowId", "RequireLowercaseCharacters", "RequireNumbers", "RequireSymbols",
+    "RequireUppercaseCharacters", "SAMLMetadataDocument", "SSHPublicKeyBody", "SSHPublicKeyId",
+    "ServiceName", "ServiceSpecificCredentialId", "SessionDuration", "SetAsDefault", "Status",
+    "TagKeys", "Tags", "ThumbprintList", "Url", "VersionId", "VirtualMFADeviceName",
+})
+# Calls that name no existing resource and make a new one, which then carries the lab's tag.
+NEW_THINGS = frozenset({"CreatePolicy", "CreateOpenIDConnectProvider", "CreateSAMLProvider",
+                        "CreateVirtualMFADevice"})
+# (call, parameter) where the resource is only attached to or detached from the lab's own user or
+# role, and stays as it was: a managed policy, a permissions boundary, the lab user's own group
+# membership or MFA device when the lab deletes its user.
+ATTACHMENTS = frozenset({
+    ("AttachUserPolicy", "PolicyArn"), ("DetachUserPolicy", "PolicyArn"),
+    ("AttachRolePolicy", "PolicyArn"), ("DetachRolePolicy", "PolicyArn"),
+    ("PutUserPermissionsBoundary", "PermissionsBoundary"),
+    ("PutRolePermissionsBoundary", "PermissionsBoundary"),
+    ("CreateUser", "PermissionsBoundary"), ("CreateRole", "PermissionsBoundary"),
+    ("RemoveUserFromGroup", "GroupName"), ("DeactivateMFADevice", "SerialNumber"),
+})
 ERROR_CODE = "NotCreatedByLab"
 
 
@@ -32,22 +70,48 @@ class NotOwnedError(RuntimeError):
         self.response = {"Error": {"Code": ERROR_CODE, "Message": message}}
 
 
+@cache
+def changing_operations() -> dict[str, tuple[str, ...]]:
+    """Every IAM call that can change something, with its input parameters (botocore's model)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("iam")
+    found = {}
+    for name in model.operation_names:
+        if not name.startswith(_READ_PREFIXES):
+            shape = model.operation_model(name).input_shape
+            found[name] = tuple(shape.members) if shape is not None else ()
+    return found
+
+
 def _tags(client: Any, kind: str, name: str) -> dict[str, str] | None:
-    """The tags of a user, role or policy; None when it does not exist."""
+    """The tags of an IAM resource; None when it does not exist ({} for a group: groups have no
+    tags on AWS, so an existing group is never the lab's)."""
+    calls = {
+        "user": lambda: client.get_user(UserName=name)["User"].get("Tags", []),
+        "role": lambda: client.list_role_tags(RoleName=name)["Tags"],
+        "policy": lambda: client.list_policy_tags(PolicyArn=name)["Tags"],
+        "group": lambda: client.get_group(GroupName=name) and [],
+        "instance profile": lambda: client.list_instance_profile_tags(
+            InstanceProfileName=name)["Tags"],
+        "OpenID Connect provider": lambda: client.list_open_id_connect_provider_tags(
+            OpenIDConnectProviderArn=name)["Tags"],
+        "SAML provider": lambda: client.list_saml_provider_tags(SAMLProviderArn=name)["Tags"],
+        "server certificate": lambda: client.list_server_certificate_tags(
+            ServerCertificateName=name)["Tags"],
+        "MFA device": lambda: client.list_mfa_device_tags(SerialNumber=name)["Tags"],
+    }
     try:
-        if kind == "user":
-            got = client.get_user(UserName=name)["User"].get("Tags", [])
-        elif kind == "role":
-            got = client.list_role_tags(RoleName=name)["Tags"]
-        else:
-            got = client.list_policy_tags(PolicyArn=name)["Tags"]
+        got = calls[kind]()
     except client.exceptions.NoSuchEntityException:
         return None
+    except Exception:  # noqa: BLE001 - what cannot be read cannot be proven the lab's
+        return {}
     return {t["Key"]: t["Value"] for t in got}
 
 
 def check(client: Any, kind: str, name: str, operation: str) -> None:
-    """Raise NotOwnedError unless the user/role/policy is the lab's own or does not exist."""
+    """Raise NotOwnedError unless the IAM resource is the lab's own or does not exist."""
     tags = _tags(client, kind, name)
     if tags is not None and tags.get(LAB_TAG["Key"]) != LAB_TAG["Value"]:
         raise NotOwnedError(
@@ -57,34 +121,31 @@ def check(client: Any, kind: str, name: str, operation: str) -> None:
             "course; change it yourself in the console only if you mean to.")
 
 
-def _target(operation: str, params: dict[str, Any]) -> tuple[str, str] | None:
-    if params.get("UserName"):
-        return "user", str(params["UserName"])
-    if params.get("RoleName"):
-        return "role", str(params["RoleName"])
-    if params.get("PolicyArn") and ":aws:policy/" not in str(params["PolicyArn"]):
-        return "policy", str(params["PolicyArn"])
-    return None
+def targets(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The existing resources a call would change: (kind, name) for each parameter naming one."""
+    return [(kind, str(params[param])) for param, kind in RESOURCE_PARAMS.items()
+            if params.get(param) and (operation, param) not in ATTACHMENTS]
 
 
 def check_call(client: Any, operation: str, params: dict[str, Any]) -> None:
     """Refuse an IAM call that would change something the lab did not create."""
     if operation.startswith(_READ_PREFIXES):
         return
-    target = _target(operation, params)
-    if target is None:
-        if operation in _SELF_DEFAULT:
-            raise NotOwnedError(
-                f"The lab will not run {operation} without a user name: that would change the "
-                "keys of the identity you signed in with, which the lab did not create. Nothing "
-                "was changed; name the lab's user (UserName=...).")
-        if operation.startswith(_CREATE_PREFIXES) and not params.get("GroupName"):
-            return  # something new (a policy, a user by name is checked above)
+    named = targets(operation, params)
+    if not any(kind in ("user", "role") for kind, _ in named) and (
+            "UserName" in changing_operations().get(operation, ())
+            and not params.get("UserName")):
+        raise NotOwnedError(
+            f"The lab will not run {operation} without a user name: that would change the "
+            "identity you signed in with, which the lab did not create. Nothing was changed; "
+            "name the lab's user (UserName=...).")
+    if not named and operation not in NEW_THINGS:
         raise NotOwnedError(
             f"The lab will not run {operation} in a real AWS account: it changes something the "
             "lab cannot prove it created. Nothing was changed; do it yourself in the console if "
             "you mean to, or use a fresh AWS account for the course.")
-    check(client, *target, operation)
+    for kind, name in named:
+        check(client, kind, name, operation)
 
 
 def install(client: Any) -> Any:

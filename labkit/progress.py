@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,11 +105,30 @@ def class_progress(homes: Iterable[Path],
             name = f"{name} ({printable(folder, 200)})"
         rows[name] = _row(data, lessons)
     columns = [column(lesson) for lesson in lessons] + [LAST]
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns) if rows \
-        else pd.DataFrame(columns=columns)
+    table = _escaping_table()(pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+                              if rows else pd.DataFrame(columns=columns))
     table = table.sort_index()
     table.index.name = "learner"
     return table, problems
+
+
+@cache
+def _escaping_table() -> type:
+    """A DataFrame whose `.style` escapes HTML in cells and labels: learners write them."""
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+    class ClassTable(pd.DataFrame):
+        @property
+        def _constructor(self) -> type:
+            return ClassTable
+
+        @property
+        def style(self) -> Styler:
+            return Styler(self, escape="html").format_index(escape="html", axis=0) \
+                .format_index(escape="html", axis=1)
+
+    return ClassTable
 
 
 def _all_lessons() -> tuple[str, ...]:

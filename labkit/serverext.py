@@ -7,6 +7,8 @@ JupyterLab, Notebook 7 and JupyterHub's single-user servers alike. In sandbox mo
   attaches to a running sandbox instead of waiting for it;
 - makes the server the sandbox's owner: the sandbox stops when the server stops, and exits by
   itself when the server dies without stopping it (labkit.sandbox.server watches it);
+- runs kernels over IPC sockets in the learner's private runtime folder (`private_kernels`), so
+  no other user of the machine can read a kernel's messages;
 - runs every JupyterLab terminal as a login shell followed by the lab's settings (the sandbox's
   endpoint, region and CLI files, and the environment's `python` and `aws` first on PATH), so
   `aws sts get-caller-identity` works as the first command typed and never reads `~/.aws`.
@@ -53,6 +55,20 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "labkit.serverext", "app": LabkitExtension}]
 
 
+def private_kernels(serverapp: Any) -> None:
+    """Kernels talk to the server over IPC sockets in the learner's runtime folder (made 0700),
+    never over TCP on localhost, where any user of the machine could subscribe to a kernel's
+    output (a revealed secret included). Set before the kernel manager exists, in any mode."""
+    serverapp.config.KernelManager.transport = "ipc"
+    runtime = Path(serverapp.runtime_dir)
+    try:
+        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if runtime.stat().st_uid == os.getuid():
+            runtime.chmod(0o700)
+    except OSError as exc:
+        serverapp.log.warning("labkit: could not make %s private: %s", runtime, exc)
+
+
 class LabkitExtension(ExtensionApp):
     """Starts, owns and stops the learner's sandbox; gives terminals its settings."""
 
@@ -64,6 +80,7 @@ class LabkitExtension(ExtensionApp):
     def _link_jupyter_server_extension(self, serverapp: Any) -> None:
         """Before any extension loads: claim the server as owner, set up terminals."""
         super()._link_jupyter_server_extension(serverapp)
+        private_kernels(serverapp)
         from labkit.session import SERVER_PROCESS_VAR, LabError, settings
 
         try:

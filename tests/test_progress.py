@@ -330,3 +330,12 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(tmp_path: Path, name: str,
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[1][0] == "'" + name
     assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+
+
+def test_the_styled_class_table_escapes_what_learners_wrote(tmp_path: Path) -> None:
+    evil = '<img src=x onerror="alert(1)">'
+    write(tmp_path / "jupyter-m" / ".labkit", {"learner": evil, "lessons": {}})
+    table, _ = class_progress([tmp_path / "jupyter-m"])
+    for html in (table.style.to_html(), table.sort_index().style.to_html(),
+                 table.head(1).style.to_html(), table._repr_html_()):
+        assert "<img" not in html and "&lt;img src=x onerror=" in html, html

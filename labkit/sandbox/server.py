@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from labkit.sandbox import fidelity, owner, state
+from labkit.sandbox import connections, fidelity, gate, owner, state
 from labkit.sandbox.clock import CLOCK, DurationError
 
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
@@ -79,15 +79,20 @@ class SandboxApp:
             if path.startswith("/labkit-api"):
                 return self.admin(environ, start_response)
             return self.moto_app(environ, start_response)
-        refused = _unauthenticated(environ)
-        if refused is not None:
+        refused = gate.body_refusal(environ)
+        if refused is not None:  # not a byte of the body is read (werkzeug closes every
+            environ["wsgi.input"] = io.BytesIO()  # connection after one answer)
             return _aws_error(environ, start_response, *refused)
-        return self.aws_request(environ, start_response)
-
-    def aws_request(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        refused = gate.authenticate(environ, body)
+        if refused is not None:  # refused before moto: no account, no last-used date, no trail
+            return _aws_error(environ, start_response, *refused)
         environ["wsgi.input"] = io.BytesIO(body)
+        return self.aws_request(environ, start_response, body)
+
+    def aws_request(self, environ: dict[str, Any], start_response: Start,
+                    body: bytes) -> Iterable[bytes]:
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -111,7 +116,8 @@ class SandboxApp:
             if path == "health":
                 return _json(start_response, 200, {
                     "labkit": True, "instance": self.instance, "fixes": list(fidelity.FIXES),
-                    "pid": os.getpid(), "started": self.started, "account": state.ACCOUNT})
+                    "pid": os.getpid(), "started": self.started, "account": state.ACCOUNT,
+                    "accounts": _accounts()})
             if path == "trail" and method == "GET":
                 since = float(parse_qs(environ.get("QUERY_STRING", "")).get("since", ["0"])[0])
                 return _json(start_response, 200, {"events": self.trail.since(since)})
@@ -140,31 +146,6 @@ class SandboxApp:
         except Exception as exc:  # noqa: BLE001 - an admin call with bad data: say so, stay up
             return _json(start_response, 400, {"message": f"{type(exc).__name__}: {exc}"})
         return _json(start_response, 404, {"message": f"no such admin call: {path}"})
-
-
-# AWS's words for the two ways a request can lack a usable signature (Common Errors, AWS docs).
-MISSING_TOKEN = ("MissingAuthenticationToken", 403, "The request must contain either a valid "
-                 "(registered) AWS access key ID or X.509 certificate.")
-INCOMPLETE_SIGNATURE = ("IncompleteSignature", 400,
-                        "The request signature does not conform to AWS standards.")
-_SIGV4_RE = re.compile(r"^AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[^/]+/[^/]+/aws4_request,\s*"
-                       r"SignedHeaders=[^,\s]+,\s*Signature=[0-9a-f]{64}$")
-
-
-def _unauthenticated(environ: dict[str, Any]) -> tuple[str, int, str] | None:
-    """Why an AWS request cannot be authenticated at all, or None when it carries a signature.
-
-    Checked before moto sees the request: every request must be signed, whatever its
-    X-Amz-Target says (moto would let Cognito's "public" operations through unsigned)."""
-    auth = environ.get("HTTP_AUTHORIZATION", "").strip()
-    query = parse_qs(environ.get("QUERY_STRING", ""))
-    if not auth:
-        if "X-Amz-Signature" in query and "X-Amz-Credential" in query:
-            return None  # a presigned URL: moto checks it
-        return MISSING_TOKEN
-    if not _SIGV4_RE.match(auth):
-        return INCOMPLETE_SIGNATURE
-    return None
 
 
 def close_public_operations() -> None:
@@ -201,6 +182,13 @@ def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status
         ("Content-Type", ctype), ("Content-Length", str(len(body))),
         ("x-amzn-RequestId", request_id)])
     return [body]
+
+
+def _accounts() -> list[str]:
+    """The AWS accounts moto holds (one: a request cannot create another)."""
+    from moto.iam.models import iam_backends
+
+    return sorted(iam_backends.keys())
 
 
 def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[bytes]:
@@ -353,34 +341,6 @@ def _dt(text: str) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-# Connections from other OS users (the sandbox answers them only with a valid signature anyway)
-# share a small pool with a short idle timeout, so holding hundreds of idle connections cannot
-# starve the owner's calls; the owner's own connections are never refused.
-FOREIGN_CONNECTIONS = 16
-FOREIGN_IDLE_TIMEOUT = 5.0
-OWNER_IDLE_TIMEOUT = 120.0
-
-
-def peer_uid(client: tuple[str, int], server_port: int) -> int | None:
-    """The OS user owning the other end of a loopback TCP connection (Linux), else None."""
-    if client[0] != "127.0.0.1":
-        return None
-    needle = f"0100007F:{client[1]:04X} 0100007F:{server_port:04X}"
-    try:
-        with open("/proc/net/tcp") as fh:
-            text = fh.read()
-    except OSError:
-        return None
-    at = text.find(needle)
-    if at < 0:
-        return None
-    line = text[text.rfind("\n", 0, at) + 1:text.find("\n", at)]
-    try:
-        return int(line.split()[7])
-    except (IndexError, ValueError):
-        return None
-
-
 def _raise_fd_limit() -> None:
     """Use every file descriptor the system allows (a hub user's soft limit is often 1024)."""
     import resource
@@ -394,7 +354,7 @@ def _raise_fd_limit() -> None:
 
 
 def _make_server(port: int, app: Any) -> Any:
-    from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+    from werkzeug.serving import WSGIRequestHandler
 
     class QuietHandler(WSGIRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -409,32 +369,7 @@ def _make_server(port: int, app: Any) -> Any:
             if "timed out" not in format % args:  # idle connections closed: not worth a line
                 super().log_error(format, *args)
 
-    class GuardedServer(ThreadedWSGIServer):
-        """Serves the owner without limit; everyone else from a small, short-lived pool."""
-
-        owner = os.getuid()
-        counting = threading.Lock()
-        foreign: set[int] = set()  # id() of the open connections from other users
-
-        def verify_request(self, request: Any, client_address: Any) -> bool:
-            uid = peer_uid(client_address, self.server_address[1])
-            # Unknown (no /proc, or the client already left): serve it like the owner's, so a
-            # system without /proc/net/tcp keeps working; only a known other user is pooled.
-            mine = uid is None or uid == self.owner
-            if not mine:
-                with self.counting:
-                    if len(self.foreign) >= FOREIGN_CONNECTIONS:
-                        return False  # closed at once, before any thread or read
-                    self.foreign.add(id(request))
-            request.settimeout(OWNER_IDLE_TIMEOUT if mine else FOREIGN_IDLE_TIMEOUT)
-            return True
-
-        def shutdown_request(self, request: Any) -> None:
-            with self.counting:
-                self.foreign.discard(id(request))
-            super().shutdown_request(request)
-
-    return GuardedServer("127.0.0.1", port, app, handler=QuietHandler)
+    return connections.make_server(port, app, QuietHandler)
 
 
 def _listen(port_hint: int, app: Any) -> Any:

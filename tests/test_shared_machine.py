@@ -1,0 +1,228 @@
+"""A classmate on the same machine (a second OS user, no keys of the victim's) gets nothing.
+
+Each test tries one way in as issue 22 found it, with a throwaway OS user (`useradd`, `runuser`;
+they skip when not root), and checks that nothing was gained: no connection served, no memory
+kept, no account, no last-used change, no trail entry.
+"""
+
+from __future__ import annotations
+
+import http.client
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import psutil
+import pytest
+from botocore.config import Config
+
+from labkit import sandbox
+from labkit.sandbox import gate, state
+from tests.test_security import _iam, other_user  # noqa: F401 - other_user is a fixture
+
+# Run as the other user with the system's python (no labkit): connect from ADDRESS to the port,
+# send the request (its body: BODY_MB megabytes of "x"), print what came back.
+ATTACK = textwrap.dedent("""
+    import socket, sys
+    address, port, request, body_mb = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(address, 0))
+    except OSError as exc:
+        print("refused:", exc); sys.exit()
+    try:
+        s.sendall(request.encode().decode("unicode_escape").encode("latin-1"))
+        chunk = b"x" * (1 << 20)
+        for _ in range(body_mb):
+            s.sendall(chunk)
+        got = s.recv(65536)
+        print("answered:", got[:200]) if got else print("closed")
+    except OSError as exc:
+        print("closed:", type(exc).__name__)
+""")
+
+FLOOD_FROM = textwrap.dedent("""
+    import socket, sys, time
+    address, port, count, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    held, made, end = [], 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        while len(held) < count and time.monotonic() < end:
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=1,
+                                                     source_address=(address, 0)))
+                made += 1
+            except OSError:
+                time.sleep(0.01)
+        for s in held[:]:
+            try:
+                s.setblocking(False)
+                if s.recv(1) == b"":
+                    held.remove(s); s.close()
+            except BlockingIOError:
+                pass
+            except OSError:
+                held.remove(s); s.close()
+        time.sleep(0.05)
+    print(made, flush=True)
+""")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    h = tmp_path / "labkit"
+    yield h
+    sandbox.stop(h)
+
+
+@pytest.fixture
+def box(home: Path) -> sandbox.Sandbox:
+    return sandbox.ensure(home)
+
+
+def _port(box: sandbox.Sandbox) -> str:
+    return box.url.rsplit(":", 1)[1]
+
+
+def _attack(user: str, box: sandbox.Sandbox, request: str, address: str = "127.0.0.1",
+            body_mb: int = 0) -> str:
+    """What another OS user gets back for one raw request to the sandbox."""
+    run = subprocess.run(["runuser", "-u", user, "--", "/usr/bin/python3", "-c", ATTACK, address,
+                          _port(box), request, str(body_mb)], cwd="/", capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+def _forged(key_id: str, extra: str = "") -> str:
+    body = "Action=ListUsers&Version=2010-05-08"
+    return (f"POST / HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nX-Amz-Date: 20260101T000000Z\\r\\n"
+            f"Authorization: AWS4-HMAC-SHA256 Credential={key_id}/20260101/evil<img src=x>/iam/"
+            f"aws4_request, SignedHeaders=host;x-amz-date, Signature={'0' * 64}\\r\\n{extra}"
+            f"Content-Type: application/x-www-form-urlencoded\\r\\n"
+            f"Content-Length: {len(body)}\\r\\n\\r\\n{body}")
+
+
+def _owner_client(box: sandbox.Sandbox):
+    """The owner's IAM client, allowed 2 seconds to connect and 2 to read, no retries."""
+    key = box.console
+    return boto3.session.Session(
+        aws_access_key_id=key.access_key_id, aws_secret_access_key=key.reveal_secret(),
+        region_name="us-east-1").client("iam", endpoint_url=box.url, config=Config(
+            connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 1}))
+
+
+def _rss(box: sandbox.Sandbox) -> int:
+    return psutil.Process(box.pid).memory_info().rss
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "127.1.2.3"])
+def test_another_users_connection_is_closed_unanswered_from_any_loopback_address(
+        box: sandbox.Sandbox, other_user: str, address: str) -> None:
+    got = _attack(other_user, box, _forged(box.console.access_key_id), address)
+    assert got.startswith("closed"), got  # not even an error answer
+    assert _iam(box).get_user()["User"]["UserName"] == "console-admin"
+
+
+def test_a_connection_flood_from_127_0_0_2_leaves_the_owner_answered(
+        box: sandbox.Sandbox, other_user: str) -> None:
+    iam = _owner_client(box)
+    iam.create_user(UserName="temporary-iam-user")
+    flood = subprocess.Popen(["runuser", "-u", other_user, "--", "/usr/bin/python3", "-c",
+                              FLOOD_FROM, "127.0.0.2", _port(box), "700", "12"], cwd="/",
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)  # let the flood open its connections
+        for _ in range(10):  # answered, each with 2 s to connect and 2 s to read, no retry
+            assert [u["UserName"] for u in iam.list_users()["Users"]] == [
+                "console-admin", "temporary-iam-user"]
+            # No thread serves the flood: the sandbox runs its usual handful.
+            assert psutil.Process(box.pid).num_threads() < 30
+            time.sleep(0.5)
+    finally:
+        made = int(flood.communicate(timeout=60)[0] or 0)
+    assert made >= 700  # the attack really ran
+
+
+def test_a_huge_body_is_never_read(box: sandbox.Sandbox, other_user: str) -> None:
+    before = _rss(box)
+    request = _forged(box.console.access_key_id).replace("Content-Length: 35",
+                                                         f"Content-Length: {300 << 20}")
+    assert _attack(other_user, box, request, "127.0.0.2", body_mb=300).startswith("closed")
+    # Even the owner's own processes get AWS's 413 at once, without the body being read.
+    host, port = box.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.putrequest("POST", "/")
+    for name, value in (("Content-Type", "application/x-www-form-urlencoded"),
+                        ("Content-Length", str(300 << 20)), ("X-Amz-Date", "20260101T000000Z")):
+        conn.putheader(name, value)
+    conn.endheaders()  # the body would follow: the sandbox answers first
+    resp = conn.getresponse()
+    payload = resp.read()
+    conn.close()
+    assert resp.status == 413 and b"<Code>RequestEntityTooLarge</Code>" in payload, payload
+    assert resp.getheader("Connection") == "close"
+    assert _rss(box) - before < 20 << 20  # no body kept (it was 1 GB)
+    assert gate.MAX_BODY < 300 << 20
+
+
+def test_no_account_is_created_by_a_header(box: sandbox.Sandbox, other_user: str) -> None:
+    for n in range(3):
+        got = _attack(other_user, box, _forged(
+            "AKIAIOSFODNN7EXAMPLE", f"x-moto-account-id: 1000000000{n:02d}\\r\\n"), "127.0.0.2")
+        assert got.startswith("closed"), got
+    # The owner's own unsigned or forged requests create none either; a signed one naming
+    # another account lands in the sandbox's one account.
+    for n in range(20):
+        status, payload = _owner_raw(box, {"x-moto-account-id": f"2000000000{n:02d}"})
+        assert status == 403 and b"<Code>InvalidClientTokenId</Code>" in payload
+    iam = _owner_client(box)
+    iam.meta.events.register("before-sign.iam", lambda request, **_: request.headers.add_header(
+        "x-moto-account-id", "300000000000"))
+    with pytest.raises(iam.exceptions.ClientError) as err:
+        iam.create_user(UserName="temporary-iam-user")
+    assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert [u["UserName"] for u in _iam(box).list_users()["Users"]] == ["console-admin"]
+    assert box.admin("GET", "health")["accounts"] == [state.ACCOUNT]
+
+
+def _owner_raw(box: sandbox.Sandbox, headers: dict[str, str],
+               key_id: str = "AKIAIOSFODNN7EXAMPLE") -> tuple[int, bytes]:
+    host, port = box.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("POST", "/", body="Action=ListUsers&Version=2010-05-08", headers={
+            "Content-Type": "application/x-www-form-urlencoded", "X-Amz-Date": "20260101T000000Z",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={key_id}/20260101/evil<img src=x>/iam/"
+                             f"aws4_request, SignedHeaders=host;x-amz-date, Signature={'0' * 64}",
+            **headers})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def test_a_real_key_id_with_a_wrong_secret_leaves_no_trace(box: sandbox.Sandbox,
+                                                           other_user: str) -> None:
+    admin = _iam(box)
+    admin.create_user(UserName="temporary-iam-user")
+    key = admin.create_access_key(UserName="temporary-iam-user")["AccessKey"]
+    victim = boto3.session.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+        region_name="us-east-1").client("sts", endpoint_url=box.url)
+    victim.get_caller_identity()
+    used = admin.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    trail_before = box.admin("GET", "trail?since=0")["events"]
+    got = _attack(other_user, box, _forged(key["AccessKeyId"]), "127.0.0.2")
+    assert got.startswith("closed"), got
+    # The same forgery from the owner's own user is refused too, before moto sees it.
+    for _ in range(5):
+        status, payload = _owner_raw(box, {}, key["AccessKeyId"])
+        assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in payload, payload
+    after = admin.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert after == used and after["Region"] == "us-east-1"
+    trail_after = box.admin("GET", "trail?since=0")["events"]
+    new = [e for e in trail_after if e not in trail_before]
+    assert all(e["access_key_id"] != key["AccessKeyId"] for e in new), new
+    assert "evil" not in str(trail_after)
