@@ -1,14 +1,17 @@
-"""Kernels are private: a classmate (another OS user) can neither connect to a learner's kernel
-nor find a TCP port of it, in a real `jupyter server` started with the lab's config."""
+"""Kernels are private: a classmate (another OS user) can neither connect to a learner's kernel's
+sockets nor read its output from any port of it, in a real `jupyter server` started with the
+lab's config. (The kernel's one TCP port is ipykernel's pipe for the output of forked
+subprocesses: it only takes messages carrying a random token, and sends nothing.)"""
 
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
+import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +45,28 @@ SNOOP = textwrap.dedent("""
 """)
 
 
+# Run as the other user with pyzmq: subscribe to everything at each address, print what came.
+SUBSCRIBE = textwrap.dedent("""
+    import json, sys, time, zmq
+    ctx = zmq.Context()
+    socks = []
+    for address in json.loads(sys.argv[1]):
+        s = ctx.socket(zmq.SUB)
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+        s.connect(address)
+        socks.append(s)
+    got, end = [], time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < end:
+        for s in socks:
+            try:
+                got.append(s.recv(zmq.NOBLOCK).decode("latin-1"))
+            except zmq.Again:
+                pass
+        time.sleep(0.02)
+    print(json.dumps(got))
+""")
+
+
 @pytest.fixture
 def learner(other_user: str) -> Iterator[Server]:  # noqa: F811
     """A learner's server whose home the other user may walk through (as on a hub, /home/x is
@@ -66,25 +91,42 @@ def test_another_user_can_neither_reach_nor_find_a_learners_kernel(learner: Serv
     assert wait_for(connection.exists, 30), learner.log_text()[-2000:]
     info = json.loads(connection.read_text())
     assert info["transport"] == "ipc", info
-    assert stat.S_IMODE(learner.runtime.stat().st_mode) == 0o700
+    assert stat.S_IMODE(learner.runtime.stat().st_mode) & 0o777 == 0o700
+    from jupyter_client import BlockingKernelClient
+
+    run = subprocess.run(["runuser", "-u", other_user, "--", "/usr/bin/python3", "-c", SNOOP,
+                          json.dumps(info)], cwd="/", capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert len([x for x in run.stdout.split("\n") if x.endswith("denied")]) == 5, run.stdout
+    # Subscribed to every socket of the kernel and every TCP port it listens on, the classmate
+    # reads nothing while the kernel prints (pressing Show would print a secret the same way).
+    pid = next(p.pid for p in psutil.Process(learner.proc.pid).children(recursive=True)
+               if "ipykernel" in " ".join(p.cmdline()))
+    ports = [c.laddr.port for c in psutil.Process(pid).net_connections(kind="inet")
+             if c.status == psutil.CONN_LISTEN]
+    addresses = [f"ipc://{info['ip']}-{info[n]}" for n in
+                 ("iopub_port", "shell_port", "control_port", "stdin_port", "hb_port")]
+    addresses += [f"tcp://127.0.0.1:{port}" for port in ports]
+    spy = subprocess.Popen(["runuser", "-u", other_user, "--", sys.executable, "-c", SUBSCRIBE,
+                            json.dumps(addresses), "8"], cwd="/", stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
     from jupyter_client import BlockingKernelClient
 
     client = BlockingKernelClient(connection_file=str(connection))
     client.load_connection_file()
     client.start_channels(hb=False)
+    printed: list[str] = []
     try:  # the kernel works for its owner, over those sockets
         client.wait_for_ready(timeout=60)
-        reply = client.execute_interactive("print(6 * 7)", timeout=60)
+        time.sleep(1)
+        reply = client.execute_interactive(
+            "import time\nfor _ in range(25):\n    print('MARKER-7f3a', flush=True)\n"
+            "    time.sleep(0.2)", timeout=60,
+            output_hook=lambda m: printed.append(m["content"].get("text", "")))
         assert reply["content"]["status"] == "ok"
     finally:
         client.stop_channels()
-    run = subprocess.run(["runuser", "-u", other_user, "--", "/usr/bin/python3", "-c", SNOOP,
-                          json.dumps(info)], cwd="/", capture_output=True, text=True, timeout=60)
-    lines = run.stdout.split("\n")
-    assert run.returncode == 0, run.stderr
-    assert len([x for x in lines if x.endswith("denied")]) == 5, run.stdout
-    # And no TCP port to find: the kernel process listens on none.
-    pid = next(p.pid for p in psutil.Process(learner.proc.pid).children(recursive=True)
-               if "ipykernel" in " ".join(p.cmdline()))
-    assert [c for c in psutil.Process(pid).net_connections(kind="inet")] == []
-    assert os.path.exists(f"{info['ip']}-{info['iopub_port']}")
+    out, err = spy.communicate(timeout=60)
+    assert "MARKER-7f3a" in "".join(printed)
+    assert spy.returncode == 0, err
+    assert json.loads(out) == [], out
