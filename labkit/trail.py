@@ -65,7 +65,7 @@ def events(lab: Any, *, since: datetime | float | None = None, user: str | None 
            key_id: str | None = None) -> pd.DataFrame:
     """The lab's activity trail as a table: time, event, user, masked key, source, error code."""
     start = since.timestamp() if isinstance(since, datetime) else float(since or 0)
-    if lab.simulated and lab.sandbox is not None and not lab.sandbox.labkit:
+    if lab.simulated and lab.sandbox is not None and not lab.sandbox.has_fidelity_fixes:
         frame = _frame([], "none: a stock moto server keeps no activity trail")
     elif lab.simulated:
         frame = _from_sandbox(lab, start)

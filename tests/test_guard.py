@@ -67,7 +67,10 @@ def account() -> Iterator[dict[str, Any]]:
             "instance profile": "prod-web", "policy": policy["Arn"],
             "OpenID Connect provider": oidc, "SAML provider": saml["SAMLProviderArn"],
             "server certificate": "prod-cert",
-            "MFA device": mfa["VirtualMFADevice"]["SerialNumber"]}}
+            "MFA device": mfa["VirtualMFADevice"]["SerialNumber"],
+            # kinds whose tags the guard cannot read: refused whether or not they exist
+            "workload identity provider": f"arn:aws:iam::{ACCOUNT}:workload-identity/prod",
+            "workload identity template": f"arn:aws:iam::{ACCOUNT}:workload-template/prod"}}
 
 
 def test_every_changing_call_naming_someone_elses_resource_is_refused(

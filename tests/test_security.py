@@ -305,7 +305,7 @@ def test_a_flood_of_bad_requests_cannot_grow_the_log_past_its_cap(box: sandbox.S
                                                                   home: Path) -> None:
     import socket
 
-    from labkit.sandbox.server import LOG_MAX_BYTES
+    from labkit.sandbox.process_log import LOG_MAX_BYTES
 
     port = int(box.url.rsplit(":", 1)[1])
     line = b"GET / " + b"x" * 60_000 + b"\r\n\r\n"  # logged as "Bad request version (...)"

@@ -17,7 +17,7 @@ import pytest
 
 from labkit import sandbox
 from labkit.sandbox import owner as owners
-from labkit.sandbox import procs, state
+from labkit.sandbox import state
 from tests.jupyter_server_run import (
     BIN, JUPYTER_CONFIG, REPO, Server, pid_running, start_server, stop_server, wait_for)
 
@@ -189,7 +189,7 @@ def test_a_server_that_finds_a_running_sandbox_adopts_it(
     try:
         box = sandbox.ensure(home)  # a kernel with no server extension: no owner
         assert "owner" not in sandbox_state(home)
-        who = {"pid": parent.pid, "start": procs.start_time(parent.pid)}
+        who = {"pid": parent.pid, "start": owners.start_time(parent.pid)}
 
         again = sandbox.ensure(home, owner=who)
 

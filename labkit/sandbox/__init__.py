@@ -15,22 +15,20 @@ import string
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from labkit.files import HomeError
-from labkit.keys import AccessKey, mask_secret
 from labkit.sandbox import owner as owners
-from labkit.sandbox import procs, state
+from labkit.sandbox import external, state
 from labkit.sandbox.fidelity import FIXES
+from labkit.sandbox.handle import (CONSOLE_USER, TOKEN_HEADER, Sandbox, SandboxError,
+                                   console_key, request)
 
-__all__ = ["HomeError", "Sandbox", "SandboxError", "attach", "ensure", "release", "reset", "status",
-           "stop"]
+__all__ = ["CONSOLE_USER", "TOKEN_HEADER", "HomeError", "Sandbox", "SandboxError", "attach",
+           "console_key", "ensure", "release", "request", "reset", "status", "stop"]
 
-CONSOLE_USER = "console-admin"
-TOKEN_HEADER = "X-Labkit-Token"
 START_TIMEOUT = 30.0
 RESTARTED = (
     "Your sandbox had stopped, so the lab started a new one. What you made in it before is "
@@ -38,61 +36,6 @@ RESTARTED = (
 )
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class SandboxError(RuntimeError):
-    """The sandbox cannot be reached or started; the message says what to do."""
-
-
-@dataclass(frozen=True, repr=False)
-class Sandbox:
-    """A running sandbox: where it listens, who the console identity is, what it can do."""
-
-    url: str
-    console: AccessKey
-    instance: str
-    home: Path
-    token: str | None = None
-    pid: int | None = None
-    fixes: tuple[str, ...] = ()
-    external: bool = False
-    message: str | None = None
-    started_in: float | None = field(default=None, compare=False)
-
-    @property
-    def labkit(self) -> bool:
-        """True when the server runs labkit's fidelity layer (False on a stock moto server)."""
-        return bool(self.fixes)
-
-    def admin(self, method: str, path: str, data: Any = None) -> Any:
-        """Call the sandbox's guarded admin API (`/labkit-api/...`) with JSON `data`."""
-        body = None if data is None else json.dumps(data)
-        status, payload = request(self.url, method, "/labkit-api/" + path, body, self.token)
-        if status != 200:
-            raise SandboxError(f"The sandbox refused {path} ({status}): {payload[:200]!r}")
-        return json.loads(payload) if payload else None
-
-    def __repr__(self) -> str:
-        kind = "stock moto" if self.external and not self.labkit else "labkit sandbox"
-        token = f", token={mask_secret(self.token)!r}" if self.token else ""
-        return f"Sandbox({kind} at {self.url}, console={self.console!r}{token})"
-
-
-def request(url: str, method: str, path: str, body: Any = None, token: str | None = None,
-             timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    """One HTTP request to a sandbox (or a moto server): its status and body."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
-                                      timeout=timeout)
-    try:
-        hdrs = dict(headers or {})
-        if token:
-            hdrs[TOKEN_HEADER] = token
-        conn.request(method, path, body=body, headers=hdrs)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
 
 
 def _new_console() -> dict[str, str]:
@@ -103,11 +46,6 @@ def _new_console() -> dict[str, str]:
         "access_key_id": "AKIA" + "".join(secrets.choice(upper) for _ in range(16)),
         "secret_access_key": "".join(secrets.choice(b64) for _ in range(40)),
     }
-
-
-def console_key(data: dict[str, str]) -> AccessKey:
-    """The console identity's key from its saved form (console.json, external.json)."""
-    return AccessKey(data["access_key_id"], data["secret_access_key"], data["user_name"])
 
 
 def _alive(pid: int | None) -> bool:
@@ -122,7 +60,7 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return not procs.is_zombie(pid)
+    return owners.running(pid)
 
 
 def _is_sandbox_process(pid: int, home: Path) -> bool:
@@ -130,11 +68,16 @@ def _is_sandbox_process(pid: int, home: Path) -> bool:
     been reused by someone else's program, and must never be signalled then."""
     if pid in _children:
         return True
-    if procs.uid(pid) != os.getuid():
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.uids().real != os.getuid():
+            return False
+        cmd = proc.cmdline()
+    except psutil.Error:
         return False
-    cmd = procs.cmdline(pid)
-    return (cmd is not None and b"labkit" in cmd and b"serve" in cmd
-            and cmd[-2:] == [b"--home", os.fsencode(str(home))])
+    return "labkit" in cmd and "serve" in cmd and cmd[-2:] == ["--home", str(home)]
 
 
 def _healthy(data: dict[str, Any], timeout: float = 1.0) -> dict[str, Any] | None:
@@ -317,21 +260,18 @@ def status(home: Path) -> dict[str, Any] | None:
 
 def reset(sandbox: Sandbox) -> None:
     """Empty the sandbox (a fresh account); the console identity is made again."""
-    if sandbox.labkit:
+    if sandbox.has_fidelity_fixes:
         sandbox.admin("POST", "reset")
     else:
-        from labkit.sandbox.external import bootstrap
         from labkit.sandbox.managed_policies import forget
 
         status_, _ = request(sandbox.url, "POST", "/moto-api/reset", b"", sandbox.token)
         if status_ != 200:
             raise SandboxError(f"The moto server at {sandbox.url} refused to reset ({status_}).")
         forget(sandbox.url)  # the managed-policy copies went with everything else
-        bootstrap(sandbox.url, sandbox.home, force=True)
+        external.bootstrap(sandbox.url, sandbox.home, force=True)
 
 
 def attach(url: str, home: Path) -> Sandbox:
     """A sandbox someone else started (binder/start, an instructor, a test): labkit or stock moto."""
-    from labkit.sandbox.external import attach as attach_external
-
-    return attach_external(url, home)
+    return external.attach(url, home)

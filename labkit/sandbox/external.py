@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from labkit.keys import AccessKey
-from labkit.sandbox import CONSOLE_USER, Sandbox, SandboxError, console_key, request, state
+from labkit.sandbox import state
+from labkit.sandbox.handle import CONSOLE_USER, Sandbox, SandboxError, console_key, request
 
 EXTERNAL = "external.json"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"

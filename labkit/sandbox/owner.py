@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from labkit.sandbox import procs
 
 Owner = dict[str, int]
 
@@ -22,7 +21,7 @@ WATCH_INTERVAL = 5.0
 def this_process() -> Owner:
     """This process as an owner: its PID and start time (so a reused PID is not mistaken for it)."""
     pid = os.getpid()
-    return {"pid": pid, "start": procs.start_time(pid) or 0}
+    return {"pid": pid, "start": start_time(pid) or 0}
 
 
 def parse(text: str | None) -> Owner | None:
@@ -49,4 +48,28 @@ def valid(data: Any) -> Owner | None:
 
 def alive(owner: Owner) -> bool:
     """True while the owner's process runs (same PID and the same start time)."""
-    return procs.start_time(owner["pid"]) == owner["start"]
+    return start_time(owner["pid"]) == owner["start"]
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started (hundredths of a second since the epoch, as psutil tells it),
+    None when there is no such process or it has exited (a zombie)."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return round(proc.create_time() * 100)
+    except psutil.Error:
+        return None
+
+
+def running(pid: int) -> bool:
+    """True while the process exists and has not exited (a zombie cannot be signalled)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -11,51 +11,27 @@ import io
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from labkit.sandbox import connections, fidelity, gate, owner, state
-from labkit.sandbox.clock import CLOCK, DurationError
+from labkit.sandbox.activity import Trail, event, sandbox_time
+from labkit.sandbox.admin import Admin, bootstrap
+from labkit.sandbox.clock import DurationError
+from labkit.sandbox.process_log import (LOG_FORMAT, LOG_MAX_BYTES, one_malloc_arena,
+                                        raise_fd_limit, rotating_log)
+
+__all__ = ["LOG_FORMAT", "LOG_MAX_BYTES", "SandboxApp", "one_malloc_arena", "rotating_log", "serve"]
 
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
-_AUTH_RE = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([^/]+)/([^/]+)/")
-_CODE_RE = re.compile(rb"<Code>([^<]+)</Code>")
-_JSON_CODE_RE = re.compile(rb'"__type"\s*:\s*"(?:[^"#]*#)?([^"]+)"')
-# Request parameters worth showing in an activity trail (never a secret).
-_TRAIL_PARAMS = ("UserName", "PolicyArn", "RoleArn", "RoleName", "RoleSessionName", "Status",
-                 "AccessKeyId", "GroupName", "PolicyName")
 
 Start = Callable[[str, list[tuple[str, str]]], Any]
-
-
-class Trail:
-    """Who did what, when: a bounded in-memory history of the sandbox's AWS requests."""
-
-    def __init__(self, limit: int = 50_000) -> None:
-        self.events: deque[dict[str, Any]] = deque(maxlen=limit)
-        self.lock = threading.Lock()
-
-    def record(self, event: dict[str, Any]) -> None:
-        with self.lock:
-            self.events.append(event)
-
-    def since(self, t: float) -> list[dict[str, Any]]:
-        with self.lock:
-            return [e for e in self.events if e["time"] >= t]
-
-    def clear(self) -> None:
-        with self.lock:
-            self.events.clear()
 
 
 class SandboxApp:
@@ -68,6 +44,7 @@ class SandboxApp:
         self.instance = instance
         self.trail = Trail()
         self.started = time.time()
+        self.api = Admin(console, instance, self.trail, self.started)
 
     def __call__(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -102,50 +79,25 @@ class SandboxApp:
 
         chunks = list(self.moto_app(environ, capture))
         try:
-            self.trail.record(_event(environ, body, captured.get("status", 0), b"".join(chunks)))
+            self.trail.record(event(environ, body, captured.get("status", 0), b"".join(chunks)))
         except Exception:  # the trail must never break a request
             logging.getLogger("labkit.sandbox").exception("trail")
         return chunks
 
     def admin(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
         path = environ["PATH_INFO"].removeprefix("/labkit-api/")
-        method = environ["REQUEST_METHOD"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        data = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         try:
-            if path == "health":
-                return _json(start_response, 200, {
-                    "labkit": True, "instance": self.instance, "fixes": list(fidelity.FIXES),
-                    "pid": os.getpid(), "started": self.started, "account": state.ACCOUNT,
-                    "accounts": _accounts()})
-            if path == "trail" and method == "GET":
-                since = float(parse_qs(environ.get("QUERY_STRING", "")).get("since", ["0"])[0])
-                return _json(start_response, 200, {"events": self.trail.since(since)})
-            if path == "reset" and method == "POST":
-                reset(self.console)
-                self.trail.clear()
-                return _json(start_response, 200, {"status": "ok"})
-            if path == "backdate" and method == "POST":
-                backdate(data)
-                return _json(start_response, 200, {"status": "ok"})
-            if path == "users" and method == "POST":
-                return _json(start_response, 200, seed_users(data))
-            if path == "users" and method == "DELETE":
-                return _json(start_response, 200, delete_users(data))
-            if path == "clock":  # GET: the sandbox's time; POST {"advance": "20m"}: move it
-                if method == "POST":
-                    CLOCK.advance(str(data.get("advance", "")))
-                return _json(start_response, 200, CLOCK.describe())
-            if path == "issued" and method == "POST":
-                return _json(start_response, 200, {"issued": fidelity.issued(data["candidates"])})
-            if path == "root-key" and method == "POST":
-                fidelity.ROOT_KEY.update({k: data.get(k) for k in fidelity.ROOT_KEY})
-                return _json(start_response, 200, {"status": "ok"})
+            data = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            answer = self.api.call(environ["REQUEST_METHOD"], path,
+                                   environ.get("QUERY_STRING", ""), data)
         except DurationError as exc:  # its message says what to type instead
             return _json(start_response, 400, {"message": str(exc)})
         except Exception as exc:  # noqa: BLE001 - an admin call with bad data: say so, stay up
             return _json(start_response, 400, {"message": f"{type(exc).__name__}: {exc}"})
-        return _json(start_response, 404, {"message": f"no such admin call: {path}"})
+        if answer is None:
+            return _json(start_response, 404, {"message": f"no such admin call: {path}"})
+        return _json(start_response, 200, answer)
 
 
 def close_public_operations() -> None:
@@ -184,173 +136,11 @@ def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status
     return [body]
 
 
-def _accounts() -> list[str]:
-    """The AWS accounts moto holds (one: a request cannot create another)."""
-    from moto.iam.models import iam_backends
-
-    return sorted(iam_backends.keys())
-
-
 def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[bytes]:
     body = json.dumps(data, default=str).encode()
     start_response(f"{status} {HTTPStatus(status).phrase}", [
         ("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
-
-
-def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -> dict[str, Any]:
-    from moto.iam.models import iam_backends
-
-    auth = _AUTH_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    key_id, region, service = auth.groups() if auth else ("", "", "")
-    query = body.decode("utf-8", "replace") if body and b"Action=" in body \
-        else environ.get("QUERY_STRING", "")
-    params = parse_qs(query)
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    action = (params.get("Action") or [target.rsplit(".", 1)[-1] if target else ""])[0]
-    user = ""
-    if key_id:
-        key = iam_backends[state.ACCOUNT]["aws"].access_keys.get(key_id)
-        user = key.user_name if key is not None and key.user_name else ""
-    code = ""
-    if status >= 400:
-        m = _CODE_RE.search(response) or _JSON_CODE_RE.search(response)
-        code = m.group(1).decode() if m else str(status)
-    return {
-        "time": _sandbox_time(),
-        "event": action or environ.get("REQUEST_METHOD", ""),
-        "service": service,
-        "region": region,
-        "access_key_id": key_id,
-        "user": user,
-        "source": environ.get("HTTP_USER_AGENT", "").split(" ", 1)[0],
-        "status": status,
-        "error": code,
-        "params": {k: v[0] for k, v in params.items() if k in _TRAIL_PARAMS},
-    }
-
-
-def _sandbox_time() -> float:
-    """Now on the sandbox's clock, as a UNIX time (the trail keeps sub-second order)."""
-    return time.time() + CLOCK.offset.total_seconds()
-
-
-def bootstrap(console: dict[str, str]) -> None:
-    """Create the console identity (with its fixed key) and switch IAM authentication on."""
-    from moto import settings
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[state.ACCOUNT]["aws"]
-    name = console["user_name"]
-    if name not in backend.users:
-        backend.create_user(None, name, path="/", tags=[{"Key": "labkit", "Value": "console"}])
-        backend.attach_user_policy("arn:aws:iam::aws:policy/AdministratorAccess", name)
-        key = backend.create_access_key(name)
-        # Keep the console key stable across restarts, so open terminals and kernels keep working.
-        del backend.access_keys[key.access_key_id]
-        key.access_key_id = console["access_key_id"]
-        key.secret_access_key = console["secret_access_key"]
-        fidelity._remember(key.secret_access_key)
-        backend.access_keys[key.access_key_id] = key
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
-
-
-def reset(console: dict[str, str]) -> None:
-    """Forget everything the learner made, as a fresh sandbox; the console identity stays."""
-    from moto.moto_api._internal.models import moto_api_backend
-
-    moto_api_backend.reset()
-    CLOCK.reset()  # a fresh account lives in real time again
-    fidelity.ROOT_KEY.update({"active": None, "created": None, "last_used": None})
-    bootstrap(console)
-
-
-def backdate(data: dict[str, Any]) -> None:
-    """Set creation and last-use times, so a lesson can show keys that are months old."""
-    from moto.iam.models import AccessKeyLastUsed, iam_backends
-
-    backend = iam_backends[state.ACCOUNT]["aws"]
-    if data.get("user_created"):
-        backend.get_user(data["user"]).create_date = _dt(data["user_created"])
-    if data.get("access_key_id"):
-        key = backend.access_keys[data["access_key_id"]]
-        if data.get("created"):
-            key.create_date = _dt(data["created"])
-        if data.get("last_used"):
-            key.last_used = AccessKeyLastUsed(_dt(data["last_used"]), data.get("service") or "iam",
-                                              data.get("region") or "us-east-1")
-
-
-def seed_users(data: dict[str, Any]) -> dict[str, Any]:
-    """Create users with keys of given ages in one call (the audit scenario): a lesson's seeding
-    then costs one request instead of dozens. Users of the same name are replaced."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[state.ACCOUNT]["aws"]
-    made = 0
-    for spec in data["users"]:
-        name = spec["name"]
-        if name in backend.users:
-            _delete_user(backend, name)
-        backend.create_user(None, name, path="/")
-        if spec.get("password"):
-            backend.create_login_profile(name, spec["password"])
-        for key_spec in spec.get("keys", []):
-            key = backend.create_access_key(name)
-            if not key_spec.get("active", True):
-                backend.update_access_key(name, key.access_key_id, "Inactive")
-            backdate({"user": name, "user_created": spec.get("created"),
-                      "access_key_id": key.access_key_id, **key_spec})
-            made += 1
-    return {"users": len(data["users"]), "keys": made}
-
-
-def delete_users(data: dict[str, Any]) -> dict[str, Any]:
-    """Delete users and everything hanging off them, in one call; names that do not exist are
-    skipped. Returns the names deleted."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[state.ACCOUNT]["aws"]
-    gone = [name for name in data["users"] if name in backend.users]
-    for name in gone:
-        _delete_user(backend, name)
-    return {"deleted": gone}
-
-
-def _delete_user(backend: Any, name: str) -> None:
-    # What IAM's DeleteUser wants gone first (fidelity checks the same list, so a leftover here
-    # fails loudly instead of leaving half a user).
-    user = backend.get_user(name)
-    user.password = None
-    for key in list(user.access_keys):
-        backend.delete_access_key(key.access_key_id, name)
-    for attribute in ("signing_certificates", "ssh_public_keys", "service_specific_credentials",
-                      "mfa_devices", "policies"):
-        getattr(user, attribute, {}).clear()
-    for arn in list(user.managed_policies):
-        backend.detach_user_policy(arn, name)
-    for group in backend.groups.values():
-        if user in group.users:
-            group.users.remove(user)
-    backend.delete_user(name)
-
-
-def _dt(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    # moto keeps naive UTC datetimes
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-
-
-def _raise_fd_limit() -> None:
-    """Use every file descriptor the system allows (a hub user's soft limit is often 1024)."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 1 << 20), hard))
-        except (ValueError, OSError):
-            pass
 
 
 def _make_server(port: int, app: Any) -> Any:
@@ -363,7 +153,7 @@ def _make_server(port: int, app: Any) -> Any:
         def date_time_string(self, timestamp: float | None = None) -> str:
             # The Date header tells the sandbox's time, as AWS's tells its own: clients that
             # read it (the key inventory) follow the sandbox's clock.
-            return super().date_time_string(_sandbox_time() if timestamp is None else timestamp)
+            return super().date_time_string(sandbox_time() if timestamp is None else timestamp)
 
         def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
             if "timed out" not in format % args:  # idle connections closed: not worth a line
@@ -409,60 +199,6 @@ def _watch_owner(home: Path, instance: str, stop: Callable[[], None]) -> None:
     threading.Thread(target=watch, name="labkit-owner-watch", daemon=True).start()
 
 
-# sandbox.log is capped: LOG_MAX_BYTES, then it moves to sandbox.log.1 (one old copy is kept),
-# so a flood of failing requests cannot fill the learner's disk.
-LOG_MAX_BYTES = 1024 * 1024
-LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
-
-
-class _LogStream(io.TextIOBase):
-    """stdout/stderr of the sandbox process, sent through the capped log."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-
-    def write(self, text: str) -> int:
-        if text.strip():
-            self.logger.warning(text.rstrip())
-        return len(text)
-
-
-def rotating_log(home: Path) -> None:
-    """Send all of the sandbox's logging, stdout and stderr to sandbox.log, capped in size."""
-    from logging.handlers import RotatingFileHandler
-
-    class PrivateRotatingFileHandler(RotatingFileHandler):
-        def _open(self) -> Any:
-            # 0600 from the first byte, also for the file that starts after a rotation
-            fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors="replace")
-
-    handler = PrivateRotatingFileHandler(home / state.LOG, maxBytes=LOG_MAX_BYTES, backupCount=1,
-                                         delay=True)
-    logging.basicConfig(handlers=[handler], level=logging.WARNING, format=LOG_FORMAT, force=True)
-    sys.stdout = sys.stderr = _LogStream(logging.getLogger("labkit.sandbox.output"))
-    # Writes straight to the file descriptors (C code) would bypass the cap: discard them.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
-def one_malloc_arena() -> bool:
-    """Let all threads share one glibc malloc arena (M_ARENA_MAX = 1); False where not glibc.
-
-    The server answers each request in a thread of its own, and glibc gives threads arenas of
-    their own that keep what they once held: 12-20 MB more after a burst of parallel requests
-    (bench/results.md). Python's GIL lets one thread allocate at a time anyway."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None)
-        return bool(libc.mallopt(-8, 1))  # M_ARENA_MAX from glibc's malloc.h
-    except (OSError, AttributeError):
-        return False
-
-
 def serve(home: Path) -> int:
     """Start the sandbox described by HOME's state file and serve until stopped."""
     one_malloc_arena()  # before any thread starts
@@ -473,7 +209,7 @@ def serve(home: Path) -> int:
         print("sandbox: no launch data in LABKIT_HOME; start it with `python -m labkit sandbox "
               "start`", file=sys.stderr)
         return 2
-    _raise_fd_limit()
+    raise_fd_limit()
     fidelity.install()
     close_public_operations()
     lighter_service_models()

@@ -1,0 +1,79 @@
+"""A sandbox as its clients see it: where it listens, its console identity, its admin API.
+
+Shared by labkit.sandbox (the learner's own sandbox) and labkit.sandbox.external (one someone
+else started), so neither imports the other's internals.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from labkit.keys import AccessKey, mask_secret
+
+CONSOLE_USER = "console-admin"
+TOKEN_HEADER = "X-Labkit-Token"
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be reached or started; the message says what to do."""
+
+
+@dataclass(frozen=True, repr=False)
+class Sandbox:
+    """A running sandbox: where it listens, who the console identity is, what it can do."""
+
+    url: str
+    console: AccessKey
+    instance: str
+    home: Path
+    token: str | None = None
+    pid: int | None = None
+    fixes: tuple[str, ...] = ()
+    external: bool = False
+    message: str | None = None
+    started_in: float | None = field(default=None, compare=False)
+
+    @property
+    def has_fidelity_fixes(self) -> bool:
+        """True when the server runs labkit's fidelity layer (False on a stock moto server)."""
+        return bool(self.fixes)
+
+    def admin(self, method: str, path: str, data: Any = None) -> Any:
+        """Call the sandbox's guarded admin API (`/labkit-api/...`) with JSON `data`."""
+        body = None if data is None else json.dumps(data)
+        status, payload = request(self.url, method, "/labkit-api/" + path, body, self.token)
+        if status != 200:
+            raise SandboxError(f"The sandbox refused {path} ({status}): {payload[:200]!r}")
+        return json.loads(payload) if payload else None
+
+    def __repr__(self) -> str:
+        kind = "stock moto" if self.external and not self.has_fidelity_fixes else "labkit sandbox"
+        token = f", token={mask_secret(self.token)!r}" if self.token else ""
+        return f"Sandbox({kind} at {self.url}, console={self.console!r}{token})"
+
+
+def request(url: str, method: str, path: str, body: Any = None, token: str | None = None,
+             timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """One HTTP request to a sandbox (or a moto server): its status and body."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
+                                      timeout=timeout)
+    try:
+        hdrs = dict(headers or {})
+        if token:
+            hdrs[TOKEN_HEADER] = token
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def console_key(data: dict[str, str]) -> AccessKey:
+    """The console identity's key from its saved form (console.json, external.json)."""
+    return AccessKey(data["access_key_id"], data["secret_access_key"], data["user_name"])
