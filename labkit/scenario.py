@@ -68,7 +68,7 @@ def company(lab: Any, now: datetime | None = None) -> Seeded:
                       "sandbox, never in a real AWS account.")
     now = now or datetime.now(UTC)
     users = _users(now)
-    backdate = lab.sandbox is not None and lab.sandbox.labkit
+    backdate = lab.sandbox is not None and lab.sandbox.has_fidelity_fixes
     if backdate:
         with contextlib.suppress(SandboxError):  # a sandbox from an older labkit: as below
             # labkit's sandbox makes the account itself, in one admin call instead of about 40
@@ -114,7 +114,7 @@ def remove_company(lab: Any) -> list[str]:
     if not lab.simulated:
         return []
     steps: list[str] | None = None
-    if lab.sandbox is not None and lab.sandbox.labkit:
+    if lab.sandbox is not None and lab.sandbox.has_fidelity_fixes:
         with contextlib.suppress(SandboxError):  # a sandbox from an older labkit: as below
             gone = set(lab.sandbox.admin("DELETE", "users", {"users": list(NAMES)})["deleted"])
             steps = [f"Deleted the user {name}." if name in gone else
@@ -123,7 +123,7 @@ def remove_company(lab: Any) -> list[str]:
         iam = lab.client("iam")
         with ThreadPoolExecutor(max_workers=len(COMPANY)) as pool:
             steps = list(pool.map(lambda name: lab_iam.delete_user(iam, name)[-1], NAMES))
-    if lab.sandbox is not None and lab.sandbox.labkit:
+    if lab.sandbox is not None and lab.sandbox.has_fidelity_fixes:
         lab.sandbox.admin("POST", "root-key", {"active": None, "created": None,
                                                "last_used": None})
         steps.append("Removed the simulated root user key.")

@@ -51,7 +51,7 @@ def stock_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Account]
     home = tmp_path_factory.mktemp("stock")
     with stock_moto() as url:
         box = sandbox.attach(url, home)
-        assert not box.labkit
+        assert not box.has_fidelity_fixes
         yield Account(url, box.console)
 
 
@@ -368,7 +368,7 @@ def test_lessons_name_aws_managed_policies_on_a_stock_moto_without_them(
         monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
         monkeypatch.setattr(session, "_current", None)
         lab = session.connect()
-        assert not lab.sandbox.labkit
+        assert not lab.sandbox.has_fidelity_fixes
         # A plain client fails as the lessons used to: the policy does not exist there.
         plain = boto3.session.Session(
             aws_access_key_id=lab.console_key.access_key_id,

@@ -53,7 +53,7 @@ def home(tmp_path: Path):
 def test_first_use_starts_a_private_sandbox_on_loopback(home: Path) -> None:
     box = sandbox.ensure(home)
     assert box.url.startswith("http://127.0.0.1:")
-    assert box.labkit and "inactive-keys-rejected" in box.fixes
+    assert box.has_fidelity_fixes and "inactive-keys-rejected" in box.fixes
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     for name in (state.STATE, state.CONSOLE, state.LOG):
         assert stat.S_IMODE((home / name).stat().st_mode) == 0o600, name

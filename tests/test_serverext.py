@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tomllib
@@ -70,12 +71,24 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
+    # No pip in it (Debian's python3 may lack ensurepip); this environment's pip installs into it.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=120)
+    # This environment's packages (Jupyter, ...) for it: `--system-site-packages` would give the
+    # *base* interpreter's when the tests run inside a venv. Plain paths, so their .pth files (an
+    # editable labkit's among them) do not load: labkit comes from the copy installed below.
+    outer = [p for p in dict.fromkeys(site.getsitepackages() + [site.getusersitepackages()])
+             if Path(p).is_dir()]
+    inner = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    (Path(inner) / "outer_environment.pth").write_text("\n".join(outer) + "\n")
     env = {k: v for k, v in os.environ.items()
            if k not in ("JUPYTER_CONFIG_PATH", "PYTHONPATH", "JUPYTER_CONFIG_DIR")}
     env["HOME"] = str(tmp_path)
-    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(src)],
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python",
+                                str(venv / "bin" / "python"), "install", "-q", "--no-deps",
+                                str(src)],
                                env=env, capture_output=True, text=True, timeout=300, check=False)
     assert installed.returncode == 0, installed.stderr[-2000:]
     assert (venv / "etc/jupyter/jupyter_server_config.d/labkit.json").exists()
