@@ -420,7 +420,8 @@ def _credentials_expired(lesson: Lesson) -> Verdict:
 
 @exercise_check("07_prefer_iam_roles", "assumed_role_arn")
 def _assumed_role_arn(lesson: Lesson) -> tuple[bool, str]:
-    if not lesson.lab.simulated or lesson.lab.sandbox is None or not lesson.lab.sandbox.has_fidelity_fixes:
+    box = lesson.lab.sandbox
+    if not lesson.lab.simulated or box is None or not box.has_fidelity_fixes:
         return False, "This check reads the labkit sandbox's trail: run it in the sandbox."
     events = lesson.lab.sandbox.admin("GET", "trail?since=0")["events"]
     assumed = [e for e in events if e["event"] == "AssumeRole" and not e["error"]
