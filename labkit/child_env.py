@@ -18,10 +18,12 @@ SHADOWING = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SEC
 
 
 def sandbox_exports(endpoint_url: str | None, credentials_file: Path,
-                    config_file: Path) -> dict[str, str]:
-    """What a shell needs to reach a sandbox: its endpoint, the region, its CLI files."""
+                    config_file: Path, ca: str | None = None) -> dict[str, str]:
+    """What a shell needs to reach a sandbox: its endpoint and certificate, the region, its CLI
+    files. With the certificate, the CLI talks to nothing else on that address."""
     return {
         "AWS_ENDPOINT_URL": endpoint_url or "",
+        "AWS_CA_BUNDLE": ca or "",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_SHARED_CREDENTIALS_FILE": str(credentials_file),
         "AWS_CONFIG_FILE": str(config_file),

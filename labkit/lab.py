@@ -91,7 +91,13 @@ class Lab:
 
     def shell_exports(self) -> dict[str, str]:
         """What a shell needs to reach the lab's sandbox (`python -m labkit env`)."""
-        return sandbox_exports(self.endpoint_url, self.credentials_file, self.config_file)
+        return sandbox_exports(self.endpoint_url, self.credentials_file, self.config_file,
+                               self.ca)
+
+    @property
+    def ca(self) -> str | None:
+        """The sandbox's TLS certificate, the only one the lab's clients trust (None: no TLS)."""
+        return getattr(self.sandbox, "ca", None) if self.simulated else None
 
     def missing_fix(self, fix: str) -> bool:
         """True when the sandbox is a stock moto server without labkit's fix `fix`."""
@@ -128,7 +134,8 @@ class Lab:
         session = self.session_for(session_or_key) if isinstance(session_or_key, AccessKey) \
             else session_or_key
         client = session.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
-                                config=sandbox_client_config() if self.simulated else None)
+                                config=sandbox_client_config() if self.simulated else None,
+                                **({"verify": self.ca} if self.ca else {}))
         if self.guarded:
             if service == "iam":
                 from labkit import guard

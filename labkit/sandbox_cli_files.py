@@ -11,7 +11,7 @@ from labkit.profiles import ProfileFileError, configure_profile, read_profile
 
 
 def write_sandbox_files(credentials_file: Path, config_file: Path,
-                        console: AccessKey) -> str | None:
+                        console: AccessKey, ca: str | None = None) -> str | None:
     """Write [console] (and [default], unless the learner configured one) for the sandbox.
 
     A damaged file (the lab's own, in LABKIT_HOME) is moved aside and written afresh; the answer
@@ -34,7 +34,8 @@ def write_sandbox_files(credentials_file: Path, config_file: Path,
         why = str(exc).split(", so ")[0]
         said = (f"{why}, so the lab moved it aside ({'; '.join(moved)}) and wrote a fresh one: "
                 "[default] is the console admin again; run `aws configure` again if you had.")
-    configure_profile("console", console, region=REGION, **files)
+    pinned = {"ca_bundle": ca} if ca else None  # the sandbox's certificate, and no other
+    configure_profile("console", console, region=REGION, extra_config=pinned, **files)
     if read_profile("default", **files) is None:
-        configure_profile("default", console, region=REGION, **files)
+        configure_profile("default", console, region=REGION, extra_config=pinned, **files)
     return said

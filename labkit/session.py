@@ -72,7 +72,7 @@ def _connect_sandbox(cfg: Settings) -> Lab:
 def _write_files(lab: Lab) -> None:
     """The sandbox's CLI files; what was moved aside, if anything, joins the lab's message."""
     assert lab.console_key is not None
-    said = write_sandbox_files(lab.credentials_file, lab.config_file, lab.console_key)
+    said = write_sandbox_files(lab.credentials_file, lab.config_file, lab.console_key, lab.ca)
     lab.message = " ".join(filter(None, [lab.message, said])) or None
 
 

@@ -145,7 +145,7 @@ def test_binder_start_points_notebooks_and_terminals_at_the_sandbox(tmp_path: Pa
 
     assert done.returncode == 0, done.stderr
     got = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
-    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", got["url"]), done.stdout
+    assert re.fullmatch(r"https://127\.0\.0\.1:\d+", got["url"]), done.stdout
     assert got["endpoint"] == got["url"]
     assert CONSOLE_ARN.match(got["cli"]), done.stdout + done.stderr
     assert CONSOLE_ARN.match(got["sdk"]), done.stdout + done.stderr

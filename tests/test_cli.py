@@ -97,7 +97,7 @@ def test_sandbox_commands(shell_env: dict[str, str]) -> None:
 
     assert labkit("sandbox", "status").returncode == 3
     started = labkit("sandbox", "start")
-    assert started.returncode == 0 and "Sandbox ready at http://127.0.0.1:" in started.stdout
+    assert started.returncode == 0 and "Sandbox ready at https://127.0.0.1:" in started.stdout
     assert "already running" in labkit("sandbox", "start").stdout
     assert "uptime_s" in labkit("sandbox", "status").stdout
     assert "fresh, empty account" in labkit("sandbox", "reset").stdout

@@ -23,16 +23,17 @@ from labkit import sandbox
 from labkit.sandbox import state
 
 
-def _get(url: str, path: str, token: str | None = None, method: str = "GET",
+def _get(box: sandbox.Sandbox, path: str, token: str | None = None, method: str = "GET",
          body: bytes | None = None) -> tuple[int, bytes]:
-    return sandbox.request(url, method, path, body, token)
+    return sandbox.request(box.url, method, path, body, token, ca=box.ca)
 
 
 def _iam(box: sandbox.Sandbox):
     key = box.console
     return boto3.session.Session(aws_access_key_id=key.access_key_id,
                                  aws_secret_access_key=key.reveal_secret(),
-                                 region_name="us-east-1").client("iam", endpoint_url=box.url)
+                                 region_name="us-east-1").client("iam", endpoint_url=box.url,
+                                                                 verify=box.ca)
 
 
 def _kill(pid: int | None) -> None:
@@ -52,7 +53,7 @@ def home(tmp_path: Path):
 
 def test_first_use_starts_a_private_sandbox_on_loopback(home: Path) -> None:
     box = sandbox.ensure(home)
-    assert box.url.startswith("http://127.0.0.1:")
+    assert box.url.startswith("https://127.0.0.1:")
     assert box.has_fidelity_fixes and "inactive-keys-rejected" in box.fixes
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     for name in (state.STATE, state.CONSOLE, state.LOG):
@@ -129,8 +130,9 @@ def test_stale_state_with_port_taken_by_another_program(home: Path) -> None:
 def test_a_state_file_naming_a_dead_pid_is_replaced(home: Path) -> None:
     state.prepare_home(home)
     state.write_private(home / state.STATE, {"status": "ready", "pid": 2**22 + 7,
-                                             "url": "http://127.0.0.1:9", "token": "x",
-                                             "instance": "gone", "port": 0})
+                                             "url": "https://127.0.0.1:9", "token": "x",
+                                             "instance": "gone", "port": 0,
+                                             "ca": str(home / state.CERT)})
     box = sandbox.ensure(home)
     assert box.instance != "gone" and box.message
 
@@ -148,13 +150,13 @@ def test_admin_api_needs_the_sandbox_token(home: Path) -> None:
     _iam(box).create_user(UserName="temporary-iam-user")
     for path, method in [("/moto-api/reset", "POST"), ("/labkit-api/reset", "POST"),
                          ("/moto-api/data.json", "GET"), ("/labkit-api/trail", "GET")]:
-        code, _ = _get(box.url, path, token=None, method=method, body=b"")
+        code, _ = _get(box, path, token=None, method=method, body=b"")
         assert code == 403, path
-        code, _ = _get(box.url, path, token="wrong-token", method=method, body=b"")
+        code, _ = _get(box, path, token="wrong-token", method=method, body=b"")
         assert code == 403, path
     # Nothing was reset by the refused calls.
     assert _iam(box).get_user(UserName="temporary-iam-user")["User"]["UserName"]
-    code, body = _get(box.url, "/labkit-api/health", token=box.token)
+    code, body = _get(box, "/labkit-api/health", token=box.token)
     assert code == 200 and json.loads(body)["instance"] == box.instance
 
 
@@ -189,7 +191,10 @@ def test_requests_are_not_logged_with_secrets(home: Path) -> None:
 
 def test_health_is_not_confused_by_http_errors(home: Path) -> None:
     box = sandbox.ensure(home)
-    conn = http.client.HTTPConnection("127.0.0.1", int(box.url.rsplit(":", 1)[1]), timeout=2)
+    from labkit.sandbox.tls import client_context
+
+    conn = http.client.HTTPSConnection("127.0.0.1", int(box.url.rsplit(":", 1)[1]), timeout=2,
+                                       context=client_context(box.ca))
     conn.request("GET", "/labkit-api/nope", headers={"X-Labkit-Token": box.token or ""})
     assert conn.getresponse().status == 404
 
@@ -202,5 +207,5 @@ def test_no_loopback_network_is_a_plain_message(tmp_path: Path) -> None:
     done = subprocess.run(["unshare", "-n", sys.executable, "-m", "labkit", "sandbox", "start"],
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1
-    assert "cannot be reached at http://127.0.0.1" in done.stderr
+    assert "cannot be reached at https://127.0.0.1" in done.stderr
     assert "Traceback" not in done.stderr

@@ -58,13 +58,17 @@ def _iam(b: sandbox.Sandbox):
     key = b.console
     return boto3.session.Session(aws_access_key_id=key.access_key_id,
                                  aws_secret_access_key=key.reveal_secret(),
-                                 region_name="us-east-1").client("iam", endpoint_url=b.url)
+                                 region_name="us-east-1").client("iam", endpoint_url=b.url,
+                                                                 verify=b.ca)
 
 
-def _raw(url: str, body: str, headers: dict[str, str]) -> tuple[int, bytes]:
+def _raw(box: sandbox.Sandbox, body: str, headers: dict[str, str]) -> tuple[int, bytes]:
     """One HTTP request as an attacker would send it: no SDK, no valid signature."""
-    host, port = url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    from labkit.sandbox.tls import client_context
+
+    host, port = box.url.removeprefix("https://").split(":")
+    conn = http.client.HTTPSConnection(host, int(port), timeout=10,
+                                       context=client_context(box.ca))
     try:
         conn.request("POST", "/", body=body, headers={
             "Content-Type": "application/x-www-form-urlencoded", **headers})
@@ -85,7 +89,7 @@ FORGED = ("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/i
 ])
 def test_a_public_cognito_target_opens_no_door(box: sandbox.Sandbox, body: str) -> None:
     body = body.format(key=box.console.access_key_id)
-    status, payload = _raw(box.url, body, {
+    status, payload = _raw(box, body, {
         "X-Amz-Target": "AWSCognitoIdentityService.GetId", "Authorization": FORGED,
         "X-Amz-Date": "20260101T000000Z"})
     assert status == 403, payload
@@ -101,14 +105,14 @@ def test_a_public_cognito_target_opens_no_door(box: sandbox.Sandbox, body: str) 
 ])
 def test_an_unsigned_request_gets_missing_authentication_token(box: sandbox.Sandbox,
                                                                headers: dict[str, str]) -> None:
-    status, payload = _raw(box.url, "Action=ListUsers&Version=2010-05-08", headers)
+    status, payload = _raw(box, "Action=ListUsers&Version=2010-05-08", headers)
     assert status == 403, payload
     assert b"<Code>MissingAuthenticationToken</Code>" in payload
     assert b"console-admin" not in payload
 
 
 def test_a_garbled_signature_is_refused_not_a_server_error(box: sandbox.Sandbox) -> None:
-    status, payload = _raw(box.url, "Action=ListUsers&Version=2010-05-08",
+    status, payload = _raw(box, "Action=ListUsers&Version=2010-05-08",
                            {"Authorization": "AWS4-HMAC-SHA256 garbage"})
     assert status in (400, 403), payload
     assert b"<Code>IncompleteSignature</Code>" in payload
@@ -179,7 +183,8 @@ def test_another_users_idle_connections_neither_block_nor_reset_the_sandbox(
         key = box.console
         owner = boto3.session.Session(
             aws_access_key_id=key.access_key_id, aws_secret_access_key=key.reveal_secret(),
-            region_name="us-east-1").client("iam", endpoint_url=box.url, config=sandbox_client_config())
+            region_name="us-east-1").client("iam", endpoint_url=box.url, config=sandbox_client_config(),
+                                            verify=box.ca)
         for _ in range(5):
             assert [u["UserName"] for u in owner.list_users()["Users"]] == [
                 "console-admin", "temporary-iam-user"]
@@ -242,7 +247,8 @@ def test_a_pid_now_owned_by_another_user_is_never_signalled(home: Path,
         assert pid
         state.prepare_home(home)
         state.write_private(home / state.STATE, {
-            "status": "ready", "pid": pid, "port": 9, "url": "http://127.0.0.1:9",
+            "status": "ready", "pid": pid, "port": 9, "url": "https://127.0.0.1:9",
+            "ca": str(home / state.CERT),
             "token": "t", "instance": "i"})
         assert sandbox.stop(home) is False
         box = sandbox.ensure(home)  # a fresh sandbox, without touching that process
@@ -289,7 +295,7 @@ def test_a_damaged_state_file_recovers_by_itself(home: Path, damage: dict[str, o
     sandbox.stop(home)
     state.write_private(home / state.STATE, dict(data, status="ready", **damage))
     again = sandbox.ensure(home)
-    assert again.url.startswith("http://127.0.0.1:")
+    assert again.url.startswith("https://127.0.0.1:")
     assert _iam(again).get_user()["User"]["UserName"] == "console-admin"
     assert box.console == again.console
 
@@ -299,7 +305,7 @@ def test_a_damaged_state_file_recovers_by_itself(home: Path, damage: dict[str, o
 def test_a_state_file_that_is_not_an_object_recovers(home: Path, text: str) -> None:
     state.prepare_home(home)
     state.write_private_text(home / state.STATE, text)
-    assert sandbox.ensure(home).url.startswith("http://127.0.0.1:")
+    assert sandbox.ensure(home).url.startswith("https://127.0.0.1:")
 
 
 def test_a_flood_of_bad_requests_cannot_grow_the_log_past_its_cap(box: sandbox.Sandbox,

@@ -8,6 +8,7 @@ kept, no account, no last-used change, no trail entry.
 from __future__ import annotations
 
 import http.client
+import json
 import subprocess
 import textwrap
 import time
@@ -21,6 +22,7 @@ from botocore.config import Config
 
 from labkit import sandbox
 from labkit.sandbox import gate, state
+from labkit.sandbox.tls import client_context
 from tests.test_security import _iam, other_user  # noqa: F401 - other_user is a fixture
 
 # Run as the other user with the system's python (no labkit): connect from ADDRESS to the port,
@@ -109,8 +111,14 @@ def _owner_client(box: sandbox.Sandbox):
     key = box.console
     return boto3.session.Session(
         aws_access_key_id=key.access_key_id, aws_secret_access_key=key.reveal_secret(),
-        region_name="us-east-1").client("iam", endpoint_url=box.url, config=Config(
+        region_name="us-east-1").client("iam", endpoint_url=box.url, verify=box.ca, config=Config(
             connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 1}))
+
+
+def _https(box: sandbox.Sandbox) -> http.client.HTTPSConnection:
+    """A connection to the sandbox as the owner's own processes make it (its certificate)."""
+    host, port = box.url.removeprefix("https://").split(":")
+    return http.client.HTTPSConnection(host, int(port), timeout=10, context=client_context(box.ca))
 
 
 def _rss(box: sandbox.Sandbox) -> int:
@@ -151,8 +159,7 @@ def test_a_huge_body_is_never_read(box: sandbox.Sandbox, other_user: str) -> Non
                                                          f"Content-Length: {300 << 20}")
     assert _attack(other_user, box, request, "127.0.0.2", body_mb=300).startswith("closed")
     # Even the owner's own processes get AWS's 413 at once, without the body being read.
-    host, port = box.url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn = _https(box)
     conn.putrequest("POST", "/")
     for name, value in (("Content-Type", "application/x-www-form-urlencoded"),
                         ("Content-Length", str(300 << 20)), ("X-Amz-Date", "20260101T000000Z")):
@@ -189,8 +196,7 @@ def test_no_account_is_created_by_a_header(box: sandbox.Sandbox, other_user: str
 
 def _owner_raw(box: sandbox.Sandbox, headers: dict[str, str],
                key_id: str = "AKIAIOSFODNN7EXAMPLE") -> tuple[int, bytes]:
-    host, port = box.url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn = _https(box)
     try:
         conn.request("POST", "/", body="Action=ListUsers&Version=2010-05-08", headers={
             "Content-Type": "application/x-www-form-urlencoded", "X-Amz-Date": "20260101T000000Z",
@@ -210,7 +216,7 @@ def test_a_real_key_id_with_a_wrong_secret_leaves_no_trace(box: sandbox.Sandbox,
     key = admin.create_access_key(UserName="temporary-iam-user")["AccessKey"]
     victim = boto3.session.Session(
         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
-        region_name="us-east-1").client("sts", endpoint_url=box.url)
+        region_name="us-east-1").client("sts", endpoint_url=box.url, verify=box.ca)
     victim.get_caller_identity()
     used = admin.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
     trail_before = box.admin("GET", "trail?since=0")["events"]
@@ -226,3 +232,80 @@ def test_a_real_key_id_with_a_wrong_secret_leaves_no_trace(box: sandbox.Sandbox,
     new = [e for e in trail_after if e not in trail_before]
     assert all(e["access_key_id"] != key["AccessKeyId"] for e in new), new
     assert "evil" not in str(trail_after)
+
+
+# Run as the other user: take the port as soon as it is free, answer every connection as a plain
+# HTTP server would (a forwarder would do the same), and print every byte received.
+SQUAT = textwrap.dedent("""
+    import json, socket, sys, time
+    port, seconds = int(sys.argv[1]), float(sys.argv[2])
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            s.bind(("127.0.0.1", port)); break
+        except OSError:
+            if time.monotonic() > deadline: print("never bound", flush=True); sys.exit(1)
+            time.sleep(0.005)
+    s.listen(50)
+    print("bound", flush=True)
+    s.settimeout(0.2)
+    got, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            continue
+        c.settimeout(2)
+        data = b""
+        try:
+            while len(data) < 65536:
+                chunk = c.recv(65536)
+                if not chunk: break
+                data += chunk
+                c.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n")
+        except OSError:
+            pass
+        got.append(data.decode("latin-1"))
+        c.close()
+    print(json.dumps(got), flush=True)
+""")
+
+
+def test_a_squatter_on_the_old_port_reads_no_request(box: sandbox.Sandbox, home: Path,
+                                                     other_user: str) -> None:
+    import os
+
+    secret_user = _iam(box).create_user(UserName="temporary-iam-user")["User"]["UserName"]
+    squatter = subprocess.Popen(["runuser", "-u", other_user, "--", "/usr/bin/python3", "-c",
+                                 SQUAT, _port(box), "15"], cwd="/", stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        sandbox.stop(home)  # as a crash, `kill -9` or the learner's own `sandbox stop` would
+        assert squatter.stdout is not None and squatter.stdout.readline().strip() == "bound"
+        # The lab's boto3 clients pin the sandbox's certificate: nothing is sent to the squatter.
+        key = box.console
+        pinned = boto3.session.Session(
+            aws_access_key_id=key.access_key_id, aws_secret_access_key=key.reveal_secret(),
+            region_name="us-east-1").client("iam", endpoint_url=box.url, verify=box.ca,
+                                            config=Config(retries={"total_max_attempts": 1}))
+        from botocore.exceptions import SSLError
+
+        with pytest.raises(SSLError):
+            pinned.create_access_key(UserName=secret_user)
+        # A terminal's `aws` (AWS_CA_BUNDLE, as the lab exports it) refuses it too.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ENDPOINT_URL=box.url, AWS_CA_BUNDLE=str(box.ca),
+                   AWS_ACCESS_KEY_ID=key.access_key_id,
+                   AWS_SECRET_ACCESS_KEY=key.reveal_secret(), AWS_DEFAULT_REGION="us-east-1")
+        cli = subprocess.run(["aws", "iam", "create-access-key", "--user-name", secret_user],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert cli.returncode != 0 and "SSL" in cli.stderr, cli.stderr
+    finally:
+        out, err = squatter.communicate(timeout=60)
+    received = json.loads(out.strip().splitlines()[-1])
+    assert len(received) >= 2, (out, err)  # both clients did reach the squatter's port ...
+    for data in received:  # ... and it read a TLS hello, never a request
+        assert "CreateAccessKey" not in data and "Authorization" not in data, data[:300]
+        assert key.access_key_id not in data and "HTTP/1.1" not in data

@@ -83,7 +83,7 @@ def _is_sandbox_process(pid: int, home: Path) -> bool:
 def _healthy(data: dict[str, Any], timeout: float = 1.0) -> dict[str, Any] | None:
     try:
         status, payload = request(data["url"], "GET", "/labkit-api/health", token=data["token"],
-                                   timeout=timeout)
+                                   timeout=timeout, ca=data.get("ca"))
         info = json.loads(payload) if status == 200 else None
     except (OSError, ValueError, KeyError, TypeError, http.client.HTTPException):
         return None
@@ -118,7 +118,7 @@ def attach_running(home: Path, wait: float = 0.0) -> Sandbox | None:
         return None
     return Sandbox(url=data["url"], console=console_key(console), instance=data["instance"],
                    home=home, token=data["token"], pid=data["pid"],
-                   fixes=tuple(info.get("fixes", ())))
+                   fixes=tuple(info.get("fixes", ())), ca=data.get("ca"))
 
 
 def ensure(home: Path, owner: owners.Owner | None = None) -> Sandbox:
@@ -176,7 +176,7 @@ def _start(home: Path, port_hint: int, owner: owners.Owner | None = None) -> San
                     "loopback network (127.0.0.1) switched off here? Tell your instructor.")
             return Sandbox(url=data["url"], console=console_key(console),
                            instance=data["instance"], home=home, token=data["token"],
-                           pid=data["pid"], fixes=FIXES,
+                           pid=data["pid"], fixes=FIXES, ca=data.get("ca"),
                            started_in=time.perf_counter() - began)
         if proc.poll() is not None:
             break

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import time
 from typing import Any
 
@@ -87,8 +88,9 @@ def owners_only(clients: list[tuple[str, int]], server: tuple[str, int],
     return {c for c in clients if uids.get(c) == owner}
 
 
-def make_server(port: int, app: Any, handler: Any) -> Any:
-    """A threaded WSGI server on 127.0.0.1 that serves only this OS user's connections."""
+def make_server(port: int, app: Any, handler: Any, tls: ssl.SSLContext | None = None) -> Any:
+    """A threaded WSGI server on 127.0.0.1 that serves only this OS user's connections, over
+    TLS when given a context (the handshake runs in the connection's own thread)."""
     from werkzeug.serving import ThreadedWSGIServer
 
     class OwnerOnlyServer(ThreadedWSGIServer):
@@ -120,4 +122,19 @@ def make_server(port: int, app: Any, handler: Any) -> Any:
                     self.handle_error(request, address)
                     self.shutdown_request(request)
 
-    return OwnerOnlyServer("127.0.0.1", port, app, handler=handler)
+        def finish_request(self, request: Any, client_address: Any) -> None:
+            if tls is None:
+                super().finish_request(request, client_address)
+                return
+            try:
+                wrapped = tls.wrap_socket(request, server_side=True)
+            except (OSError, ValueError):
+                return  # no TLS handshake (or not ours): nothing was read, nothing answered
+            try:
+                super().finish_request(wrapped, client_address)
+            finally:
+                wrapped.close()
+
+    server = OwnerOnlyServer("127.0.0.1", port, app, handler=handler)
+    server.ssl_context = tls  # werkzeug then says https to the application
+    return server

@@ -21,10 +21,11 @@ def attach(url: str, home: Path) -> Sandbox:
     """Check what answers at `url` and make it usable as the learner's sandbox."""
     state.prepare_home(home)
     url = url.rstrip("/")
-    own = state.read_json(home / state.STATE) or {}
+    own = state.read_state(home) or {}
     token = own.get("token") if own.get("url") == url else None
+    ca = own.get("ca") if own.get("url") == url else None
     try:
-        status, payload = request(url, "GET", "/labkit-api/health", token=token)
+        status, payload = request(url, "GET", "/labkit-api/health", token=token, ca=ca)
     except OSError:
         raise SandboxError(
             f"Nothing answers at LABKIT_SANDBOX_URL={url}. Start the sandbox there, or unset "
@@ -41,7 +42,7 @@ def attach(url: str, home: Path) -> Sandbox:
                                "set LABKIT_HOME to the folder that started it.")
         return Sandbox(url=url, console=console_key(console),
                        instance=info["instance"], home=home, token=token, pid=info.get("pid"),
-                       fixes=tuple(info.get("fixes", ())), external=True)
+                       fixes=tuple(info.get("fixes", ())), external=True, ca=ca)
     if status == 403 and b"admin API" in payload:
         raise SandboxError(f"The sandbox at {url} belongs to another LABKIT_HOME; set LABKIT_HOME "
                            "to the folder that started it (its owner's token is there).")

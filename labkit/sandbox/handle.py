@@ -37,6 +37,7 @@ class Sandbox:
     external: bool = False
     message: str | None = None
     started_in: float | None = field(default=None, compare=False)
+    ca: str | None = None  # the sandbox's TLS certificate, which its clients pin
 
     @property
     def has_fidelity_fixes(self) -> bool:
@@ -46,7 +47,8 @@ class Sandbox:
     def admin(self, method: str, path: str, data: Any = None) -> Any:
         """Call the sandbox's guarded admin API (`/labkit-api/...`) with JSON `data`."""
         body = None if data is None else json.dumps(data)
-        status, payload = request(self.url, method, "/labkit-api/" + path, body, self.token)
+        status, payload = request(self.url, method, "/labkit-api/" + path, body, self.token,
+                                  ca=self.ca)
         if status != 200:
             raise SandboxError(f"The sandbox refused {path} ({status}): {payload[:200]!r}")
         return json.loads(payload) if payload else None
@@ -58,11 +60,20 @@ class Sandbox:
 
 
 def request(url: str, method: str, path: str, body: Any = None, token: str | None = None,
-             timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    """One HTTP request to a sandbox (or a moto server): its status and body."""
+             timeout: float = 2.0, headers: dict[str, str] | None = None,
+             ca: str | None = None) -> tuple[int, bytes]:
+    """One HTTP(S) request to a sandbox (or a moto server): its status and body. Over https
+    only the certificate `ca` is trusted."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
-                                      timeout=timeout)
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        from labkit.sandbox.tls import client_context
+
+        conn = http.client.HTTPSConnection(parts.hostname or "127.0.0.1", parts.port or 443,
+                                           timeout=timeout, context=client_context(ca))
+    else:
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
+                                          timeout=timeout)
     try:
         hdrs = dict(headers or {})
         if token:

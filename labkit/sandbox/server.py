@@ -1,4 +1,4 @@
-"""The sandbox server process: moto on 127.0.0.1, the fidelity fixes, a guarded admin API.
+"""The sandbox server process: moto on 127.0.0.1 over TLS, the fidelity fixes, a guarded admin API.
 
 Run as `python -m labkit sandbox serve --home DIR` (labkit.sandbox starts it detached). It reads
 its token and the console identity from files in DIR, so no secret appears on a command line.
@@ -24,6 +24,7 @@ from labkit.sandbox import connections, fidelity, gate, owner, state
 from labkit.sandbox.activity import Trail, event, sandbox_time
 from labkit.sandbox.admin import Admin, bootstrap
 from labkit.sandbox.clock import DurationError
+from labkit.sandbox.tls import CERT, server_context
 from labkit.sandbox.process_log import (LOG_FORMAT, LOG_MAX_BYTES, one_malloc_arena,
                                         raise_fd_limit, rotating_log)
 
@@ -143,7 +144,7 @@ def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[byte
     return [body]
 
 
-def _make_server(port: int, app: Any) -> Any:
+def _make_server(port: int, app: Any, tls: Any) -> Any:
     from werkzeug.serving import WSGIRequestHandler
 
     class QuietHandler(WSGIRequestHandler):
@@ -159,19 +160,19 @@ def _make_server(port: int, app: Any) -> Any:
             if "timed out" not in format % args:  # idle connections closed: not worth a line
                 super().log_error(format, *args)
 
-    return connections.make_server(port, app, QuietHandler)
+    return connections.make_server(port, app, QuietHandler, tls)
 
 
-def _listen(port_hint: int, app: Any) -> Any:
+def _listen(port_hint: int, app: Any, tls: Any) -> Any:
     """Listen on the port the sandbox had before (so exported settings stay right), else any."""
     # A killed sandbox's port can take a moment to be released: try it a few times first.
     for attempt in range(5 if port_hint else 0):
         try:
-            return _make_server(port_hint, app)
+            return _make_server(port_hint, app, tls)
         except (OSError, SystemExit):  # werkzeug exits when the port is taken
             time.sleep(0.05 * (attempt + 1))
     try:
-        return _make_server(0, app)
+        return _make_server(0, app, tls)
     except (OSError, SystemExit):
         return None
 
@@ -217,7 +218,8 @@ def serve(home: Path) -> int:
 
     app = SandboxApp(DomainDispatcherApplication(create_backend_app), launch["token"], console,
                      launch["instance"])
-    server = _listen(int(launch.get("port_hint") or 0), app)
+    tls = server_context(home)  # the same certificate across restarts: clients pin it
+    server = _listen(int(launch.get("port_hint") or 0), app, tls)
     if server is None:
         print("sandbox: could not open a network port on 127.0.0.1 (all are in use, or the "
               "loopback network is off). Stop other sandboxes (python -m labkit sandbox stop) "
@@ -227,7 +229,8 @@ def serve(home: Path) -> int:
     rotating_log(home)
     port = server.server_address[1]
     launch.update({"status": "ready", "pid": os.getpid(), "port": port,
-                   "url": f"http://127.0.0.1:{port}", "started": app.started})
+                   "url": f"https://127.0.0.1:{port}", "ca": str(home / CERT),
+                   "started": app.started})
     state.write_private(home / state.STATE, launch)
 
     def stop(*_: Any) -> None:

@@ -75,7 +75,9 @@ def _not_writable(home: Path, exc: OSError | None) -> str:
     )
 
 
-_URL_RE = re.compile(r"^http://127\.0\.0\.1:\d{1,5}$")
+_URL_RE = re.compile(r"^https://127\.0\.0\.1:\d{1,5}$")
+# The sandbox's TLS certificate, which clients pin (labkit.sandbox.tls makes it).
+CERT = "sandbox-cert.pem"
 
 
 def read_state(home: Path) -> dict[str, Any] | None:
@@ -94,10 +96,12 @@ def read_state(home: Path) -> dict[str, Any] | None:
             clean[name] = value
     if isinstance(data.get("url"), str) and _URL_RE.match(data["url"]):
         clean["url"] = data["url"]
+    if data.get("ca") == str(home / CERT):  # only the learner's own folder's certificate
+        clean["ca"] = data["ca"]
     if isinstance(data.get("started"), (int, float)) and not isinstance(data["started"], bool):
         clean["started"] = float(data["started"])
     if clean.get("status") == "ready" and not all(
-            k in clean for k in ("pid", "url", "token", "instance")):
+            k in clean for k in ("pid", "url", "token", "instance", "ca")):
         clean["status"] = "damaged"
     return clean
 
