@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shlex
 import shutil
 import sys
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
+from traitlets import default
 
 from labkit.sandbox import owner as owners
 
@@ -59,7 +62,6 @@ def private_kernels(serverapp: Any) -> None:
     """Kernels talk to the server over IPC sockets in the learner's runtime folder (made 0700),
     never over TCP on localhost, where any user of the machine could subscribe to a kernel's
     output (a revealed secret included). Set before the kernel manager exists, in any mode."""
-    serverapp.config.KernelManager.transport = "ipc"
     runtime = Path(serverapp.runtime_dir)
     try:
         runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -67,6 +69,35 @@ def private_kernels(serverapp: Any) -> None:
             runtime.chmod(0o700)
     except OSError as exc:
         serverapp.log.warning("labkit: could not make %s private: %s", runtime, exc)
+    PrivateKernelManager.socket_dir = str(_socket_dir(runtime))
+    serverapp.config.KernelManager.transport = "ipc"
+    serverapp.config.MappingKernelManager.kernel_manager_class = \
+        f"{__name__}.{PrivateKernelManager.__name__}"
+
+
+# A Unix socket's path holds at most 107 bytes; a kernel's are SOCKET_DIR/k<12 hex>-<n>.
+_SOCKET_PATH_ROOM = 80
+
+
+def _socket_dir(runtime: Path) -> Path:
+    """The runtime folder, or (when its path is too long for socket names) a new private one."""
+    if len(os.fsencode(str(runtime))) <= _SOCKET_PATH_ROOM:
+        return runtime
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="labkit-kernels-"))  # 0700, made now, ours
+
+
+class PrivateKernelManager(ServerKernelManager):
+    """jupyter_server's kernel manager, its IPC sockets named short and apart for each kernel."""
+
+    socket_dir = ""
+
+    @default("ip")
+    def _private_ip_default(self) -> str:
+        if self.transport == "ipc" and self.socket_dir:
+            return os.path.join(self.socket_dir, "k" + secrets.token_hex(6))
+        return str(super()._ip_default())
 
 
 class LabkitExtension(ExtensionApp):

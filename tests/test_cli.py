@@ -47,8 +47,8 @@ def test_env_prints_exports_without_secrets(shell_env: dict[str, str]) -> None:
                          capture_output=True, text=True, timeout=60, check=True).stdout
     names = [line.split("=")[0].removeprefix("export ") for line in out.splitlines()
              if line.startswith("export ")]
-    assert names == ["AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_SHARED_CREDENTIALS_FILE",
-                     "AWS_CONFIG_FILE"]
+    assert names == ["AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_DEFAULT_REGION",
+                     "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"]
     console = json.loads((Path(shell_env["LABKIT_HOME"]) / "console.json").read_text())
     assert console["secret_access_key"] not in out
     assert "AWS_DEFAULT_REGION=us-east-1" in out

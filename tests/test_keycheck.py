@@ -176,7 +176,8 @@ def test_a_profile_that_cannot_be_written_is_a_red_line_after_the_green_one(
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the aws folder should be\n")
     offline_files = Lab(settings=Settings(backend="sandbox", home=blocked), session=None,
-                        identity=Identity("", "", ""), endpoint_url=lab.endpoint_url)
+                        identity=Identity("", "", ""), endpoint_url=lab.endpoint_url,
+                        sandbox=lab.sandbox)
     verdicts = verify_key(offline_files, pair.key_id, pair.secret, profile="keycheck")
     assert [v.ok for v in verdicts] == [True, False]
     assert verdicts[1].title.startswith("Saving profile 'keycheck' failed")

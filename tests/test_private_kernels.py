@@ -65,6 +65,9 @@ SUBSCRIBE = textwrap.dedent("""
         time.sleep(0.02)
     print(json.dumps(got))
 """)
+# The environment's pyzmq, for the system's python (this environment's own python may live where
+# the other user cannot run it).
+SITE_PACKAGES = next(p for p in sys.path if p.endswith("site-packages"))
 
 
 @pytest.fixture
@@ -107,7 +110,8 @@ def test_another_user_can_neither_reach_nor_find_a_learners_kernel(learner: Serv
     addresses = [f"ipc://{info['ip']}-{info[n]}" for n in
                  ("iopub_port", "shell_port", "control_port", "stdin_port", "hb_port")]
     addresses += [f"tcp://127.0.0.1:{port}" for port in ports]
-    spy = subprocess.Popen(["runuser", "-u", other_user, "--", sys.executable, "-c", SUBSCRIBE,
+    spy = subprocess.Popen(["runuser", "-u", other_user, "--", "env", f"PYTHONPATH={SITE_PACKAGES}",
+                            "/usr/bin/python3", "-c", SUBSCRIBE,
                             json.dumps(addresses), "8"], cwd="/", stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     from jupyter_client import BlockingKernelClient

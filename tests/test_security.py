@@ -314,10 +314,14 @@ def test_a_flood_of_bad_requests_cannot_grow_the_log_past_its_cap(box: sandbox.S
 
     from labkit.sandbox.process_log import LOG_MAX_BYTES
 
+    from labkit.sandbox.tls import client_context
+
     port = int(box.url.rsplit(":", 1)[1])
     line = b"GET / " + b"x" * 60_000 + b"\r\n\r\n"  # logged as "Bad request version (...)"
+    tls = client_context(box.ca)
     for _ in range(2 * LOG_MAX_BYTES // 60_000 + 20):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        with tls.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                             server_hostname="127.0.0.1") as s:
             s.sendall(line)
             s.recv(1024)
     logs = [home / state.LOG, home / (state.LOG + ".1")]
