@@ -19,6 +19,7 @@ JUPYTER_CONFIG = REPO / "jupyter-config"  # what `pip install` puts in etc/jupyt
 BIN = Path(sys.executable).parent
 # Variables of the test runner that would point labkit or the AWS CLI elsewhere.
 CLEARED = ("LABKIT_SANDBOX_URL", "LABKIT_BACKEND", "LABKIT_SERVER_PROCESS", "AWS_ENDPOINT_URL",
+           "AWS_CA_BUNDLE",
            "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
            "AWS_SESSION_TOKEN", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
            "JUPYTER_CONFIG_PATH", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR")
