@@ -80,6 +80,14 @@ _URL_RE = re.compile(r"^https://127\.0\.0\.1:\d{1,5}$")
 CERT = "sandbox-cert.pem"
 
 
+def _in_home(path: str, home: Path) -> bool:
+    """True for HOME's certificate file, however HOME was spelt when it was written."""
+    try:
+        return Path(path).name == CERT and Path(path).parent.resolve() == home.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
 def read_state(home: Path) -> dict[str, Any] | None:
     """sandbox.json with every field checked; a damaged field is dropped (the lab then starts a
     fresh sandbox instead of failing), so no later code meets a wrong type."""
@@ -96,8 +104,8 @@ def read_state(home: Path) -> dict[str, Any] | None:
             clean[name] = value
     if isinstance(data.get("url"), str) and _URL_RE.match(data["url"]):
         clean["url"] = data["url"]
-    if data.get("ca") == str(home / CERT):  # only the learner's own folder's certificate
-        clean["ca"] = data["ca"]
+    if isinstance(data.get("ca"), str) and _in_home(data["ca"], home):
+        clean["ca"] = data["ca"]  # only the certificate in the learner's own folder
     if isinstance(data.get("started"), (int, float)) and not isinstance(data["started"], bool):
         clean["started"] = float(data["started"])
     if clean.get("status") == "ready" and not all(
