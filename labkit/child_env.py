@@ -13,8 +13,9 @@ from pathlib import Path
 from labkit.boto_session import REGION
 
 # Variables that would make a child process sign with something else than the lab's files.
+# AWS_CA_BUNDLE: the sandbox's certificate, when it has one, and no other.
 SHADOWING = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-             "AWS_SESSION_TOKEN")
+             "AWS_SESSION_TOKEN", "AWS_CA_BUNDLE")
 
 
 def sandbox_exports(endpoint_url: str | None, credentials_file: Path,
@@ -23,7 +24,7 @@ def sandbox_exports(endpoint_url: str | None, credentials_file: Path,
     files. With the certificate, the CLI talks to nothing else on that address."""
     return {
         "AWS_ENDPOINT_URL": endpoint_url or "",
-        "AWS_CA_BUNDLE": ca or "",
+        **({"AWS_CA_BUNDLE": ca} if ca else {}),  # botocore refuses an empty one
         "AWS_DEFAULT_REGION": REGION,
         "AWS_SHARED_CREDENTIALS_FILE": str(credentials_file),
         "AWS_CONFIG_FILE": str(config_file),

@@ -26,23 +26,24 @@ USER = "temporary-iam-user"
 class Account:
     """A sandbox (labkit's or stock moto's) seen through the console identity."""
 
-    def __init__(self, url: str, console: AccessKey) -> None:
+    def __init__(self, url: str, console: AccessKey, ca: str | None = None) -> None:
         self.url = url
         self.console = console
+        self.ca = ca  # the labkit sandbox's certificate (None: a stock moto over http)
         self.iam = self.client("iam")
 
     def client(self, service: str, key: AccessKey | None = None):
         key = key or self.console
         return boto3.session.Session(
             aws_access_key_id=key.access_key_id, aws_secret_access_key=key.reveal_secret(),
-            region_name="us-east-1").client(service, endpoint_url=self.url)
+            region_name="us-east-1").client(service, endpoint_url=self.url, verify=self.ca)
 
 
 @pytest.fixture(scope="module")
 def labkit_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Account]:
     home = tmp_path_factory.mktemp("fidelity")
     box = sandbox.ensure(home)
-    yield Account(box.url, box.console)
+    yield Account(box.url, box.console, box.ca)
     sandbox.stop(home)
 
 
