@@ -87,8 +87,8 @@ def learner(other_user: str) -> Iterator[Server]:  # noqa: F811
         subprocess.run(["rm", "-rf", str(base)], check=False)
 
 
-def test_another_user_can_neither_reach_nor_find_a_learners_kernel(learner: Server,
-                                                                   other_user: str) -> None:  # noqa: F811
+def test_another_user_can_neither_reach_nor_read_a_learners_kernel(
+        learner: Server, other_user: str) -> None:  # noqa: F811
     kernel = learner.api("POST", "/api/kernels", {"name": "python3"})
     connection = learner.runtime / f"kernel-{kernel['id']}.json"
     assert wait_for(connection.exists, 30), learner.log_text()[-2000:]

@@ -13,6 +13,7 @@ import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import boto3
@@ -47,7 +48,8 @@ ATTACK = textwrap.dedent("""
 
 FLOOD_FROM = textwrap.dedent("""
     import socket, sys, time
-    address, port, count, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    address, port = sys.argv[1], int(sys.argv[2])
+    count, seconds = int(sys.argv[3]), float(sys.argv[4])
     held, made, end = [], 0, time.monotonic() + seconds
     while time.monotonic() < end:
         while len(held) < count and time.monotonic() < end:
@@ -309,3 +311,32 @@ def test_a_squatter_on_the_old_port_reads_no_request(box: sandbox.Sandbox, home:
     for data in received:  # ... and it read a TLS hello, never a request
         assert "CreateAccessKey" not in data and "Authorization" not in data, data[:300]
         assert key.access_key_id not in data and "HTTP/1.1" not in data
+
+
+def test_temporary_credentials_pass_the_gate_only_with_their_own_token(
+        box: sandbox.Sandbox) -> None:
+    admin = _iam(box)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{state.ACCOUNT}:root"},
+        "Action": "sts:AssumeRole"}]})
+    arn = admin.create_role(RoleName="temporary-iam-role", AssumeRolePolicyDocument=trust)[
+        "Role"]["Arn"]
+    key = box.console
+    sts = boto3.session.Session(
+        aws_access_key_id=key.access_key_id, aws_secret_access_key=key.reveal_secret(),
+        region_name="us-east-1").client("sts", endpoint_url=box.url, verify=box.ca)
+    creds = sts.assume_role(RoleArn=arn, RoleSessionName="gate-test")["Credentials"]
+
+    def whoami(token: str) -> Any:
+        return boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=token, region_name="us-east-1").client(
+            "sts", endpoint_url=box.url, verify=box.ca).get_caller_identity()
+
+    arn = whoami(creds["SessionToken"])["Arn"]
+    assert arn.endswith(":assumed-role/temporary-iam-role/gate-test")
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as err:
+        whoami(creds["SessionToken"][:-4] + "AAAA")
+    assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"

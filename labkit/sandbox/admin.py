@@ -29,7 +29,8 @@ class Admin:
         self.trail = trail
         self.started = started
 
-    def call(self, method: str, path: str, query: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    def call(self, method: str, path: str, query: str,
+             data: dict[str, Any]) -> dict[str, Any] | None:
         """The answer to one admin call, None when there is no such call."""
         handler = ROUTES.get((method, path)) or ROUTES.get(("*", path))
         return None if handler is None else handler(self, {"method": method,

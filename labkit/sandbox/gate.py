@@ -86,12 +86,10 @@ def _credentials(key_id: str, token: str | None) -> tuple[str, str | None] | Non
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
-    key = iam_backends[state.ACCOUNT]["aws"].access_keys.get(key_id)
-    if key is not None:
-        return (key.secret_access_key, None) if token is None else None
-    if token is None:
-        return None
-    for account in list(sts_backends.keys()):
+    if token is None:  # a user's long-term key
+        key = iam_backends[state.ACCOUNT]["aws"].access_keys.get(key_id)
+        return (key.secret_access_key, None) if key is not None and key.user_name else None
+    for account in list(sts_backends.keys()):  # temporary credentials (moto keeps them here)
         for role in list(sts_backends[account]["aws"].assumed_roles):
             if role.access_key_id == key_id:
                 same = hmac.compare_digest(role.session_token.encode(), token.encode())
