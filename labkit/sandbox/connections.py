@@ -67,7 +67,8 @@ def _peer_uid_elsewhere(client: tuple[str, int], server: tuple[str, int]) -> int
         try:
             if proc.info["uids"] is None or proc.info["uids"].real != me:
                 continue
-            for conn in proc.net_connections(kind="tcp4"):
+            sockets = getattr(proc, "net_connections", None) or proc.connections  # psutil < 6
+            for conn in sockets(kind="tcp4"):
                 if conn.laddr and conn.raddr and tuple(conn.laddr) == client \
                         and tuple(conn.raddr) == server:
                     return me
