@@ -25,6 +25,7 @@ FIXES = (
     "same-account-trust",
     "assume-role-refusals",
     "aws-messages",
+    "aws-answers",
 )
 
 # The AWS managed policies the course uses; loading all 1,400 costs a second and tens of MB.
@@ -67,6 +68,9 @@ def _remember(*secrets: str | None) -> None:
     ISSUED.update(_digest(secret) for secret in secrets if secret)
 
 
+remember = _remember
+
+
 def issued(candidates: list[str]) -> list[int]:
     """Which of `candidates` are secrets (or session tokens) this sandbox issued."""
     return [i for i, c in enumerate(candidates) if _digest(c) in ISSUED]
@@ -78,6 +82,10 @@ def install() -> None:
     if _installed:
         return
     _installed = True
+    from labkit.sandbox import aws_iam, aws_sts
+
+    aws_iam.register()  # IAM and STS as AWS answers them (moto's backends and responses, subclassed)
+    aws_sts.register()
     _managed_policies_subset()
     _inactive_keys_rejected()
     _delete_user_conflicts()
@@ -285,7 +293,9 @@ def _credential_report() -> None:
 
     def get_credential_report(self: Any) -> str:
         if not getattr(self, "labkit_report", None):
-            raise models.ReportNotPresentException("Credential report not present")
+            error = models.ReportNotPresentException()
+            error.message = None  # AWS's ReportNotPresent carries no message at all
+            raise error
         return self.labkit_report[1]
 
     models.IAMBackend.generate_report = generate_report
@@ -451,7 +461,10 @@ def _authorization() -> None:
         request_class._raise_invalid_access_key = expired_token_first(
             request_class._raise_invalid_access_key)
 
+    from labkit.sandbox.validation import validate
+
     def check_action_permitted(self: Any, resource: str) -> None:
+        validate(self._action, self._data)  # AWS checks the parameters before the permissions
         if self._action == "sts:GetCallerIdentity":
             return  # AWS answers it whatever the policies say
         allowed = explicit_deny = False

@@ -1,0 +1,126 @@
+"""moto's IAM backend with AWS's messages, conflicts and identifiers (one method per behaviour)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from moto.iam.exceptions import (
+    DeleteConflictException,
+    EntityAlreadyExists,
+    NotFoundException,
+    ValidationError,
+)
+from moto.iam.models import IAMBackend
+
+# AWS's secret access keys: 40 characters of base64's alphabet.
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+# Policy IDs: ANPA then 17 upper-case letters and digits (AWS's unique-ID format).
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_secret() -> str:
+    """A secret access key from a cryptographic source (moto's comes from `random`)."""
+    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+
+
+def unique_id(prefix: str) -> str:
+    """An AWS-style unique ID: a four-letter prefix and 17 upper-case letters and digits."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+
+
+@contextmanager
+def _says(message: str, error: type[Exception] = NotFoundException) -> Iterator[None]:
+    """Re-raise moto's `error` with AWS's message."""
+    try:
+        yield
+    except error:
+        raise error(message) from None
+
+
+class SandboxIAMBackend(IAMBackend):
+    """IAM as AWS answers it where moto's own backend differs."""
+
+    # -- AWS's NoSuchEntity / EntityAlreadyExists texts -------------------------------------
+    def get_role(self, role_name: str) -> Any:
+        with _says(f"The role with name {role_name} cannot be found."):
+            return super().get_role(role_name)
+
+    def get_group(self, group_name: str) -> Any:
+        with _says(f"The group with name {group_name} cannot be found."):
+            return super().get_group(group_name)
+
+    def get_policy(self, policy_arn: str) -> Any:
+        with _says(f"Policy {policy_arn} was not found."):
+            return super().get_policy(policy_arn)
+
+    def get_user_policy(self, user_name: str, policy_name: str) -> Any:
+        self.get_user(user_name)
+        with _says(f"The user policy with name {policy_name} cannot be found."):
+            return super().get_user_policy(user_name, policy_name)
+
+    def get_role_policy(self, role_name: str, policy_name: str) -> Any:
+        self.get_role(role_name)
+        with _says(f"The role policy with name {policy_name} cannot be found."):
+            return super().get_role_policy(role_name, policy_name)
+
+    def _login_profile(self, user_name: str) -> Any:
+        user = self.get_user(user_name)
+        if not user.password:
+            raise NotFoundException(f"Login Profile for User {user_name} cannot be found.")
+        return user
+
+    def create_login_profile(self, user_name: str, password: str) -> Any:
+        if self.get_user(user_name).password:
+            raise EntityAlreadyExists(f"Login Profile for user {user_name} already exists.")
+        return super().create_login_profile(user_name, password)
+
+    def get_login_profile(self, user_name: str) -> Any:
+        return self._login_profile(user_name)
+
+    def update_login_profile(self, user_name: str, password: str,
+                             password_reset_required: bool) -> Any:
+        self._login_profile(user_name)
+        return super().update_login_profile(user_name, password, password_reset_required)
+
+    def delete_login_profile(self, user_name: str) -> None:
+        self._login_profile(user_name)
+        super().delete_login_profile(user_name)
+
+    # -- behaviour --------------------------------------------------------------------------
+    def update_user(self, user_name: str, new_path: str | None = None,
+                    new_user_name: str | None = None) -> None:
+        user = self.get_user(user_name)  # AWS's "The user with name X cannot be found."
+        super().update_user(user_name, new_path, new_user_name)
+        # A renamed user's keys stay the user's: they keep signing, under the new name.
+        for key in user.access_keys:
+            key.user_name = user.name
+
+    def delete_policy(self, policy_arn: str) -> None:
+        policy = self.get_policy(policy_arn)
+        if policy.attachment_count:
+            raise DeleteConflictException("Cannot delete a policy attached to entities.")
+        super().delete_policy(policy_arn)
+
+    def create_policy(self, *args: Any, **kwargs: Any) -> Any:
+        policy = super().create_policy(*args, **kwargs)
+        policy.id = unique_id("ANPA")
+        policy.permissions_boundary_usage_count = 0  # AWS reports it; moto's policy lacks it
+        return policy
+
+    def create_access_key(self, user_name: str, prefix: str = "AKIA",
+                          status: str = "Active") -> Any:
+        key = super().create_access_key(user_name, prefix=prefix, status=status)
+        key.secret_access_key = new_secret()
+        from labkit.sandbox.fidelity import remember
+
+        remember(key.secret_access_key)
+        return key
+
+
+def must_name_user() -> ValidationError:
+    """AWS's answer to DeleteAccessKey (and friends) without UserName from non-user credentials."""
+    return ValidationError("Must specify userName when calling with non-User credentials")

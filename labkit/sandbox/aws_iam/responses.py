@@ -1,0 +1,46 @@
+"""moto's IAM response class with the members botocore's IAM model gives each answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.core.serialize import never_return
+from moto.iam.responses import IamResponse
+
+from labkit.sandbox.aws_iam.models import must_name_user
+
+
+class SandboxIamResponse(IamResponse):
+    """IAM's answers as AWS shapes them."""
+
+    RESPONSE_KEY_PATH_TO_TRANSFORMER = {
+        **IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
+        # AWS's CreateRole answer stops before these two (GetRole has them).
+        "CreateRoleResponse.Role.MaxSessionDuration": never_return,
+        "CreateRoleResponse.Role.RoleLastUsed": never_return,
+    }
+
+    def _user_name_or_refuse(self) -> None:
+        """Without UserName, AWS acts on the calling user: a role session is not one."""
+        if not self._get_param("UserName") and not self.get_access_key().startswith("AKIA"):
+            raise must_name_user()
+
+    def list_access_keys(self) -> ActionResult:
+        self._user_name_or_refuse()
+        result = super().list_access_keys()
+        answer: Any = result.result
+        answer["IsTruncated"] = False  # the course's users hold at most two keys
+        return result
+
+    def delete_access_key(self) -> ActionResult:
+        self._user_name_or_refuse()
+        return super().delete_access_key()
+
+    def update_access_key(self) -> ActionResult:
+        self._user_name_or_refuse()
+        return super().update_access_key()
+
+    def create_access_key(self) -> ActionResult:
+        self._user_name_or_refuse()
+        return super().create_access_key()

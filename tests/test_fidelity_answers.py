@@ -1,0 +1,212 @@
+"""Round three (issue 23): the sandbox answers as recorded AWS answers do. Each behaviour is also
+run against stock moto, where it must fail (strict xfail): that proves the test can fail."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.test_fidelity import (  # noqa: F401  (fixtures)
+    ACCOUNT_ID,
+    AWS_UNIQUE_ID,
+    USER,
+    Account,
+    _error,
+    _fresh_user,
+    _key,
+    _role,
+    _user_arn,
+    account,
+    labkit_account,
+    stock_account,
+)
+
+ALLOW_ALL_S3 = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]})
+ALLOW_ASSUME = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
+
+
+def _policy(acct: Account, name: str) -> dict:
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"
+    try:
+        for entity in acct.iam.list_entities_for_policy(PolicyArn=arn)["PolicyRoles"]:
+            acct.iam.detach_role_policy(RoleName=entity["RoleName"], PolicyArn=arn)
+        acct.iam.delete_policy(PolicyArn=arn)
+    except Exception:  # noqa: BLE001  (not there yet)
+        pass
+    return acct.iam.create_policy(PolicyName=name, PolicyDocument=ALLOW_ALL_S3)["Policy"]
+
+
+# This one first: the module's sandbox has not generated a credential report yet.
+def test_credential_report_before_generation_is_report_not_present_without_message(
+        account: Account) -> None:
+    got = _error(account.iam.get_credential_report)
+    assert got["Code"] == "ReportNotPresent" and got["status"] == 410
+    assert "Message" not in got
+
+
+def test_errors_carry_only_aws_envelope(account: Account) -> None:
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as err:
+        account.iam.get_user(UserName="nobody-here")
+    # AWS sends Type, Code and Message: no lower-case `message` beside them.
+    assert set(err.value.response["Error"]) == {"Type", "Code", "Message"}
+    assert "message" not in err.value.response
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda iam: iam.get_role(RoleName="no-such-role"),
+     "The role with name no-such-role cannot be found."),
+    (lambda iam: iam.update_user(UserName="no-such-user", NewUserName="x"),
+     "The user with name no-such-user cannot be found."),
+    (lambda iam: iam.get_group(GroupName="no-such-group"),
+     "The group with name no-such-group cannot be found."),
+    (lambda iam: iam.get_login_profile(UserName=USER),
+     f"Login Profile for User {USER} cannot be found."),
+    (lambda iam: iam.delete_login_profile(UserName=USER),
+     f"Login Profile for User {USER} cannot be found."),
+    (lambda iam: iam.get_policy(PolicyArn=f"arn:aws:iam::{ACCOUNT_ID}:policy/no-such-policy"),
+     f"Policy arn:aws:iam::{ACCOUNT_ID}:policy/no-such-policy was not found."),
+    (lambda iam: iam.get_user_policy(UserName=USER, PolicyName="no-such-policy"),
+     "The user policy with name no-such-policy cannot be found."),
+], ids=["role", "update-user", "group", "login-profile", "delete-login-profile", "policy",
+        "user-policy"])
+def test_no_such_entity_says_what_aws_says(account: Account, call, message: str) -> None:
+    got = _error(lambda: call(account.iam))
+    assert got["Code"] == "NoSuchEntity" and got["status"] == 404
+    assert got["Message"] == message
+
+
+def test_a_second_login_profile_is_refused_in_aws_words(account: Account) -> None:
+    account.iam.create_login_profile(UserName=USER, Password="Lab-Passw0rd-2026!")
+    got = _error(lambda: account.iam.create_login_profile(UserName=USER,
+                                                          Password="Lab-Passw0rd-2026!"))
+    assert got["Code"] == "EntityAlreadyExists" and got["status"] == 409
+    assert got["Message"] == f"Login Profile for user {USER} already exists."
+
+
+@pytest.mark.parametrize("arn, session, message", [
+    ("not-a-role-arn-at-all", "lesson-07", "not-a-role-arn-at-all is invalid"),
+    (f"arn:aws:iam::{ACCOUNT_ID}:role/lab-reader", "lesson 07!",
+     "1 validation error detected: Value 'lesson 07!' at 'roleSessionName' failed to satisfy "
+     r"constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*"),
+    (f"arn:aws:iam::{ACCOUNT_ID}:role/lab-reader", "s" * 65,
+     f"1 validation error detected: Value '{'s' * 65}' at 'roleSessionName' failed to satisfy "
+     "constraint: Member must have length less than or equal to 64"),
+], ids=["role-arn", "session-name", "session-length"])
+def test_assume_role_validates_before_it_authorizes(account: Account, arn: str, session: str,
+                                                    message: str) -> None:
+    sts = account.client("sts", _key(account))  # a user without any policy: AWS still validates
+    got = _error(lambda: sts.assume_role(RoleArn=arn, RoleSessionName=session))
+    assert got["Code"] == "ValidationError" and got["status"] == 400
+    assert got["Message"] == message
+
+
+def test_attach_policy_validates_the_policy_arn_first(account: Account) -> None:
+    iam = account.client("iam", _key(account))  # may not attach anything: AWS validates first
+    got = _error(lambda: iam.attach_user_policy(UserName=USER, PolicyArn="IAMReadOnlyAccess-ish"))
+    assert got["Code"] == "ValidationError" and got["status"] == 400
+    assert got["Message"] == "ARN IAMReadOnlyAccess-ish is not valid."
+
+
+def test_list_access_keys_says_whether_it_is_truncated(account: Account) -> None:
+    _key(account)
+    got = account.iam.list_access_keys(UserName=USER)
+    assert got["IsTruncated"] is False
+
+
+def test_create_policy_answers_with_aws_members_and_id(account: Account) -> None:
+    policy = _policy(account, "lab-list-buckets")
+    assert policy["PermissionsBoundaryUsageCount"] == 0
+    assert re.match(AWS_UNIQUE_ID.format("ANPA"), policy["PolicyId"]), policy["PolicyId"]
+    assert account.iam.get_policy(PolicyArn=policy["Arn"])["Policy"]["PolicyId"] == \
+        policy["PolicyId"]
+
+
+def test_create_role_answers_without_get_roles_extra_members(account: Account) -> None:
+    role = _role(account, "lab-shape", {"AWS": _user_arn()})
+    assert "MaxSessionDuration" not in role and "RoleLastUsed" not in role
+    got = account.iam.get_role(RoleName="lab-shape")["Role"]
+    assert got["MaxSessionDuration"] == 3600
+
+
+def test_packed_policy_size_only_with_a_session_policy(account: Account) -> None:
+    role = _role(account, "lab-packed", {"AWS": _user_arn()})
+    sts = account.client("sts", _key(account))
+    plain = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07")
+    assert "PackedPolicySize" not in plain
+    scoped = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07",
+                             Policy=ALLOW_ALL_S3)
+    assert scoped["PackedPolicySize"] > 0
+
+
+@pytest.mark.parametrize("call", ["get_session_token", "get_federation_token"])
+def test_temporary_credentials_are_fresh_each_call(account: Account, call: str) -> None:
+    account.iam.put_user_policy(UserName=USER, PolicyName="tokens", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}))
+    sts = account.client("sts", _key(account))
+    kwargs = {"Name": "lab-federated"} if call == "get_federation_token" else {}
+    first = getattr(sts, call)(**kwargs)["Credentials"]
+    second = getattr(sts, call)(**kwargs)["Credentials"]
+    for made in (first, second):
+        assert re.match(AWS_UNIQUE_ID.format("ASIA"), made["AccessKeyId"]), made["AccessKeyId"]
+        assert len(made["SecretAccessKey"]) == 40 and "EXAMPLE" not in made["SecretAccessKey"]
+    assert first["AccessKeyId"] != second["AccessKeyId"]
+    assert first["SecretAccessKey"] != second["SecretAccessKey"]
+    assert first["SessionToken"] != second["SessionToken"]
+
+
+def test_a_renamed_users_key_keeps_working_under_the_new_name(account: Account) -> None:
+    key = _key(account)
+    try:
+        account.iam.update_user(UserName=USER, NewUserName=f"{USER}-renamed")
+        sts = account.client("sts", key)
+        assert sts.get_caller_identity()["Arn"] == \
+            f"arn:aws:iam::{ACCOUNT_ID}:user/{USER}-renamed"
+        listed = account.iam.list_access_keys(UserName=f"{USER}-renamed")["AccessKeyMetadata"]
+        assert [(k["AccessKeyId"], k["UserName"]) for k in listed] == \
+            [(key.access_key_id, f"{USER}-renamed")]
+    finally:
+        try:
+            account.iam.update_user(UserName=f"{USER}-renamed", NewUserName=USER)
+        except Exception:  # noqa: BLE001  (the rename failed: nothing to undo)
+            pass
+
+
+def test_delete_policy_refuses_while_a_role_has_it(account: Account) -> None:
+    policy = _policy(account, "lab-attached")
+    _role(account, "lab-holder", {"AWS": _user_arn()})
+    account.iam.attach_role_policy(RoleName="lab-holder", PolicyArn=policy["Arn"])
+    try:
+        got = _error(lambda: account.iam.delete_policy(PolicyArn=policy["Arn"]))
+        assert got["Code"] == "DeleteConflict" and got["status"] == 409
+        assert got["Message"] == "Cannot delete a policy attached to entities."
+    finally:
+        account.iam.detach_role_policy(RoleName="lab-holder", PolicyArn=policy["Arn"])
+
+
+def test_delete_access_key_without_user_name_from_a_role_session(account: Account) -> None:
+    victim = _key(account)
+    role = _role(account, "lab-admin-session", {"AWS": _user_arn()})
+    account.iam.attach_role_policy(RoleName="lab-admin-session",
+                                   PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    made = account.client("sts", _key(account)).assume_role(
+        RoleArn=role["Arn"], RoleSessionName="lesson-07")["Credentials"]
+    import boto3
+
+    iam = boto3.session.Session(
+        aws_access_key_id=made["AccessKeyId"], aws_secret_access_key=made["SecretAccessKey"],
+        aws_session_token=made["SessionToken"], region_name="us-east-1",
+    ).client("iam", endpoint_url=account.url)
+    try:
+        got = _error(lambda: iam.delete_access_key(AccessKeyId=victim.access_key_id))
+        assert got["Code"] == "ValidationError" and got["status"] == 400
+        assert got["Message"] == "Must specify userName when calling with non-User credentials"
+    finally:
+        account.iam.detach_role_policy(RoleName="lab-admin-session",
+                                       PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
