@@ -210,3 +210,66 @@ def test_delete_access_key_without_user_name_from_a_role_session(account: Accoun
     finally:
         account.iam.detach_role_policy(RoleName="lab-admin-session",
                                        PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a well-known tool (Prowler) calls next: AWS's answer or AWS's error, never a 500 page.
+
+INVALID_ACTION = ("The action or operation requested is invalid. Verify that the action is "
+                  "typed correctly. (The lab's sandbox does not model {}.)")
+
+
+def test_an_unmodelled_operation_gets_aws_invalid_action(account: Account) -> None:
+    arn = _user_arn()
+    got = _error(lambda: account.iam.generate_service_last_accessed_details(Arn=arn))
+    assert got["Code"] == "InvalidAction" and got["status"] == 400
+    assert got["Message"] == INVALID_ACTION.format("iam:GenerateServiceLastAccessedDetails")
+    got = _error(lambda: account.client("sts").decode_authorization_message(EncodedMessage="x"))
+    assert got["Code"] == "InvalidAction"
+
+
+def test_an_unmodelled_operation_is_in_the_activity_trail(labkit_account: Account) -> None:
+    since = labkit_account.box.admin("GET", "trail?since=0")["events"]
+    _error(lambda: labkit_account.iam.generate_service_last_accessed_details(Arn=_user_arn()))
+    events = labkit_account.box.admin("GET", "trail?since=0")["events"][len(since):]
+    assert [(e["event"], e["status"], e["error"]) for e in events] == \
+        [("GenerateServiceLastAccessedDetails", 400, "InvalidAction")]
+
+
+def test_list_service_specific_credentials_answers_none(account: Account) -> None:
+    got = account.iam.list_service_specific_credentials(UserName=USER)
+    assert got["ServiceSpecificCredentials"] == []
+
+
+def test_organizations_features_of_a_standalone_account(account: Account) -> None:
+    got = _error(account.iam.list_organizations_features)
+    assert got["Code"] == "OrganizationNotFoundException"
+    assert got["Message"] == \
+        "The request was rejected because no organization is associated with your account."
+
+
+def test_describe_account_of_a_standalone_account(account: Account) -> None:
+    org = account.client("organizations")
+    got = _error(lambda: org.describe_account(AccountId=ACCOUNT_ID))
+    assert got["Code"] == "AWSOrganizationsNotInUseException"
+    assert got["Message"] == "Your account is not a member of an organization."
+
+
+def test_account_summary_agrees_with_the_reports_root_row(labkit_account: Account) -> None:
+    import csv
+    import io
+
+    iam = labkit_account.iam
+    box = labkit_account.box
+    assert iam.get_account_summary()["SummaryMap"]["AccountAccessKeysPresent"] == 0
+    box.admin("POST", "root-key", {"active": True, "created": "2025-01-06T09:00:00+00:00",
+                                   "last_used": None})
+    try:
+        assert iam.get_account_summary()["SummaryMap"]["AccountAccessKeysPresent"] == 1
+        iam.generate_credential_report()
+        rows = list(csv.DictReader(io.StringIO(
+            iam.get_credential_report()["Content"].decode())))
+        assert rows[0]["user"] == "<root_account>" and rows[0]["access_key_1_active"] == "true"
+    finally:
+        box.admin("POST", "root-key", {"active": None, "created": None, "last_used": None})
+    assert iam.get_account_summary()["SummaryMap"]["AccountAccessKeysPresent"] == 0

@@ -82,10 +82,11 @@ def install() -> None:
     if _installed:
         return
     _installed = True
-    from labkit.sandbox import aws_iam, aws_sts
+    from labkit.sandbox import aws_iam, aws_organizations, aws_sts
 
     aws_iam.register()  # IAM and STS as AWS answers them (moto's backends and responses, subclassed)
     aws_sts.register()
+    aws_organizations.register()
     _managed_policies_subset()
     _inactive_keys_rejected()
     _delete_user_conflicts()
@@ -224,25 +225,10 @@ def _delete_user_conflicts() -> None:
     models.IAMBackend.delete_user = delete_user
 
 
-def _slot(key: Any) -> int:
-    return getattr(key, "labkit_slot", 0)
-
-
 def _credential_report() -> None:
     from moto.core.utils import utcnow
     from moto.iam import models, responses
     from moto.utilities.utils import get_partition
-
-    original_create = models.User.create_access_key
-
-    def create_access_key(self: Any, prefix: str, status: str = "Active") -> Any:
-        taken = {_slot(k) for k in self.access_keys}
-        key = original_create(self, prefix=prefix, status=status)
-        # AWS keeps a key in its report column (1 or 2) for life, even after the other is deleted.
-        key.labkit_slot = next(s for s in (1, 2, 3) if s not in taken)
-        return key
-
-    models.User.create_access_key = create_access_key
 
     def key_fields(key: Any | None) -> list[str]:
         if key is None:
@@ -253,7 +239,9 @@ def _credential_report() -> None:
                   else ["N/A", "N/A", "N/A"])]
 
     def user_row(user: Any) -> str:
-        slots = {_slot(k) or i + 1: k for i, k in enumerate(user.access_keys)}
+        # AWS's documentation: access_key_1 is the user's (first) key, access_key_2 a second
+        # one; a user left with one key has it in slot 1, whichever was deleted.
+        slots = {i + 1: k for i, k in enumerate(user.access_keys)}
         if user.password:
             password = ["true", user.password_last_used.strftime(_DATE)
                         if user.password_last_used else "no_information",

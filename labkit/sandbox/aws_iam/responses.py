@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.core.serialize import never_return
 from moto.iam.responses import IamResponse
 
 from labkit.sandbox.aws_iam.models import must_name_user
+from labkit.sandbox.unmodelled import AnswersUnmodelled
+
+NO_ORGANIZATION = "The request was rejected because no organization is associated with your account."
 
 
-class SandboxIamResponse(IamResponse):
+class OrganizationNotFound(ServiceException):
+    """IAM's answer to an organizations feature call from a standalone account."""
+
+    code = "OrganizationNotFoundException"
+
+
+class SandboxIamResponse(AnswersUnmodelled, IamResponse):
     """IAM's answers as AWS shapes them."""
 
     RESPONSE_KEY_PATH_TO_TRANSFORMER = {
@@ -44,3 +54,21 @@ class SandboxIamResponse(IamResponse):
     def create_access_key(self) -> ActionResult:
         self._user_name_or_refuse()
         return super().create_access_key()
+
+    def list_service_specific_credentials(self) -> ActionResult:
+        self.backend.get_user(self._get_param("UserName")) if self._get_param("UserName") else None
+        # The sandbox models no service-specific credentials (CodeCommit, Keyspaces): none exist.
+        return ActionResult({"ServiceSpecificCredentials": []})
+
+    def list_organizations_features(self) -> ActionResult:
+        # The lab's account is standalone, as a new AWS account is.
+        raise OrganizationNotFound(NO_ORGANIZATION)
+
+    def get_account_summary(self) -> ActionResult:
+        result = super().get_account_summary()
+        from labkit.sandbox.fidelity import ROOT_KEY
+
+        answer: Any = result.result
+        # Agrees with the credential report's <root_account> row (a lesson may plant a root key).
+        answer["SummaryMap"]["AccountAccessKeysPresent"] = int(ROOT_KEY["active"] is not None)
+        return result

@@ -8,9 +8,10 @@ from moto.core.responses import ActionResult
 from moto.sts.responses import TokenResponse
 
 from labkit.sandbox.aws_sts.models import SandboxSTSBackend
+from labkit.sandbox.unmodelled import AnswersUnmodelled
 
 
-class SandboxTokenResponse(TokenResponse):
+class SandboxTokenResponse(AnswersUnmodelled, TokenResponse):
     """STS's answers as AWS shapes them."""
 
     def _fresh(self, result: ActionResult) -> ActionResult:
