@@ -230,12 +230,17 @@ def _credential_report() -> None:
     from moto.iam import models, responses
     from moto.utilities.utils import get_partition
 
+    from labkit.sandbox.clock import CLOCK
+
+    def at(moment: datetime) -> str:
+        return CLOCK.presented(moment).strftime(_DATE)  # on the host's calendar (clock.py)
+
     def key_fields(key: Any | None) -> list[str]:
         if key is None:
             return ["false", "N/A", "N/A", "N/A", "N/A"]
         used = key.last_used  # moto's AccessKeyLastUsed, or None
-        return ["true" if key.status == "Active" else "false", key.create_date.strftime(_DATE),
-                *([used.timestamp.strftime(_DATE), used.region, used.service] if used
+        return ["true" if key.status == "Active" else "false", at(key.create_date),
+                *([at(used.timestamp), used.region, used.service] if used
                   else ["N/A", "N/A", "N/A"])]
 
     def user_row(user: Any) -> str:
@@ -243,31 +248,34 @@ def _credential_report() -> None:
         # one; a user left with one key has it in slot 1, whichever was deleted.
         slots = {i + 1: k for i, k in enumerate(user.access_keys)}
         if user.password:
-            password = ["true", user.password_last_used.strftime(_DATE)
+            password = ["true", at(user.password_last_used)
                         if user.password_last_used else "no_information",
-                        getattr(user, "labkit_password_changed", user.create_date)
-                        .strftime(_DATE), "N/A"]
+                        at(getattr(user, "labkit_password_changed", user.create_date)), "N/A"]
         else:
             password = ["false", "N/A", "N/A", "N/A"]
         cert_fields: list[str] = []
         for cert in [*user.signing_certificates.values(), None, None][:2]:
             cert_fields += (["true" if cert.status == "Active" else "false",
-                             cert.upload_date.strftime(_DATE)] if cert else ["false", "N/A"])
+                             at(cert.upload_date)] if cert else ["false", "N/A"])
         return ",".join(
-            [user.name, user.arn, user.create_date.strftime(_DATE), *password,
+            [user.name, user.arn, at(user.create_date), *password,
              "true" if user.mfa_devices else "false",
              *key_fields(slots.get(1)), *key_fields(slots.get(2)), *cert_fields]
         )
+
+    def root_at(stamp: str | None) -> str:
+        # The admin API takes the root key's times on the sandbox's clock, as moto keeps its own.
+        return at(datetime.fromisoformat(stamp)) if stamp else "N/A"
 
     def root_row(account_id: str, partition: str) -> str:
         key = ["false", "N/A", "N/A", "N/A", "N/A"]
         if ROOT_KEY["active"] is not None:
             used = ROOT_KEY["last_used"]
-            key = ["true" if ROOT_KEY["active"] else "false", ROOT_KEY["created"],
-                   used or "N/A", "us-east-1" if used else "N/A", "iam" if used else "N/A"]
+            key = ["true" if ROOT_KEY["active"] else "false", root_at(ROOT_KEY["created"]),
+                   root_at(used), "us-east-1" if used else "N/A", "iam" if used else "N/A"]
         return ",".join(
             ["<root_account>", f"arn:{partition}:iam::{account_id}:root",
-             ACCOUNT_CREATED.strftime(_DATE), "not_supported", "no_information",
+             at(ACCOUNT_CREATED), "not_supported", "no_information",
              "not_supported", "not_supported", "false", *key,
              "false", "N/A", "N/A", "N/A", "N/A", "false", "N/A", "false", "N/A"]
         )
@@ -295,7 +303,7 @@ def _credential_report() -> None:
         result = original_get(self)
         generated = getattr(self.backend, "labkit_report", None)
         if generated:
-            result.result["GeneratedTime"] = generated[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+            result.result["GeneratedTime"] = generated[0]  # a time: the serializer presents it
         return result
 
     responses.IamResponse.get_credential_report = get_report_response

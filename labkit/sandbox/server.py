@@ -401,9 +401,9 @@ def _make_server(port: int, app: Any) -> Any:
             pass  # the trail records requests; the log keeps only errors
 
         def date_time_string(self, timestamp: float | None = None) -> str:
-            # The Date header tells the sandbox's time, as AWS's tells its own: clients that
-            # read it (the key inventory) follow the sandbox's clock.
-            return super().date_time_string(_sandbox_time() if timestamp is None else timestamp)
+            # The Date header is on the host's calendar, as every time the sandbox presents
+            # (clock.py says why): clients that read it (the key inventory) agree with the rest.
+            return super().date_time_string(timestamp)
 
         def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
             if "timed out" not in format % args:  # idle connections closed: not worth a line

@@ -1,10 +1,14 @@
-"""IAM's error envelope as AWS sends it: `Type`, `Code`, `Message`, nothing else."""
+"""IAM's and STS's answers as AWS sends them: the error envelope holds `Type`, `Code`, `Message`
+and nothing else; every time is on the host's calendar (clock.py says why)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from moto.core.serialize import QuerySerializer
+
+from labkit.sandbox.clock import CLOCK
 
 
 class IamQuerySerializer(QuerySerializer):
@@ -18,3 +22,14 @@ class IamQuerySerializer(QuerySerializer):
     def _serialize_error_metadata(self, serialized: Any, error: Exception, shape: Any) -> None:
         super()._serialize_error_metadata(serialized, error, shape)
         serialized.pop("message", None)
+
+    def _serialize_type_timestamp(self, serialized: Any, value: Any, shape: Any,
+                                  key: str) -> None:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                pass
+        if isinstance(value, datetime):
+            value = CLOCK.presented(value)
+        super()._serialize_type_timestamp(serialized, value, shape, key)
