@@ -13,6 +13,8 @@ from typing import Any
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 
+from labkit.sandbox import moto_adapter
+
 INVALID_ACTION = ("The action or operation requested is invalid. Verify that the action is "
                   "typed correctly. (The lab's sandbox does not model {service}:{action}.)")
 
@@ -33,7 +35,7 @@ class AnswersUnmodelled:
         except NotImplementedError:
             this: Any = self
             error = UnmodelledOperation(INVALID_ACTION.format(
-                service=this.service_name, action=this._get_action()))
+                service=this.service_name, action=moto_adapter.operation(this)))
             status, headers, body = this.serialized(ActionResult(error))
             headers.pop("status", None)
             return status, headers, body

@@ -14,7 +14,12 @@ from moto.iam.exceptions import (
     NotFoundException,
     ValidationError,
 )
-from moto.iam.models import IAMBackend
+from moto.core.utils import utcnow
+from moto.iam.exceptions import ReportNotPresentException
+from moto.iam.models import AWSManagedPolicy, IAMBackend, generate_access_key_id_from_account_id
+
+from labkit.sandbox import fidelity
+from labkit.sandbox.aws_iam import credential_report
 
 # AWS's secret access keys: 40 characters of base64's alphabet.
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
@@ -43,6 +48,61 @@ def _says(message: str, error: type[Exception] = NotFoundException) -> Iterator[
 
 class SandboxIAMBackend(IAMBackend):
     """IAM as AWS answers it where moto's own backend differs."""
+
+    # The AWS managed policies the course uses, by name (fidelity.install fills it): loading all
+    # 1,400 costs a second and tens of MB.
+    course_policies: dict[str, Any] = {}
+
+    def _init_aws_policies(self) -> list[Any]:
+        return [AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+                for name, data in self.course_policies.items()]
+
+    # -- users ------------------------------------------------------------------------------
+    def create_user(self, region_name: str, user_name: str, *args: Any, **kwargs: Any) -> Any:
+        if user_name in self.users:
+            raise EntityAlreadyExists(f"User with name {user_name} already exists.")
+        made = super().create_user(region_name, user_name, *args, **kwargs)
+        user = made[0] if isinstance(made, tuple) else made
+        # AWS: unique IDs of users start AIDA, then 17 upper-case letters and digits (made as
+        # moto makes role IDs, AROA...: the account in base32, then random letters).
+        user.id = generate_access_key_id_from_account_id(user.account_id, "AIDA", 21)
+        return made
+
+    def delete_user(self, user_name: str) -> None:
+        user = self.get_user(user_name)
+        # AWS refuses while anything still hangs off the user, naming the first thing found.
+        for attribute, what in fidelity.USER_ATTACHMENTS:
+            if getattr(user, attribute, None):  # (older motos lack service_specific_credentials)
+                raise DeleteConflictException(f"Cannot delete entity, {what} first.")
+        if any(user in g.users for g in self.groups.values()):
+            raise DeleteConflictException(
+                "Cannot delete entity, must remove users from group first.")
+        self.tagger.delete_all_tags_for_resource(user.arn)
+        del self.users[user_name]
+
+    def update_access_key(self, user_name: str, access_key_id: str,
+                          status: str | None = None) -> Any:
+        if status not in ("Active", "Inactive"):
+            raise ValidationError(
+                f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [Active, Inactive]")
+        return super().update_access_key(user_name, access_key_id, status)
+
+    # -- the credential report ----------------------------------------------------------------
+    labkit_report: tuple[Any, str] | None = None
+
+    def generate_report(self) -> None:
+        # A fresh snapshot each time (AWS reuses one for 4 hours; the lab wants what just changed).
+        self.labkit_report = (utcnow(), credential_report.report(
+            self, fidelity.ROOT_KEY, fidelity.ACCOUNT_CREATED))
+        self.credential_report = True
+
+    def get_credential_report(self) -> str:
+        if not self.labkit_report:
+            error = ReportNotPresentException()
+            error.message = None  # type: ignore[assignment]  # AWS's has no message at all
+            raise error
+        return self.labkit_report[1]
 
     # -- AWS's NoSuchEntity / EntityAlreadyExists texts -------------------------------------
     def get_role(self, role_name: str) -> Any:
@@ -76,7 +136,9 @@ class SandboxIAMBackend(IAMBackend):
     def create_login_profile(self, user_name: str, password: str) -> Any:
         if self.get_user(user_name).password:
             raise EntityAlreadyExists(f"Login Profile for user {user_name} already exists.")
-        return super().create_login_profile(user_name, password)
+        user = super().create_login_profile(user_name, password)
+        user.labkit_password_changed = utcnow()  # the report's password_last_changed
+        return user
 
     def get_login_profile(self, user_name: str) -> Any:
         return self._login_profile(user_name)
@@ -84,7 +146,9 @@ class SandboxIAMBackend(IAMBackend):
     def update_login_profile(self, user_name: str, password: str,
                              password_reset_required: bool) -> Any:
         self._login_profile(user_name)
-        return super().update_login_profile(user_name, password, password_reset_required)
+        user = super().update_login_profile(user_name, password, password_reset_required)
+        user.labkit_password_changed = utcnow()  # the report's password_last_changed
+        return user
 
     def delete_login_profile(self, user_name: str) -> None:
         self._login_profile(user_name)

@@ -9,6 +9,9 @@ from moto.core.responses import ActionResult
 from moto.core.serialize import never_return
 from moto.iam.responses import IamResponse
 
+from moto.core.exceptions import AccessDeniedError
+from moto.iam.exceptions import NotFoundException
+
 from labkit.sandbox.aws_iam.models import must_name_user
 from labkit.sandbox.unmodelled import AnswersUnmodelled
 
@@ -72,3 +75,30 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         # Agrees with the credential report's <root_account> row (a lesson may plant a root key).
         answer["SummaryMap"]["AccountAccessKeysPresent"] = int(ROOT_KEY["active"] is not None)
         return result
+
+    def get_credential_report(self) -> ActionResult:
+        result = super().get_credential_report()
+        answer: Any = result.result
+        answer["GeneratedTime"] = self.backend.labkit_report[0]  # type: ignore[attr-defined]
+        return result
+
+    def get_access_key_last_used(self) -> ActionResult:
+        try:
+            return super().get_access_key_last_used()
+        except NotFoundException:
+            # AWS does not say whether a key exists elsewhere: it refuses to tell.
+            key = self.backend.access_keys.get(self.get_access_key())
+            caller = (f"arn:aws:iam::{self.current_account}:user/{key.user_name}"
+                      if key is not None and key.user_name else "the caller")
+            raise access_denied(caller, "iam:GetAccessKeyLastUsed",
+                                f"access key {self._get_param('AccessKeyId')}") from None
+
+
+def access_denied(caller: str, action: str, resource: str) -> AccessDeniedError:
+    """moto's AccessDenied, with AWS's whole message (moto's stops after the action)."""
+    from labkit.sandbox.fidelity import reword
+
+    error = AccessDeniedError(user_arn=caller, action=action)
+    reword(error, f"User: {caller} is not authorized to perform: {action} on resource: "
+                  f"{resource}")
+    return error
