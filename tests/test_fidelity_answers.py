@@ -273,3 +273,60 @@ def test_account_summary_agrees_with_the_reports_root_row(labkit_account: Accoun
     finally:
         box.admin("POST", "root-key", {"active": None, "created": None, "last_used": None})
     assert iam.get_account_summary()["SummaryMap"]["AccountAccessKeysPresent"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# What a curious learner tries next: groups, inline policies, policy versions, session tokens.
+
+def _group_with_user(acct: Account, name: str) -> None:
+    try:
+        acct.iam.create_group(GroupName=name)
+    except Exception:  # noqa: BLE001  (there already)
+        pass
+    acct.iam.add_user_to_group(GroupName=name, UserName=USER)
+
+
+def test_delete_group_refuses_while_it_has_users(account: Account) -> None:
+    _group_with_user(account, "lab-readers")
+    got = _error(lambda: account.iam.delete_group(GroupName="lab-readers"))
+    assert got["Code"] == "DeleteConflict" and got["status"] == 409
+    assert got["Message"] == "Cannot delete entity, must remove users from group first."
+
+
+def test_a_duplicate_group_is_refused_in_aws_words(account: Account) -> None:
+    _group_with_user(account, "lab-readers")
+    got = _error(lambda: account.iam.create_group(GroupName="lab-readers"))
+    assert got["Code"] == "EntityAlreadyExists" and got["status"] == 409
+    assert got["Message"] == "Group with name lab-readers already exists."
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda iam: iam.get_group_policy(GroupName="lab-readers", PolicyName="no-such-policy"),
+     "The group policy with name no-such-policy cannot be found."),
+    (lambda iam: iam.delete_user_policy(UserName=USER, PolicyName="no-such-policy"),
+     "The user policy with name no-such-policy cannot be found."),
+    (lambda iam: iam.delete_access_key(UserName=USER, AccessKeyId="AKIAIOSFODNN7EXAMPLE"),
+     "The Access Key with id AKIAIOSFODNN7EXAMPLE cannot be found."),
+], ids=["group-policy", "delete-user-policy", "access-key"])
+def test_more_no_such_entity_texts(account: Account, call, message: str) -> None:
+    _group_with_user(account, "lab-readers")
+    got = _error(lambda: call(account.iam))
+    assert got["Code"] == "NoSuchEntity" and got["status"] == 404
+    assert got["Message"] == message
+
+
+def test_policy_versions_answer_as_aws(account: Account) -> None:
+    policy = _policy(account, "lab-versions")
+    got = _error(lambda: account.iam.get_policy_version(PolicyArn=policy["Arn"], VersionId="v9"))
+    assert got["Code"] == "NoSuchEntity"
+    assert got["Message"] == \
+        f"Policy {policy['Arn']} version v9 does not exist or is not attachable."
+    assert account.iam.list_policy_versions(PolicyArn=policy["Arn"])["IsTruncated"] is False
+
+
+def test_session_token_duration_is_validated(account: Account) -> None:
+    got = _error(lambda: account.client("sts").get_session_token(DurationSeconds=200000))
+    assert got["Code"] == "ValidationError" and got["status"] == 400
+    assert got["Message"] == ("1 validation error detected: Value '200000' at 'durationSeconds' "
+                              "failed to satisfy constraint: Member must have value less than "
+                              "or equal to 129600")

@@ -44,8 +44,31 @@ def _value(data: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# STS's DurationSeconds ranges (botocore's model: 900 up to these).
+_MAX_DURATION = {"sts:AssumeRole": 43200, "sts:GetSessionToken": 129600,
+                 "sts:GetFederationToken": 129600}
+
+
+def _duration(action: str, data: Any) -> str | None:
+    text = _value(data, "DurationSeconds")
+    if action not in _MAX_DURATION or text is None or not text.lstrip("-").isdigit():
+        return None
+    seconds = int(text)
+    if seconds < 900:
+        return (f"1 validation error detected: Value '{seconds}' at 'durationSeconds' failed to "
+                "satisfy constraint: Member must have value greater than or equal to 900")
+    if seconds > _MAX_DURATION[action]:
+        return (f"1 validation error detected: Value '{seconds}' at 'durationSeconds' failed to "
+                f"satisfy constraint: Member must have value less than or equal to "
+                f"{_MAX_DURATION[action]}")
+    return None
+
+
 def problem(action: str, data: Any) -> str | None:
     """AWS's ValidationError message for this request, or None when its parameters are fine."""
+    duration = _duration(action, data)
+    if duration is not None:
+        return duration
     if action == "sts:AssumeRole":
         arn, session = _value(data, "RoleArn"), _value(data, "RoleSessionName")
         if session is not None and len(session) > 64:

@@ -127,6 +127,36 @@ class SandboxIAMBackend(IAMBackend):
         with _says(f"The role policy with name {policy_name} cannot be found."):
             return super().get_role_policy(role_name, policy_name)
 
+    def get_group_policy(self, group_name: str, policy_name: str) -> Any:
+        self.get_group(group_name)
+        with _says(f"The group policy with name {policy_name} cannot be found."):
+            return super().get_group_policy(group_name, policy_name)
+
+    def delete_user_policy(self, user_name: str, policy_name: str) -> None:
+        self.get_user(user_name)
+        with _says(f"The user policy with name {policy_name} cannot be found."):
+            super().delete_user_policy(user_name, policy_name)
+
+    def create_group(self, group_name: str, path: str = "/") -> Any:
+        if group_name in self.groups:
+            raise EntityAlreadyExists(f"Group with name {group_name} already exists.")
+        return super().create_group(group_name, path)
+
+    def delete_group(self, group_name: str) -> None:
+        if self.get_group(group_name).users:
+            raise DeleteConflictException(
+                "Cannot delete entity, must remove users from group first.")
+        super().delete_group(group_name)
+
+    def get_policy_version(self, policy_arn: str, version_id: str) -> Any:
+        with _says(f"Policy {policy_arn} version {version_id} does not exist or is not "
+                   "attachable."):
+            return super().get_policy_version(policy_arn, version_id)
+
+    def delete_access_key(self, access_key_id: str, user_name: str) -> None:
+        with _says(f"The Access Key with id {access_key_id} cannot be found."):
+            super().delete_access_key(access_key_id, user_name)
+
     def _login_profile(self, user_name: str) -> Any:
         user = self.get_user(user_name)
         if not user.password:

@@ -46,6 +46,12 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         answer["IsTruncated"] = False  # the course's users hold at most two keys
         return result
 
+    def list_policy_versions(self) -> ActionResult:
+        result = super().list_policy_versions()
+        answer: Any = result.result
+        answer["IsTruncated"] = False  # at most five versions
+        return result
+
     def delete_access_key(self) -> ActionResult:
         self._user_name_or_refuse()
         return super().delete_access_key()
