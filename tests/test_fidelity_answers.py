@@ -330,3 +330,38 @@ def test_session_token_duration_is_validated(account: Account) -> None:
     assert got["Message"] == ("1 validation error detected: Value '200000' at 'durationSeconds' "
                               "failed to satisfy constraint: Member must have value less than "
                               "or equal to 129600")
+
+
+def _role_session(acct: Account, role_name: str, policy_arn: str | None):
+    import boto3
+
+    role = _role(acct, role_name, {"AWS": _user_arn()})
+    if policy_arn:
+        acct.iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
+    made = acct.client("sts", _key(acct)).assume_role(
+        RoleArn=role["Arn"], RoleSessionName="lesson-07")["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=made["AccessKeyId"], aws_secret_access_key=made["SecretAccessKey"],
+        aws_session_token=made["SessionToken"], region_name="us-east-1",
+    ).client("iam", endpoint_url=acct.url)
+
+
+def test_last_used_refused_to_a_role_names_its_session_and_the_key(account: Account) -> None:
+    iam = _role_session(account, "lab-no-rights", None)
+    session = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/lab-no-rights/lesson-07"
+    got = _error(lambda: iam.get_access_key_last_used(AccessKeyId="AKIAIOSFODNN7EXAMPLE"))
+    assert got["Code"] == "AccessDenied" and got["status"] == 403
+    assert got["Message"] == (
+        f"User: {session} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: "
+        "access key AKIAIOSFODNN7EXAMPLE because no identity-based policy allows the "
+        "iam:GetAccessKeyLastUsed action")
+
+
+def test_last_used_of_an_unknown_key_from_a_role_names_its_session(account: Account) -> None:
+    iam = _role_session(account, "lab-reader-role", "arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    session = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/lab-reader-role/lesson-07"
+    got = _error(lambda: iam.get_access_key_last_used(AccessKeyId="AKIAIOSFODNN7EXAMPLE"))
+    assert got["Code"] == "AccessDenied"
+    assert got["Message"] == (
+        f"User: {session} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: "
+        "access key AKIAIOSFODNN7EXAMPLE")

@@ -220,6 +220,8 @@ def _resource_arn(request: Any) -> str | None:
     policy = _param(data, "PolicyArn")
     if policy:
         return policy
+    if action == "iam:GetAccessKeyLastUsed" and _param(data, "AccessKeyId"):
+        return f"access key {_param(data, 'AccessKeyId')}"  # AWS's words for a key
     if action in ("iam:GetUser", "iam:CreateAccessKey", "iam:ListAccessKeys",
                   "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:ChangePassword"):
         return moto_adapter.caller_arn(request)  # about the caller itself

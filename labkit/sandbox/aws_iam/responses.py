@@ -88,15 +88,24 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         answer["GeneratedTime"] = self.backend.labkit_report[0]  # type: ignore[attr-defined]
         return result
 
+    def _caller_arn(self) -> str:
+        """The ARN of whoever signed this request: an IAM user, or a role's session."""
+        from moto.sts.models import sts_backends
+
+        key_id = self.get_access_key()
+        key = self.backend.access_keys.get(key_id)
+        if key is not None and key.user_name:
+            return f"arn:aws:iam::{self.current_account}:user/{key.user_name}"
+        session = sts_backends[self.current_account][self.partition] \
+            .get_assumed_role_from_access_key(key_id)
+        return session.arn if session is not None else f"arn:aws:iam::{self.current_account}:root"
+
     def get_access_key_last_used(self) -> ActionResult:
         try:
             return super().get_access_key_last_used()
         except NotFoundException:
             # AWS does not say whether a key exists elsewhere: it refuses to tell.
-            key = self.backend.access_keys.get(self.get_access_key())
-            caller = (f"arn:aws:iam::{self.current_account}:user/{key.user_name}"
-                      if key is not None and key.user_name else "the caller")
-            raise access_denied(caller, "iam:GetAccessKeyLastUsed",
+            raise access_denied(self._caller_arn(), "iam:GetAccessKeyLastUsed",
                                 f"access key {self._get_param('AccessKeyId')}") from None
 
 
