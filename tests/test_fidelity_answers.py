@@ -365,3 +365,22 @@ def test_last_used_of_an_unknown_key_from_a_role_names_its_session(account: Acco
     assert got["Message"] == (
         f"User: {session} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: "
         "access key AKIAIOSFODNN7EXAMPLE")
+
+
+def test_every_secret_and_token_issued_is_remembered(labkit_account: Account) -> None:
+    _fresh_user(labkit_account)
+    made = labkit_account.iam.create_access_key(UserName=USER)["AccessKey"]
+    user_sts = labkit_account.client("sts", _key(labkit_account))
+    session = user_sts.get_session_token()["Credentials"]
+    role = _role(labkit_account, "lab-remembered", {"AWS": _user_arn()})
+    assumed = user_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="lesson-07")["Credentials"]
+    candidates = [made["SecretAccessKey"], session["SecretAccessKey"], session["SessionToken"],
+                  assumed["SecretAccessKey"], assumed["SessionToken"], "not-a-secret-at-all"]
+    found = labkit_account.box.admin("POST", "issued", {"candidates": candidates})["issued"]
+    assert found == [0, 1, 2, 3, 4]
+
+
+def test_get_session_token_needs_no_permission(account: Account) -> None:
+    # STS API reference: "No permissions are required for users to perform this operation."
+    got = account.client("sts", _key(account)).get_session_token()["Credentials"]
+    assert re.match(AWS_UNIQUE_ID.format("ASIA"), got["AccessKeyId"])

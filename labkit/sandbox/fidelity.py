@@ -330,8 +330,8 @@ def _authorization() -> None:
     def check_action_permitted(self: Any, resource: str) -> None:
         action, data = moto_adapter.action(self), moto_adapter.params(self)
         validate(action, data)  # AWS checks the parameters before the permissions
-        if action == "sts:GetCallerIdentity":
-            return  # AWS answers it whatever the policies say
+        if action in ("sts:GetCallerIdentity", "sts:GetSessionToken"):
+            return  # AWS answers them whatever the policies say (STS API reference)
         allowed = explicit_deny = False
         for policy in moto_adapter.caller(self).collect_policies():
             result = IAMPolicy(policy).is_action_permitted(action, resource)
