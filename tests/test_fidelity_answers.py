@@ -384,3 +384,20 @@ def test_get_session_token_needs_no_permission(account: Account) -> None:
     # STS API reference: "No permissions are required for users to perform this operation."
     got = account.client("sts", _key(account)).get_session_token()["Credentials"]
     assert re.match(AWS_UNIQUE_ID.format("ASIA"), got["AccessKeyId"])
+
+
+def test_federation_token_validates_name_and_policy_length(account: Account) -> None:
+    sts = account.client("sts", _key(account))
+    got = _error(lambda: sts.get_federation_token(Name="lab user!"))
+    assert got["Code"] == "ValidationError" and got["status"] == 400
+    assert got["Message"] == ("1 validation error detected: Value 'lab user!' at 'name' failed "
+                              "to satisfy constraint: Member must satisfy regular expression "
+                              r"pattern: [\w+=,.@-]*")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::b{i:04d}"}
+        for i in range(40)]})
+    got = _error(lambda: sts.get_federation_token(Name="lab-user", Policy=policy))
+    assert got["Code"] == "ValidationError"
+    assert got["Message"] == (f"1 validation error detected: Value '{policy}' at 'policy' failed "
+                              "to satisfy constraint: Member must have length less than or "
+                              "equal to 2048")

@@ -80,6 +80,15 @@ def problem(action: str, data: Any) -> str | None:
                     f"{_SESSION_PATTERN}")
         if arn is not None and not _ROLE_ARN.match(arn):
             return f"{arn} is invalid"
+    if action == "sts:GetFederationToken":
+        name, policy = _value(data, "Name"), _value(data, "Policy")
+        if name is not None and not _SESSION_NAME.match(name):
+            return (f"1 validation error detected: Value '{name}' at 'name' failed to satisfy "
+                    f"constraint: Member must satisfy regular expression pattern: "
+                    f"{_SESSION_PATTERN}")
+        if policy is not None and len(policy) > 2048:
+            return (f"1 validation error detected: Value '{policy}' at 'policy' failed to "
+                    "satisfy constraint: Member must have length less than or equal to 2048")
     if action in _POLICY_ARN_ACTIONS:
         arn = _value(data, "PolicyArn")
         if arn is not None and not _POLICY_ARN.match(arn):
