@@ -148,11 +148,11 @@ def _sandbox(action: str, home: Path) -> int:
 
 
 def _describe_time(now: datetime, offset_s: float) -> str:
-    """One line: the sandbox's time, and whether (and how far) it is ahead of real time."""
+    """One line: the sandbox's time (the host's calendar) and how much time it simulated."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     if offset_s <= 0:
         return f"{stamp} (real time)"
-    return f"{stamp} (simulated: {_span(offset_s)} ahead of real time)"
+    return f"{stamp} (simulated: {_span(offset_s)} have passed in the sandbox)"
 
 
 def _span(seconds: float) -> str:

@@ -409,13 +409,20 @@ def _credentials_expired(lesson: Lesson) -> Verdict:
     answer = lesson.last_answer("AssumeRole") or {}
     if "Credentials" not in answer:
         return Verdict(False, "No temporary credentials yet.", "Run Step 2 (assume_role) first.")
-    expires = answer["Credentials"]["Expiration"]
-    if lesson.lab.now() < expires:
-        return Verdict(False, f"These credentials are still valid until {expires:%H:%M:%S} UTC "
-                              "(sandbox time).",
-                       'Move the clock past it first: lesson.advance_clock("20m").')
+    # The sandbox's answer decides, not the Expiration printed earlier: the sandbox presents its
+    # dates on the host's calendar, so a moved clock makes what it issued older instead
+    # (labkit/sandbox/clock.py), and an Expiration already printed stays as it was.
     sts = lesson.client("sts", credentials=answer["Credentials"])
-    return checks.refusal("ExpiredToken", sts.get_caller_identity)
+    try:
+        sts.get_caller_identity()
+    except Exception as exc:  # noqa: BLE001 - the verdict below explains every refusal
+        return checks.refusal("ExpiredToken", _raise, exc)
+    return Verdict(False, "These credentials still work: they have not expired yet.",
+                   'Move the clock past their expiry first: lesson.advance_clock("20m").')
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
 
 
 @exercise_check("07_prefer_iam_roles", "assumed_role_arn")

@@ -129,9 +129,11 @@ class Lesson:
         except LabError as exc:
             print(f"The clock stays as it is: {exc}")
             return
-        print(f"Simulated: the sandbox's clock moved forward {duration}; it is now "
-              f"{now:%Y-%m-%d %H:%M:%S} UTC there (terminal: python -m labkit sandbox advance "
-              f"{duration}).")
+        # The sandbox presents its dates on your computer's calendar: what happened before the
+        # move is now that much older (labkit/sandbox/clock.py says why).
+        print(f"Simulated: {duration} passed in the sandbox; everything in it is {duration} "
+              f"older as of {now:%Y-%m-%d %H:%M:%S} UTC (terminal: python -m labkit sandbox "
+              f"advance {duration}).")
 
     def last_answer(self, operation: str) -> Any:
         """What AWS last answered to `operation` (e.g. "CreateAccessKey") through the lesson."""

@@ -66,9 +66,13 @@ def company(lab: Any, now: datetime | None = None) -> Seeded:
     if not lab.simulated:
         return Seeded((), 0, False, note="Skipped: the company scenario runs only in the "
                       "sandbox, never in a real AWS account.")
-    now = now or datetime.now(UTC)
-    users = _users(now)
+    now = now or lab.now()  # the sandbox's time, which a lesson may have moved forward
     backdate = lab.sandbox is not None and lab.sandbox.has_fidelity_fixes
+    if backdate:
+        # The admin API takes times on the sandbox's own clock, which runs `offset` ahead of
+        # the times it presents (labkit/sandbox/clock.py).
+        now = now + _clock_offset(lab)
+    users = _users(now)
     if backdate:
         with contextlib.suppress(SandboxError):  # a sandbox from an older labkit: as below
             # labkit's sandbox makes the account itself, in one admin call instead of about 40
@@ -101,6 +105,15 @@ def company(lab: Any, now: datetime | None = None) -> Seeded:
     if backdate:
         _plant_root_key(lab, now)
     return Seeded(NAMES, keys, backdate)
+
+
+def _clock_offset(lab: Any) -> timedelta:
+    """How far the sandbox's own clock runs ahead of the times it presents."""
+    if "clock" not in lab.sandbox.fixes:
+        return timedelta(0)
+    with contextlib.suppress(SandboxError):
+        return timedelta(seconds=float(lab.sandbox.admin("GET", "clock").get("offset_s", 0)))
+    return timedelta(0)
 
 
 def _plant_root_key(lab: Any, now: datetime) -> None:

@@ -28,9 +28,13 @@ def _frame(rows: list[dict[str, Any]], source: str) -> pd.DataFrame:
 
 
 def _from_sandbox(lab: Any, since: float) -> pd.DataFrame:
-    events = lab.sandbox.admin("GET", f"trail?since={since}")["events"]
+    # The sandbox stamps events on its own clock and presents times shifted back by its offset
+    # (labkit/sandbox/clock.py): an event before `advance 91d` happened 91 days ago.
+    offset = float(lab.sandbox.admin("GET", "clock").get("offset_s", 0)) \
+        if "clock" in lab.sandbox.fixes else 0.0
+    events = lab.sandbox.admin("GET", f"trail?since={since + offset}")["events"]
     rows = [{
-        "time": datetime.fromtimestamp(e["time"], UTC),
+        "time": datetime.fromtimestamp(e["time"] - offset, UTC),
         "event": e["event"], "user": e["user"] or None, "key_id": e["access_key_id"] or None,
         "key": mask_key_id(e["access_key_id"]) or None, "source": e["source"] or None,
         "error": e["error"] or None, "service": e["service"] or None,

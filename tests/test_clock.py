@@ -96,15 +96,52 @@ def test_role_credentials_expire_when_the_clock_passes_their_expiration(lab) -> 
     assert ":assumed-role/lab-reader/" in lab.client_for(fresh, "sts").get_caller_identity()["Arn"]
 
 
-def test_advance_clock_returns_the_new_sandbox_time(lab) -> None:
-    before = lab.now()
+def test_advance_clock_ages_the_account_and_keeps_the_hosts_calendar(lab) -> None:
+    iam = lab.client("iam")
+    iam.create_user(UserName=USER)
+    made = iam.create_access_key(UserName=USER)["AccessKey"]["CreateDate"]
     after = lab.advance_clock(timedelta(hours=2))
-    assert after.tzinfo is not None and after - before >= timedelta(hours=2)
-    assert lab.now() >= after
+    # The sandbox's now stays the host's now; what happened before the move is 2 hours older.
+    assert after.tzinfo is not None and abs(after - datetime.now(UTC)) < timedelta(minutes=5)
+    listed = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"][0]["CreateDate"]
+    assert made - listed == timedelta(hours=2)
     with pytest.raises(LabError) as err:
         lab.advance_clock("-2h")
     assert "only moves forward" in str(err.value)
-    assert lab.now() - after < timedelta(hours=1)  # the refused move changed nothing
+    assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"][0]["CreateDate"] == listed
+
+
+def test_outside_tools_see_no_future_dates_after_an_advance(lab) -> None:
+    iam = lab.client("iam")
+    iam.create_user(UserName=USER)
+    made = iam.create_access_key(UserName=USER)["AccessKey"]
+    key = AccessKey(made["AccessKeyId"], made["SecretAccessKey"], USER)
+    lab.client_for(key, "sts").get_caller_identity()
+    role = _role_for(lab, lab.identity.arn)
+    lab.advance_clock("91d")
+    host_now = datetime.now(UTC) + timedelta(seconds=5)  # what Prowler compares against
+    used = iam.get_access_key_last_used(AccessKeyId=key.access_key_id)
+    answered = used["ResponseMetadata"]["HTTPHeaders"]["date"]
+    from email.utils import parsedate_to_datetime
+
+    assert parsedate_to_datetime(answered) <= host_now
+    assert used["AccessKeyLastUsed"]["LastUsedDate"] <= host_now - timedelta(days=90)
+    created = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"][0]["CreateDate"]
+    assert created <= host_now - timedelta(days=90)
+    assert iam.get_role(RoleName="lab-reader")["Role"]["CreateDate"] <= host_now
+    _, fresh_expiration = _temporary(lab, role)
+    assert fresh_expiration <= host_now + timedelta(minutes=15)
+    iam.generate_credential_report()
+    report = iam.get_credential_report()
+    assert report["GeneratedTime"] <= host_now
+    import csv
+    import io
+
+    row = next(r for r in csv.DictReader(io.StringIO(report["Content"].decode()))
+               if r["user"] == USER)
+    for column in ("user_creation_time", "access_key_1_last_rotated",
+                   "access_key_1_last_used_date"):
+        assert datetime.fromisoformat(row[column]) <= host_now - timedelta(days=90), column
 
 
 def test_key_ages_and_last_use_follow_the_clock(lab) -> None:
@@ -162,7 +199,7 @@ def test_sandbox_advance_and_status_on_the_command_line(sandbox_home: Path) -> N
         assert "Traceback" not in refused.stderr
     status = _cli("sandbox", "status", home=sandbox_home)
     assert status.returncode == 0
-    assert "time:" in status.stdout and "1 day, 2 hours ahead of real time" in status.stdout
+    assert "time:" in status.stdout and "1 day, 2 hours have passed" in status.stdout
     assert _cli("sandbox", "reset", home=sandbox_home).returncode == 0
     assert "(real time)" in _cli("sandbox", "status", home=sandbox_home).stdout
 

@@ -31,6 +31,7 @@ class Account:
         self.console = console
         self.ca = ca  # the labkit sandbox's certificate (None: a stock moto over http)
         self.iam = self.client("iam")
+        self.box = None  # labkit's sandbox (admin API), None on a stock moto
 
     def client(self, service: str, key: AccessKey | None = None):
         key = key or self.console
@@ -43,7 +44,9 @@ class Account:
 def labkit_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Account]:
     home = tmp_path_factory.mktemp("fidelity")
     box = sandbox.ensure(home)
-    yield Account(box.url, box.console, box.ca)
+    acct = Account(box.url, box.console, box.ca)
+    acct.box = box  # the admin API: trail, root key
+    yield acct
     sandbox.stop(home)
 
 
@@ -168,15 +171,20 @@ def test_credential_report_has_last_used_region_service_and_generation_time(
     assert rows[0]["user"] == "<root_account>"
 
 
-def test_a_key_keeps_its_report_column_when_the_other_is_deleted(labkit_account: Account) -> None:
+def test_a_users_only_key_is_reported_in_slot_1(labkit_account: Account) -> None:
+    # AWS's documentation of the report: access_key_1_* is the user's key, access_key_2_* "a
+    # second access key"; recorded AWS answers list the survivor of two in slot 1.
     _fresh_user(labkit_account)
     first, second = _key(labkit_account), _key(labkit_account)
     labkit_account.iam.delete_access_key(UserName=USER, AccessKeyId=first.access_key_id)
+    created = labkit_account.iam.list_access_keys(UserName=USER)["AccessKeyMetadata"][0]
+    assert created["AccessKeyId"] == second.access_key_id
     _, rows = _report(labkit_account)
     row = next(r for r in rows if r["user"] == USER)
-    assert row["access_key_1_last_rotated"] == "N/A"
-    assert row["access_key_2_active"] == "true"
-    assert second.access_key_id  # the survivor is reported in slot 2
+    assert row["access_key_1_active"] == "true"
+    assert row["access_key_1_last_rotated"] == created["CreateDate"].strftime(
+        "%Y-%m-%dT%H:%M:%S+00:00")
+    assert row["access_key_2_active"] == "false" and row["access_key_2_last_rotated"] == "N/A"
 
 
 def test_only_the_course_managed_policies_are_loaded(labkit_account: Account) -> None:

@@ -139,3 +139,14 @@ def test_lesson_00_checks_widgets_are_installed_without_importing_them() -> None
             "print([v.ok for v in said][-1], said[-1].title)")
     done = _fresh_python(code)
     assert done.stdout.startswith("True ipywidgets 8."), done.stderr[-800:]
+
+
+def test_company_after_an_advance_is_aged_from_the_sandboxs_time(lab) -> None:
+    lab.advance_clock("91d")
+    scenario.company(lab)  # no `now`: the sandbox's time, not the host's plus nothing
+    keys = reports.key_inventory(lab.client("iam"))  # against the sandbox's answers' Date
+    rows = keys[keys["user"].isin(NAMES)].sort_values(["user", "key_slot"])
+    got = [(r.user, int(r.key_slot), bool(r.active), int(r.age_days),
+            None if pd.isna(r.days_since_use) else int(r.days_since_use))
+           for r in rows.itertuples()]
+    assert got == [k for k in _expected() if k[1] != "password"]  # not 91 days too old

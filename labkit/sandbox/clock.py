@@ -3,6 +3,15 @@
 Everything time-based inside the sandbox process reads it: moto's timestamps (key creation and
 last use, the credential report), credential expiry, the activity trail. `install()` points
 moto's `utcnow` at it; `parse_duration` is shared with the command line and `Lab.advance_clock`.
+
+What clients see (the choice, and why): every client reads the sandbox's dates against its own
+host's clock, and outside tools (Prowler, the aws CLI, a learner's script) cannot be told about an
+offset. So the sandbox *presents* every time shifted back by the offset (`presented`): its "now"
+is always the host's now, and advancing the clock makes everything that already happened that
+much older - a key made before `advance 91d` was made 91 days ago, credentials that were valid
+for an hour expired long ago. No client ever sees a date in the future, and ages, last-use and
+expiry agree whichever way a client computes them (against the host's clock, the Date header or
+`Lab.now()`). Inside the process the clock runs ahead (`now`), so moto's own comparisons hold.
 """
 
 from __future__ import annotations
@@ -78,10 +87,19 @@ class Clock:
         with self._lock:
             self.offset = timedelta(0)
 
+    def presented(self, moment: datetime) -> datetime:
+        """`moment` (on this clock) as clients see it: shifted back by the offset, so that the
+        sandbox's now is the host's now and everything before an advance is older."""
+        return moment - self.offset
+
+    def internal(self, moment: datetime) -> datetime:
+        """A time a client gave (on the host's calendar) on this clock: the inverse of presented."""
+        return moment + self.offset
+
     def describe(self) -> dict[str, object]:
-        """What the admin API reports: the time, the offset, whether it is simulated."""
-        return {"now": self.now().isoformat(), "offset_s": self.offset.total_seconds(),
-                "simulated": self.simulated}
+        """What the admin API reports: the time clients see, the offset, whether it is simulated."""
+        return {"now": self.presented(self.now()).isoformat(),
+                "offset_s": self.offset.total_seconds(), "simulated": self.simulated}
 
 
 CLOCK = Clock()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from collections.abc import Callable
 from typing import Any, NoReturn
+
+from labkit.sandbox import moto_adapter
 
 FIXES = (
     "inactive-keys-rejected",
@@ -25,6 +26,7 @@ FIXES = (
     "same-account-trust",
     "assume-role-refusals",
     "aws-messages",
+    "aws-answers",
 )
 
 # The AWS managed policies the course uses; loading all 1,400 costs a second and tens of MB.
@@ -46,7 +48,6 @@ REPORT_HEADER = (
     "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
     "cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
 )
-_DATE = "%Y-%m-%dT%H:%M:%S+00:00"
 
 # The simulated root user's access key (a lesson can plant one to show CIS 1.4); None = no key.
 ROOT_KEY: dict[str, Any] = {"active": None, "created": None, "last_used": None}
@@ -67,6 +68,9 @@ def _remember(*secrets: str | None) -> None:
     ISSUED.update(_digest(secret) for secret in secrets if secret)
 
 
+remember = _remember
+
+
 def issued(candidates: list[str]) -> list[int]:
     """Which of `candidates` are secrets (or session tokens) this sandbox issued."""
     return [i for i, c in enumerate(candidates) if _digest(c) in ISSUED]
@@ -78,38 +82,17 @@ def install() -> None:
     if _installed:
         return
     _installed = True
-    _managed_policies_subset()
+    from labkit.sandbox import aws_iam, aws_organizations, aws_sts
+
+    aws_iam.register()  # IAM and STS as AWS answers them (moto's backends and responses, subclassed)
+    aws_sts.register()
+    aws_organizations.register()
+    _managed_policies_subset()  # the rest of the IAM/STS fixes live in aws_iam/ and aws_sts/
     _inactive_keys_rejected()
-    _delete_user_conflicts()
-    _credential_report()
-    _remember_issued()
     from labkit.sandbox import clock
 
     clock.install()
     _authorization()
-    _aws_ids()
-    _assume_role_checks()
-    _aws_messages()
-
-
-def _after_init(cls: Any, then: Callable[[Any], Any]) -> None:
-    """Call `then(obj)` on every new `cls` object, once moto's own __init__ has made it."""
-    original = cls.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        then(self)
-
-    cls.__init__ = init
-
-
-def _remember_issued() -> None:
-    from moto.iam import models
-    from moto.sts import models as sts_models
-
-    _after_init(models.AccessKey, lambda key: _remember(key.secret_access_key))
-    _after_init(sts_models.AssumedRole,
-                lambda role: _remember(role.secret_access_key, role.session_token))
 
 
 def _managed_policies_subset() -> None:
@@ -122,13 +105,9 @@ def _managed_policies_subset() -> None:
     aws_managed_policies.aws_managed_policies_data = subset
     models.aws_managed_policies_data = subset
 
-    def init_aws_policies(self: Any) -> list[Any]:
-        return [
-            models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
-            for name, data in wanted.items()
-        ]
+    from labkit.sandbox.aws_iam.models import SandboxIAMBackend
 
-    models.IAMBackend._init_aws_policies = init_aws_policies
+    SandboxIAMBackend.course_policies = wanted
 
 
 def _pick_policies(text: str, names: tuple[str, ...]) -> dict[str, Any]:
@@ -164,9 +143,7 @@ def _inactive_keys_rejected() -> None:
             raise access_control.CreateAccessKeyFailure(reason="InvalidId")
         if "X-Amz-Security-Token" in headers:
             raise access_control.CreateAccessKeyFailure(reason="InvalidToken")
-        self._owner_user_name = key.user_name
-        self._access_key_id = access_key_id
-        self._secret_access_key = key.secret_access_key
+        moto_adapter.accept_user_key(self, key.user_name, access_key_id, key.secret_access_key)
 
     access_control.IAMUserAccessKey.__init__ = init
 
@@ -198,111 +175,6 @@ USER_ATTACHMENTS = (
 )
 
 
-def _delete_user_conflicts() -> None:
-    from moto.iam import models
-    from moto.iam.exceptions import DeleteConflictException
-
-    def delete_user(self: Any, user_name: str) -> None:
-        user = self.get_user(user_name)
-        # AWS refuses while anything still hangs off the user, naming the first thing found.
-        for attribute, what in USER_ATTACHMENTS:
-            if getattr(user, attribute, None):  # (older motos lack service_specific_credentials)
-                raise DeleteConflictException(f"Cannot delete entity, {what} first.")
-        if any(user in g.users for g in self.groups.values()):
-            raise DeleteConflictException("Cannot delete entity, must remove users from group first.")
-        self.tagger.delete_all_tags_for_resource(user.arn)
-        del self.users[user_name]
-
-    models.IAMBackend.delete_user = delete_user
-
-
-def _slot(key: Any) -> int:
-    return getattr(key, "labkit_slot", 0)
-
-
-def _credential_report() -> None:
-    from moto.core.utils import utcnow
-    from moto.iam import models, responses
-    from moto.utilities.utils import get_partition
-
-    original_create = models.User.create_access_key
-
-    def create_access_key(self: Any, prefix: str, status: str = "Active") -> Any:
-        taken = {_slot(k) for k in self.access_keys}
-        key = original_create(self, prefix=prefix, status=status)
-        # AWS keeps a key in its report column (1 or 2) for life, even after the other is deleted.
-        key.labkit_slot = next(s for s in (1, 2, 3) if s not in taken)
-        return key
-
-    models.User.create_access_key = create_access_key
-
-    def key_fields(key: Any | None) -> list[str]:
-        if key is None:
-            return ["false", "N/A", "N/A", "N/A", "N/A"]
-        used = key.last_used  # moto's AccessKeyLastUsed, or None
-        return ["true" if key.status == "Active" else "false", key.create_date.strftime(_DATE),
-                *([used.timestamp.strftime(_DATE), used.region, used.service] if used
-                  else ["N/A", "N/A", "N/A"])]
-
-    def user_row(user: Any) -> str:
-        slots = {_slot(k) or i + 1: k for i, k in enumerate(user.access_keys)}
-        if user.password:
-            password = ["true", user.password_last_used.strftime(_DATE)
-                        if user.password_last_used else "no_information",
-                        getattr(user, "labkit_password_changed", user.create_date)
-                        .strftime(_DATE), "N/A"]
-        else:
-            password = ["false", "N/A", "N/A", "N/A"]
-        cert_fields: list[str] = []
-        for cert in [*user.signing_certificates.values(), None, None][:2]:
-            cert_fields += (["true" if cert.status == "Active" else "false",
-                             cert.upload_date.strftime(_DATE)] if cert else ["false", "N/A"])
-        return ",".join(
-            [user.name, user.arn, user.create_date.strftime(_DATE), *password,
-             "true" if user.mfa_devices else "false",
-             *key_fields(slots.get(1)), *key_fields(slots.get(2)), *cert_fields]
-        )
-
-    def root_row(account_id: str, partition: str) -> str:
-        key = ["false", "N/A", "N/A", "N/A", "N/A"]
-        if ROOT_KEY["active"] is not None:
-            used = ROOT_KEY["last_used"]
-            key = ["true" if ROOT_KEY["active"] else "false", ROOT_KEY["created"],
-                   used or "N/A", "us-east-1" if used else "N/A", "iam" if used else "N/A"]
-        return ",".join(
-            ["<root_account>", f"arn:{partition}:iam::{account_id}:root",
-             ACCOUNT_CREATED.strftime(_DATE), "not_supported", "no_information",
-             "not_supported", "not_supported", "false", *key,
-             "false", "N/A", "N/A", "N/A", "N/A", "false", "N/A", "false", "N/A"]
-        )
-
-    def generate_report(self: Any) -> None:
-        # A fresh snapshot each time (AWS reuses one for 4 hours; the lab wants what just changed).
-        self.labkit_report = (utcnow(), "\n".join(
-            [REPORT_HEADER, root_row(self.account_id, get_partition(self.region_name))]
-            + [user_row(u) for u in self.users.values()]) + "\n")
-        self.credential_report = True
-
-    def get_credential_report(self: Any) -> str:
-        if not getattr(self, "labkit_report", None):
-            raise models.ReportNotPresentException("Credential report not present")
-        return self.labkit_report[1]
-
-    models.IAMBackend.generate_report = generate_report
-    models.IAMBackend.get_credential_report = get_credential_report
-
-    original_get = responses.IamResponse.get_credential_report
-
-    def get_report_response(self: Any) -> Any:
-        result = original_get(self)
-        generated = getattr(self.backend, "labkit_report", None)
-        if generated:
-            result.result["GeneratedTime"] = generated[0].strftime("%Y-%m-%dT%H:%M:%SZ")
-        return result
-
-    responses.IamResponse.get_credential_report = get_report_response
-
-
 # --------------------------------------------------------------------------------------------
 # Authorization as AWS answers it: expired session tokens, AccessDenied that says what and why,
 # same-account trust, AssumeRole refusals.
@@ -328,7 +200,7 @@ def _resource_arn(request: Any) -> str | None:
 
     account = request.account_id
     backend = request.backend
-    action, data = request._action, request._data
+    action, data = moto_adapter.action(request), moto_adapter.params(request)
     if action == "sts:AssumeRole":
         return _param(data, "RoleArn")
     if not action.startswith("iam:"):
@@ -348,9 +220,11 @@ def _resource_arn(request: Any) -> str | None:
     policy = _param(data, "PolicyArn")
     if policy:
         return policy
+    if action == "iam:GetAccessKeyLastUsed" and _param(data, "AccessKeyId"):
+        return f"access key {_param(data, 'AccessKeyId')}"  # AWS's words for a key
     if action in ("iam:GetUser", "iam:CreateAccessKey", "iam:ListAccessKeys",
                   "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:ChangePassword"):
-        return str(request._access_key.arn)  # about the caller itself
+        return moto_adapter.caller_arn(request)  # about the caller itself
     return None
 
 
@@ -358,13 +232,14 @@ def _denied(request: Any, why: str | None) -> NoReturn:
     from moto.core.exceptions import AccessDeniedError
 
     resource = _resource_arn(request)
-    message = f"User: {request._access_key.arn} is not authorized to perform: {request._action}"
+    caller, action = moto_adapter.caller_arn(request), moto_adapter.action(request)
+    message = f"User: {caller} is not authorized to perform: {action}"
     if resource:
         message += f" on resource: {resource}"
     if why:
         message += " " + why
-    error = AccessDeniedError(user_arn=request._access_key.arn, action=request._action)
-    _reword(error, message)  # moto's own message stops after the action's name
+    error = AccessDeniedError(user_arn=caller, action=action)
+    reword(error, message)  # moto's own message stops after the action's name
     raise error
 
 
@@ -390,8 +265,8 @@ def _trust(role: Any, principal: str, account: str, context: dict[str, str]) -> 
     result: str | None = None
     for statement in statements:
         checker = IAMPolicyStatement(statement)
-        if "Action" in statement and not checker._check_element_matches("Action",
-                                                                         "sts:AssumeRole"):
+        if "Action" in statement and not moto_adapter.statement_matches(checker, "Action",
+                                                                        "sts:AssumeRole"):
             continue
         aws = (statement.get("Principal") or {})
         aws = aws.get("AWS") if isinstance(aws, dict) else aws
@@ -403,7 +278,7 @@ def _trust(role: Any, principal: str, account: str, context: dict[str, str]) -> 
             kind = "account"
         else:
             continue
-        if not checker._check_conditions(context):
+        if not moto_adapter.conditions_hold(checker, context):
             continue
         if statement.get("Effect") == "Deny":
             return "deny"
@@ -448,138 +323,45 @@ def _authorization() -> None:
         return raise_invalid_access_key
 
     for request_class in (access_control.IAMRequest, access_control.S3IAMRequest):
-        request_class._raise_invalid_access_key = expired_token_first(
-            request_class._raise_invalid_access_key)
+        moto_adapter.wrap_refusal(request_class, expired_token_first)
+
+    from labkit.sandbox.validation import validate
 
     def check_action_permitted(self: Any, resource: str) -> None:
-        if self._action == "sts:GetCallerIdentity":
-            return  # AWS answers it whatever the policies say
+        action, data = moto_adapter.action(self), moto_adapter.params(self)
+        validate(action, data)  # AWS checks the parameters before the permissions
+        if action in ("sts:GetCallerIdentity", "sts:GetSessionToken"):
+            return  # AWS answers them whatever the policies say (STS API reference)
         allowed = explicit_deny = False
-        for policy in self._access_key.collect_policies():
-            result = IAMPolicy(policy).is_action_permitted(self._action, resource)
+        for policy in moto_adapter.caller(self).collect_policies():
+            result = IAMPolicy(policy).is_action_permitted(action, resource)
             if result == PermissionResult.DENIED:
                 explicit_deny = True
             elif result == PermissionResult.PERMITTED:
                 allowed = True
-        if self._action == "sts:AssumeRole":
+        if action == "sts:AssumeRole":
             try:
                 role = self.backend.get_role_by_arn(resource)
             except NotFoundException:
                 _denied(self, None)  # AWS: the same AccessDenied as for a role you may not use
-            trust = _trust(role, self._access_key.arn, self.account_id,
-                           format_incoming_conditional_values(self._data))
+            trust = _trust(role, moto_adapter.caller_arn(self), self.account_id,
+                           format_incoming_conditional_values(data))
             if trust in (None, "deny"):
                 _denied(self, None)
             if explicit_deny:
                 _denied(self, _EXPLICIT_DENY)
             if trust == "account" and not allowed:
-                _denied(self, _NO_ALLOW.format(action=self._action))
+                _denied(self, _NO_ALLOW.format(action=action))
             return
         if explicit_deny:
             _denied(self, _EXPLICIT_DENY)
         if not allowed:
-            _denied(self, _NO_ALLOW.format(action=self._action))
+            _denied(self, _NO_ALLOW.format(action=action))
 
     access_control.IAMRequest.check_action_permitted = check_action_permitted
 
 
-def _aws_ids() -> None:
-    from moto.iam import models
-    from moto.iam.utils import generate_access_key_id_from_account_id
-
-    def aws_id(user: Any) -> None:
-        # AWS: unique IDs of users start AIDA, then 17 upper-case letters and digits (made as
-        # moto makes role IDs, AROA...: the account in base32, then random letters).
-        user.id = generate_access_key_id_from_account_id(user.account_id, "AIDA", 21)
-
-    _after_init(models.User, aws_id)
-
-
-MAX_DURATION = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-
-
-def _assume_role_checks() -> None:
-    from moto.iam.exceptions import NotFoundException
-    from moto.iam.models import iam_backends
-    from moto.sts import responses
-    from moto.sts.exceptions import STSValidationError
-
-    original = responses.TokenResponse.assume_role
-
-    def assume_role(self: Any) -> Any:
-        duration = self._get_int_param("DurationSeconds", 3600)
-        try:
-            role = iam_backends[self.current_account][self.partition].get_role_by_arn(
-                self._get_param("RoleArn"))
-        except NotFoundException:
-            role = None
-        if role is not None and duration > int(role.max_session_duration or 3600):
-            raise STSValidationError(MAX_DURATION)
-        return original(self)
-
-    responses.TokenResponse.assume_role = assume_role
-
-
-def _aws_messages() -> None:
-    from moto.core.exceptions import AccessDeniedError
-    from moto.iam import models, responses
-    from moto.iam.exceptions import EntityAlreadyExists, NotFoundException, ValidationError
-
-    original_create = models.IAMBackend.create_user
-
-    def create_user(self: Any, region_name: str, user_name: str, *args: Any, **kwargs: Any) -> Any:
-        if user_name in self.users:
-            raise EntityAlreadyExists(f"User with name {user_name} already exists.")
-        return original_create(self, region_name, user_name, *args, **kwargs)
-
-    models.IAMBackend.create_user = create_user
-    original_update = models.IAMBackend.update_access_key
-
-    def update_access_key(self: Any, user_name: str, access_key_id: str,
-                          status: str | None = None) -> Any:
-        if status not in ("Active", "Inactive"):
-            raise ValidationError(
-                f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
-                "constraint: Member must satisfy enum value set: [Active, Inactive]")
-        return original_update(self, user_name, access_key_id, status)
-
-    models.IAMBackend.update_access_key = update_access_key
-    original_last_used = responses.IamResponse.get_access_key_last_used
-
-    def get_access_key_last_used(self: Any) -> Any:
-        try:
-            return original_last_used(self)
-        except NotFoundException:
-            # AWS does not say whether a key exists elsewhere: it refuses to tell.
-            key = self.backend.access_keys.get(self.get_access_key())
-            caller = (f"arn:aws:iam::{self.current_account}:user/{key.user_name}"
-                      if key is not None and key.user_name else "the caller")
-            error = AccessDeniedError(user_arn=caller, action="iam:GetAccessKeyLastUsed")
-            _reword(error, f"User: {caller} is not authorized to perform: "
-                           f"iam:GetAccessKeyLastUsed on resource: access key "
-                           f"{self._get_param('AccessKeyId')}")
-            raise error from None
-
-    responses.IamResponse.get_access_key_last_used = get_access_key_last_used
-
-    # The credential report's password_last_changed is when the password was set.
-    def remember_password(name: str) -> None:
-        original = getattr(models.IAMBackend, name)
-
-        def wrapper(self: Any, user_name: str, *args: Any, **kwargs: Any) -> Any:
-            from moto.core.utils import utcnow
-
-            user = original(self, user_name, *args, **kwargs)
-            self.get_user(user_name).labkit_password_changed = utcnow()
-            return user
-
-        setattr(models.IAMBackend, name, wrapper)
-
-    remember_password("create_login_profile")
-    remember_password("update_login_profile")
-
-
-def _reword(error: Any, message: str) -> None:
+def reword(error: Any, message: str) -> None:
     """Give a moto REST error AWS's message (the XML body is built in its constructor)."""
     from xmltodict import unparse
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.sandbox import connections, fidelity, gate, owner, state
-from labkit.sandbox.activity import Trail, event, sandbox_time
+from labkit.sandbox.activity import Trail, event
 from labkit.sandbox.admin import Admin, bootstrap
 from labkit.sandbox.clock import DurationError
 from labkit.sandbox.tls import CERT, server_context
@@ -152,9 +152,9 @@ def _make_server(port: int, app: Any, tls: Any) -> Any:
             pass  # the trail records requests; the log keeps only errors
 
         def date_time_string(self, timestamp: float | None = None) -> str:
-            # The Date header tells the sandbox's time, as AWS's tells its own: clients that
-            # read it (the key inventory) follow the sandbox's clock.
-            return super().date_time_string(sandbox_time() if timestamp is None else timestamp)
+            # The Date header is on the host's calendar, as every time the sandbox presents
+            # (clock.py says why): clients that read it (the key inventory) agree with the rest.
+            return super().date_time_string(timestamp)
 
         def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
             if "timed out" not in format % args:  # idle connections closed: not worth a line

@@ -1,0 +1,119 @@
+"""moto's IAM response class with the members botocore's IAM model gives each answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult
+from moto.core.serialize import never_return
+from moto.iam.responses import IamResponse
+
+from moto.core.exceptions import AccessDeniedError
+from moto.iam.exceptions import NotFoundException
+
+from labkit.sandbox.aws_iam.models import must_name_user
+from labkit.sandbox.unmodelled import AnswersUnmodelled
+
+NO_ORGANIZATION = "The request was rejected because no organization is associated with your account."
+
+
+class OrganizationNotFound(ServiceException):
+    """IAM's answer to an organizations feature call from a standalone account."""
+
+    code = "OrganizationNotFoundException"
+
+
+class SandboxIamResponse(AnswersUnmodelled, IamResponse):
+    """IAM's answers as AWS shapes them."""
+
+    RESPONSE_KEY_PATH_TO_TRANSFORMER = {
+        **IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
+        # AWS's CreateRole answer stops before these two (GetRole has them).
+        "CreateRoleResponse.Role.MaxSessionDuration": never_return,
+        "CreateRoleResponse.Role.RoleLastUsed": never_return,
+    }
+
+    def _user_name_or_refuse(self) -> None:
+        """Without UserName, AWS acts on the calling user: a role session is not one."""
+        if not self._get_param("UserName") and not self.get_access_key().startswith("AKIA"):
+            raise must_name_user()
+
+    def list_access_keys(self) -> ActionResult:
+        self._user_name_or_refuse()
+        result = super().list_access_keys()
+        answer: Any = result.result
+        answer["IsTruncated"] = False  # the course's users hold at most two keys
+        return result
+
+    def list_policy_versions(self) -> ActionResult:
+        result = super().list_policy_versions()
+        answer: Any = result.result
+        answer["IsTruncated"] = False  # at most five versions
+        return result
+
+    def delete_access_key(self) -> ActionResult:
+        self._user_name_or_refuse()
+        return super().delete_access_key()
+
+    def update_access_key(self) -> ActionResult:
+        self._user_name_or_refuse()
+        return super().update_access_key()
+
+    def create_access_key(self) -> ActionResult:
+        self._user_name_or_refuse()
+        return super().create_access_key()
+
+    def list_service_specific_credentials(self) -> ActionResult:
+        self.backend.get_user(self._get_param("UserName")) if self._get_param("UserName") else None
+        # The sandbox models no service-specific credentials (CodeCommit, Keyspaces): none exist.
+        return ActionResult({"ServiceSpecificCredentials": []})
+
+    def list_organizations_features(self) -> ActionResult:
+        # The lab's account is standalone, as a new AWS account is.
+        raise OrganizationNotFound(NO_ORGANIZATION)
+
+    def get_account_summary(self) -> ActionResult:
+        result = super().get_account_summary()
+        from labkit.sandbox.fidelity import ROOT_KEY
+
+        answer: Any = result.result
+        # Agrees with the credential report's <root_account> row (a lesson may plant a root key).
+        answer["SummaryMap"]["AccountAccessKeysPresent"] = int(ROOT_KEY["active"] is not None)
+        return result
+
+    def get_credential_report(self) -> ActionResult:
+        result = super().get_credential_report()
+        answer: Any = result.result
+        answer["GeneratedTime"] = self.backend.labkit_report[0]  # type: ignore[attr-defined]
+        return result
+
+    def _caller_arn(self) -> str:
+        """The ARN of whoever signed this request: an IAM user, or a role's session."""
+        from moto.sts.models import sts_backends
+
+        key_id = self.get_access_key()
+        key = self.backend.access_keys.get(key_id)
+        if key is not None and key.user_name:
+            return f"arn:aws:iam::{self.current_account}:user/{key.user_name}"
+        session = sts_backends[self.current_account][self.partition] \
+            .get_assumed_role_from_access_key(key_id)
+        return session.arn if session is not None else f"arn:aws:iam::{self.current_account}:root"
+
+    def get_access_key_last_used(self) -> ActionResult:
+        try:
+            return super().get_access_key_last_used()
+        except NotFoundException:
+            # AWS does not say whether a key exists elsewhere: it refuses to tell.
+            raise access_denied(self._caller_arn(), "iam:GetAccessKeyLastUsed",
+                                f"access key {self._get_param('AccessKeyId')}") from None
+
+
+def access_denied(caller: str, action: str, resource: str) -> AccessDeniedError:
+    """moto's AccessDenied, with AWS's whole message (moto's stops after the action)."""
+    from labkit.sandbox.fidelity import reword
+
+    error = AccessDeniedError(user_arn=caller, action=action)
+    reword(error, f"User: {caller} is not authorized to perform: {action} on resource: "
+                  f"{resource}")
+    return error
