@@ -179,7 +179,7 @@ def test_06_deleting_an_unused_key_instead_stays_red(kernel) -> None:
     assert "Keys of cara-analyst were deleted" in k.check()
 
 
-@pytest.mark.parametrize("way", ["boto3", "cli"])
+@pytest.mark.parametrize("way", ["boto3", "cli", "boto3_session"])
 def test_06_only_the_unused_keys_any_way_turns_green(kernel, way: str) -> None:
     k = kernel("06_monitor_key_age_and_usage")
     k.until_exercise()
@@ -190,12 +190,18 @@ def test_06_only_the_unused_keys_any_way_turns_green(kernel, way: str) -> None:
               "\n    for key in iam.list_access_keys(UserName=user)['AccessKeyMetadata']:\n"
               "        iam.update_access_key(UserName=user, AccessKeyId=key['AccessKeyId'],"
               " Status='Inactive')")
-    else:
+    elif way == "cli":
         for user in ("cara-analyst", "fay-data-export"):
             k.run(f"key_id = iam.list_access_keys(UserName='{user}')['AccessKeyMetadata'][0]"
                   "['AccessKeyId']")
             k.run(f"!aws iam update-access-key --user-name {user} --access-key-id {{key_id}} "
                   "--status Inactive")
+    else:
+        k.run("import boto3\nadmin = boto3.Session(profile_name='console').client('iam')\n"
+              "for user in ('cara-analyst', 'fay-data-export'):\n"
+              "    for key in admin.list_access_keys(UserName=user)['AccessKeyMetadata']:\n"
+              "        admin.update_access_key(UserName=user, AccessKeyId=key['AccessKeyId'],"
+              " Status='Inactive')")
     said = k.check()
     assert said.startswith("✅ Every company key unused for 45 days or more is inactive")
     states = _company_keys(k)
@@ -233,7 +239,10 @@ def _role_profile(lab, account: str) -> None:
 
 
 @pytest.mark.parametrize("way", ["boto3", "cli", "boto3_session"])
-def test_07_the_exercise_session_any_way_turns_green(kernel, lab, way: str) -> None:
+def test_07_the_exercise_session_any_way_turns_green(kernel, lab, way: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI caches assumed-role credentials in ~/.aws/cli/cache: a fresh one for this account.
+    monkeypatch.setenv("HOME", str(tmp_path))
     k = kernel("07_prefer_iam_roles")
     k.until_exercise()
     if way == "boto3":
@@ -281,6 +290,26 @@ def test_05_rotation_is_recognised_after_a_kernel_restart(kernel, lab) -> None:
     assert k.check().startswith("✅ Rotated again")
     k.restart()  # done, then restarted: found done before this kernel
     assert k.check().startswith(EARLIER)
+
+
+def test_05_rotation_with_a_plain_session_and_the_cli_turns_green(kernel) -> None:
+    """The keys made with a plain boto3.Session(profile_name=...), the profile switched with
+    `aws configure set`, the old key retired with the CLI: the checkpoints see it all."""
+    k = kernel("05_rotate_access_keys")
+    k.run(k.code[0])
+    k.run(k.code[1])
+    k.run('import boto3\nadmin = boto3.Session(profile_name="console").client("iam")\n'
+          'old_id = admin.list_access_keys(UserName="temporary-iam-user")["AccessKeyMetadata"]'
+          '[0]["AccessKeyId"]\n'
+          'made = admin.create_access_key(UserName="temporary-iam-user")["AccessKey"]\n'
+          'new_id, new_secret = made["AccessKeyId"], made["SecretAccessKey"]')
+    k.run("!aws configure set aws_access_key_id {new_id} --profile temporary-iam-user\n"
+          "!aws configure set aws_secret_access_key {new_secret} --profile temporary-iam-user")
+    assert k.run('print(repr(lesson.verify("new_key_works")))').startswith("✅")
+    k.run("!aws iam update-access-key --user-name temporary-iam-user --access-key-id {old_id} "
+          "--status Inactive\n"
+          "!aws iam delete-access-key --user-name temporary-iam-user --access-key-id {old_id}")
+    assert k.run('print(repr(lesson.verify("rotated")))').startswith("✅ Rotation done: one")
 
 
 def test_05_a_second_key_alone_is_not_a_rotation(kernel) -> None:
