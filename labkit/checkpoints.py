@@ -7,6 +7,12 @@ makes `CHECKS = Checks()` and registers with its decorators; `start()` loads it.
 is one line, `lesson.verify("key_created")`; an exercise check, `lesson.exercise("tag_user")`,
 prints a line starting with ✅, or a hint, and never raises, so Run All passes before the learner
 has typed anything.
+
+A check sees exactly what was asked: `@CHECKS.at_start` hooks note what was already there when
+the lesson started (in `lesson.notes`; `lesson.notes["started"]` is the start on the trail's
+clock), so an exercise check can return `earlier(...)` for work done before this run ("☑️ Done
+before this run of the lesson", recorded with `"earlier": true`) instead of a plain ✅;
+`lesson.remember(...)` keeps key IDs across kernel restarts.
 """
 
 from __future__ import annotations
@@ -46,6 +52,12 @@ class LessonView(Protocol):
 
     def profile_key(self, profile: str = USER) -> AccessKey | None:
         """The key pair a CLI profile holds."""
+
+    def remember(self, **values: Any) -> None:
+        """Keep key IDs for this lesson across kernel restarts."""
+
+    def recall(self) -> dict[str, Any]:
+        """What this lesson remembered."""
 
 
 class Earlier(NamedTuple):
