@@ -140,6 +140,18 @@ def test_03_after_a_kernel_restart_and_on_a_second_run(kernel, lab) -> None:
     assert again["earlier"] is True and again["first"] == entry["first"]
 
 
+def test_03_a_second_run_all_with_nothing_typed_says_earlier(kernel, lab) -> None:
+    k = kernel("03_create_access_keys")
+    k.until_exercise()
+    k.run('iam.tag_user(UserName="temporary-iam-user", Tags=[{"Key": response["AccessKey"]'
+          '["AccessKeyId"], "Value": "CLI key for the tutorial"}])')
+    assert k.check().startswith("✅")
+    k.until_exercise()  # Run All again: the described key is kept, Step 1 makes another
+    said = k.check()
+    assert said.startswith(EARLIER) and "your earlier key AKIA" in said and "✅" not in said
+    assert _progress(lab, "03_create_access_keys", "exercise_key_description")["earlier"] is True
+
+
 # ---------------------------------------------------------------- lesson 06: only the unused keys
 
 def _company_keys(k: Kernel) -> dict[str, str]:
