@@ -56,9 +56,7 @@ def _password_policy(lesson: Lesson) -> tuple[bool, str] | cp.Earlier:
     said = f"the account's passwords must be at least {length} characters long (CIS 1.8)."
     at_start = lesson.notes.get("length_at_start")
     redone = cp.called_since(lesson, "UpdateAccountPasswordPolicy", lesson.notes.get("started", 0))
-    if at_start is not None and at_start >= 14 and not redone:
-        return cp.earlier(said)
-    return True, said[0].upper() + said[1:]
+    return cp.done(said, before=at_start is not None and at_start >= 14 and not redone)
 
 
 # The quiz: (question, choices, index of the answer, why), kept out of the learner's cells.

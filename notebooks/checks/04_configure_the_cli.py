@@ -70,6 +70,4 @@ def _output_table(lesson: Lesson) -> tuple[bool, str] | cp.Earlier:
         return False, (f"The profile {USER} has output = {output or '(not set)'}. Use "
                        f"`!aws configure set output table --profile {USER}`.")
     said = f"the profile {USER} answers in tables: output = table in config."
-    if lesson.notes.get("output_at_start") == "table":
-        return cp.earlier(said)
-    return True, said[0].upper() + said[1:]
+    return cp.done(said, before=lesson.notes.get("output_at_start") == "table")

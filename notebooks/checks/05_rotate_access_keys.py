@@ -124,6 +124,4 @@ def _rotate_again(lesson: Lesson) -> tuple[bool, str] | cp.Earlier:
     if cp.profile_arn(lesson) is None:
         return False, "The profile's key is refused: is it active?"
     said = f"rotated again: {mask_key_id(now)} replaced {step2}, and your profile uses it."
-    if lesson.key is not None and now == lesson.key.access_key_id:
-        return cp.earlier(said)
-    return True, said[0].upper() + said[1:]
+    return cp.done(said, before=lesson.key is not None and now == lesson.key.access_key_id)
