@@ -133,7 +133,7 @@ def _escaping_table() -> type:
 
 def _all_lessons() -> tuple[str, ...]:
     # Imported when needed: the course layer is not loaded to build the command line's options.
-    from labkit.course import LESSONS
+    from labkit.catchup import LESSONS
 
     return LESSONS
 

@@ -26,9 +26,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
                 "labkit.serverext"),
     "domain": ("labkit.iam", "labkit.answers", "labkit.credential_report", "labkit.cis",
                "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario", "labkit.checks",
-               "labkit.keycheck"),
+               "labkit.keycheck", "labkit.downloads", "labkit.lab_profiles", "labkit.readiness",
+               "labkit.memory"),
     "display": ("labkit.widgets", "labkit.reports"),
-    "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress"),
+    "course": ("labkit.course", "labkit.catchup", "labkit.checkpoints", "labkit.notebook",
+               "labkit.progress"),
     "entry": ("labkit", "labkit.__main__"),  # `import labkit` and `python -m labkit`
 }
 ORDER = list(LAYERS)
