@@ -23,9 +23,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "session": ("labkit.session", "labkit.guard", "labkit.profiles", "labkit.serverext"),
     "domain": ("labkit.iam", "labkit.answers", "labkit.credential_report", "labkit.cis",
                "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario", "labkit.checks",
-               "labkit.keycheck"),
-    "display": ("labkit.widgets", "labkit.reports"),
-    "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress"),
+               "labkit.keycheck", "labkit.cli_config"),
+    "display": ("labkit.widgets", "labkit.reports", "labkit.terminal"),
+    "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress",
+               "labkit.outputs"),
     "entry": ("labkit", "labkit.__main__"),  # `import labkit` and `python -m labkit`
 }
 ORDER = list(LAYERS)
