@@ -21,7 +21,7 @@ PROGRESS = "progress.json"
 def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
            now: datetime | None = None) -> None:
     """Keep a checkpoint's result in LABKIT_HOME/progress.json for the class progress view."""
-    from labkit.session import settings
+    from labkit.settings import settings
 
     home = home or settings().home
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -17,8 +17,10 @@ from labkit import checkpoints, checks, iam, notebook
 from labkit.answers import LAST, install_masking, install_tagging, plain
 from labkit.files import write_private_text
 from labkit.keys import AccessKey, mask_secret, validate_key_id, validate_secret
+from labkit.lab import Lab
 from labkit.profiles import configure_profile, read_profile, remove_profile
-from labkit.session import Lab, LabError, connect
+from labkit.session import connect
+from labkit.settings import LabError
 
 # What each lesson needs made (or cleared) before its first step, in order: the names are the
 # catch-up steps in CATCH_UP below. A lesson's setup runs exactly these, whichever ran before.

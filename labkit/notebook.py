@@ -8,7 +8,7 @@ from typing import Any
 from labkit import outputs
 from labkit.checks import error_code, explain
 from labkit.keys import KeyFormatError
-from labkit.session import LabError
+from labkit.settings import LabError
 
 # Names the Setup cells define: a NameError for one of them means the kernel forgot them.
 SETUP_NAMES = frozenset({"lesson", "iam", "sts", "labkit", "widgets", "reports", "scan", "leaks",
