@@ -225,6 +225,13 @@ def _profile_arn(lesson: Lesson, profile: str = USER) -> str | None:
         return None
 
 
+@rule("04_configure_the_cli", "cli_configured")
+def _cli_configured(lesson: Lesson) -> Verdict:
+    from labkit import cli_steps
+
+    return cli_steps.verdict(lesson)
+
+
 @rule("04_configure_the_cli", "cli_identity")
 def _cli_identity(lesson: Lesson) -> Verdict:
     # The CLI and boto3 read the same credentials and config files, the same way (botocore).

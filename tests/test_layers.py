@@ -29,7 +29,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
                "labkit.keycheck", "labkit.cli_config"),
     "display": ("labkit.widgets", "labkit.reports", "labkit.terminal"),
     "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress",
-               "labkit.outputs"),
+               "labkit.outputs", "labkit.cli_steps"),
     "entry": ("labkit", "labkit.__main__"),  # `import labkit` and `python -m labkit`
 }
 ORDER = list(LAYERS)

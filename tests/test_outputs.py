@@ -65,11 +65,11 @@ def test_a_secret_in_one_case_is_masked_where_its_field_is_named() -> None:
 
 def test_session_tokens_are_masked_whole() -> None:
     token, secret = _token(), _secret()
-    text = (f'"Credentials": {{"AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": '
+    text = (f'"Credentials": {{"AccessKeyId": "{EXAMPLE_KEY_ID}", "SecretAccessKey": '
             f'"{secret}", "SessionToken": "{token}"}}')
     shown = mask_secrets_in_text(text)
     assert token not in shown and token[:40] not in shown and secret not in shown
-    assert "ASIAIOSFODNN7EXAMPLE" in shown
+    assert EXAMPLE_KEY_ID in shown
 
 
 def test_ordinary_output_is_left_alone() -> None:
