@@ -8,7 +8,9 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from labkit import cli_config, iam
+from labkit.downloads import download_path, load_key_csv
 from labkit.keys import mask_secret
+from labkit.lab_profiles import configure
 from labkit.verdicts import Verdict
 
 if TYPE_CHECKING:
@@ -16,12 +18,11 @@ if TYPE_CHECKING:
 
 USER = iam.USER_NAME
 PROFILE = iam.USER_NAME  # the named profile later lessons give: --profile temporary-iam-user
+STARTED = "cli_started_ns"  # lesson.notes: when the lesson started (CLI files older: earlier run)
 
 
 def show_key_csv(lesson: Lesson) -> str:
     """Where lesson 03's .csv is and what it holds (the secret masked), and how to see it."""
-    from labkit.course import download_path, load_key_csv
-
     path = download_path(lesson.lab)
     key = load_key_csv(path)
     if key is None:
@@ -60,7 +61,8 @@ def verdict(lesson: Lesson) -> Verdict:
     if found.by_learner:
         said = (f"configured the AWS CLI: {_profiles(found.by_learner)} holds {theirs}, and AWS "
                 f"answers to it as {USER}.")
-        if found.written_ns is not None and found.written_ns < lesson.started_ns:
+        started = lesson.notes.get(STARTED)
+        if found.written_ns is not None and started is not None and found.written_ns < started:
             return Verdict(True, f"Done in an earlier run: you {said}")
         return Verdict(True, f"You {said}")
     if found.wrong_secret:
@@ -83,8 +85,6 @@ def verdict(lesson: Lesson) -> Verdict:
 def configure_cli(lesson: Lesson) -> list[str]:
     """After the checkpoint: keep the key as the profile later lessons name, doing the whole
     `aws configure` for the learner (and saying so) when nobody typed it."""
-    from labkit.course import configure
-
     key, lab = lesson.key, lesson.lab
     if key is None:
         return ["This lesson has no key pair to configure: run the Setup cells again."]
