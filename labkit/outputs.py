@@ -4,6 +4,10 @@ boto3 answers are masked field by field (labkit.answers); a command's output is 
 kernel's stdout and stderr mask it line by line (labkit.keys.mask_secrets_in_text) before it
 reaches the notebook, and `x = !cmd` (IPython's getoutput) gets the masked lines too. The
 one-time reveal (`lesson.reveal(...)`) stays the way to see a secret.
+
+Not covered: ipykernel also copies what a subprocess writes to the kernel's file descriptors
+(`subprocess.run(...)` without capturing, `os.system`) to the kernel's own stdout, the Jupyter
+server's log, before any Python code sees it. `!aws`, `%%bash` and captured output do not go there.
 """
 
 from __future__ import annotations
