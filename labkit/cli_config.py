@@ -81,8 +81,8 @@ def find(lab: Any, key: AccessKey, user_name: str) -> Configured:
             wrong.append(name)
     written = _mtime_ns(lab.credentials_file)
     marks = _recorded(lab)
-    by_lab = tuple(name for name in signing
-                   if isinstance(marks.get(name), dict) and marks[name].get("key") == key.access_key_id
+    by_lab = tuple(name for name in signing if isinstance(marks.get(name), dict)
+                   and marks[name].get("key") == key.access_key_id
                    and marks[name].get("written_ns") == written)
     return Configured(key, tuple(signing), tuple(wrong), by_lab, written)
 

@@ -55,7 +55,8 @@ def verdict(lesson: Lesson) -> Verdict:
     sandbox answers to it as the user; otherwise, what is missing and what to do."""
     key = lesson.key
     if key is None:
-        return Verdict(False, "The lesson has no key pair to look for.", "Run the Setup cells again.")
+        return Verdict(False, "The lesson has no key pair to look for.",
+                       "Run the Setup cells again.")
     found = cli_config.find(lesson.lab, key, USER)
     theirs = f"{key.masked_id}, the key of {USER} you saved in lesson 03"
     if found.by_learner:

@@ -146,7 +146,8 @@ def test_the_learner_types_aws_configure_in_the_lessons_terminal(
     page.keyboard.type("aws sts get-caller-identity")
     page.keyboard.press("Enter")
     page.wait_for_function(
-        "(sel) => (document.querySelector(sel)?.innerText || '').includes('user/temporary-iam-user')",
+        "(sel) => (document.querySelector(sel)?.innerText || '')"
+        ".includes('user/temporary-iam-user')",
         arg=f"{TERMINAL} .xterm-accessibility", timeout=60_000)
     assert "console-admin" not in _terminal_text(page).split("get-caller-identity")[-1]
 
