@@ -14,7 +14,8 @@ from labkit.keys import AccessKey
 from labkit.profiles import read_profile
 
 # The profiles the lab configured because nobody typed `aws configure` (lesson 04, unattended),
-# with the credentials file's modification time just after: a later write is someone else's.
+# with the key it put there. (Typing the same key into the same profile again reads as the lab's:
+# the lesson has learners configure [default], or name the profile anew.)
 BY_LAB = "cli-configured-by-lab.json"
 
 
@@ -81,9 +82,10 @@ def find(lab: Any, key: AccessKey, user_name: str) -> Configured:
             wrong.append(name)
     written = _mtime_ns(lab.credentials_file)
     marks = _recorded(lab)
+    # A profile the lab wrote stays the lab's while it holds that key: any write to the file
+    # (the learner's `aws configure` of [default], a typo) changes its time, not who wrote it.
     by_lab = tuple(name for name in signing if isinstance(marks.get(name), dict)
-                   and marks[name].get("key") == key.access_key_id
-                   and marks[name].get("written_ns") == written)
+                   and marks[name].get("key") == key.access_key_id)
     return Configured(key, tuple(signing), tuple(wrong), by_lab, written)
 
 

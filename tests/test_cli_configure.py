@@ -110,3 +110,54 @@ def test_after_the_learners_own_aws_configure_lessons_04_to_09_run(
             assert errors == [], (stem, errors)
     finally:
         sandbox.stop(home)
+
+
+# --- the checkpoint's reading of the CLI files, against the session's sandbox -------------------
+
+class _Lesson:
+    """What lesson 04's checkpoint reads of a lesson: its lab, its key, its notes."""
+
+    def __init__(self, lab, key) -> None:
+        self.lab, self.key, self.notes = lab, key, {}
+
+
+def test_the_checkpoint_tells_a_wrong_secret_the_labs_profile_and_the_learners(lab) -> None:
+    import time
+
+    from labkit import cli_config, cli_steps, iam
+    from labkit.keys import AccessKey
+    from labkit.profiles import configure_profile
+
+    client = lab.client("iam")
+    iam.create_user(client, USER)
+    iam.attach_user_policy(client, USER, iam.READ_ONLY)
+    key = iam.create_access_key(client)
+    lesson = _Lesson(lab, key)
+    lesson.notes[cli_steps.STARTED] = time.time_ns()
+
+    said = cli_steps.verdict(lesson)
+    assert not said.ok and said.title.startswith("Nobody has run `aws configure` yet")
+
+    # Nobody typed: the lab configures the named profile, and the checkpoint says who did.
+    assert any("so the lab did it for you" in line for line in cli_steps.configure_cli(lesson))
+    assert cli_config.find(lab, key, USER).by_lab == (USER,)
+    said = cli_steps.verdict(lesson)
+    assert not said.ok and said.title.startswith("Not typed by you")
+
+    # A typo in the secret: the profile holds the key ID, and AWS refuses its signature.
+    secret = key.reveal_secret()
+    typo = AccessKey(key.access_key_id, secret[:-1] + ("x" if secret[-1] != "x" else "y"))
+    configure_profile("default", typo, **lab.cli_files)
+    said = cli_steps.verdict(lesson)
+    assert not said.ok and said.code == "SignatureDoesNotMatch" and "[default]" in said.title
+
+    # The learner's own `aws configure` (a later write to the file): theirs, this run.
+    configure_profile("default", key, **lab.cli_files)
+    said = cli_steps.verdict(lesson)
+    assert said.ok and said.title.startswith("You configured the AWS CLI: [default]"), said
+    assert mask_key_id(key.access_key_id) in said.title
+
+    # Run again later: the same files are work of an earlier run.
+    lesson.notes[cli_steps.STARTED] = time.time_ns() + 1
+    said = cli_steps.verdict(lesson)
+    assert said.ok and said.title.startswith("Done in an earlier run: you configured"), said
