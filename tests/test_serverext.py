@@ -63,6 +63,7 @@ def test_the_shipped_config_file_enables_the_extension_and_culling() -> None:
         "etc/ipython": ["jupyter-config/ipython/ipython_kernel_config.json"]}
 
 
+@pytest.mark.slow
 def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
     """`pip install` of the package, in a throwaway environment: Jupyter lists it as enabled."""
     src = tmp_path / "src"
@@ -111,6 +112,7 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
     assert "'labkit.notebook'" in kernel.stdout, kernel.stdout + kernel.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_new_terminal_answers_as_the_sandbox_admin_and_the_sandbox_stops_with_the_server(
         server: Server) -> None:
     data = wait_ready(server)
@@ -134,6 +136,7 @@ def test_a_new_terminal_answers_as_the_sandbox_admin_and_the_sandbox_stops_with_
     assert "is gone" not in (server.labkit_home / state.LOG).read_text()
 
 
+@pytest.mark.slow
 def test_aws_configure_in_a_new_terminal_writes_the_sandbox_files(server: Server) -> None:
     wait_ready(server)
     out = server.terminal("aws configure set region eu-west-1 --profile lab; "
@@ -143,6 +146,7 @@ def test_aws_configure_in_a_new_terminal_writes_the_sandbox_files(server: Server
     assert not (server.home / ".aws").exists()
 
 
+@pytest.mark.slow
 def test_a_kernel_finds_the_sandbox_already_running(server: Server) -> None:
     from jupyter_client import BlockingKernelClient
 
@@ -166,6 +170,7 @@ def test_a_kernel_finds_the_sandbox_already_running(server: Server) -> None:
     assert "".join(printed).split() == [str(data["pid"]), "None", "console-admin"]
 
 
+@pytest.mark.slow
 def test_a_sandbox_exits_by_itself_when_its_server_is_killed(server: Server) -> None:
     box = wait_ready(server)["pid"]
     stop_server(server, signal.SIGKILL)  # no chance to stop the sandbox
@@ -174,6 +179,7 @@ def test_a_sandbox_exits_by_itself_when_its_server_is_killed(server: Server) -> 
     assert "owned this sandbox is gone" in (server.labkit_home / state.LOG).read_text()
 
 
+@pytest.mark.slow
 def test_real_aws_mode_starts_no_sandbox_and_leaves_terminals_alone(tmp_path: Path) -> None:
     srv = start_server(tmp_path / "learner", LABKIT_BACKEND="aws")
     try:
@@ -196,6 +202,7 @@ def parent() -> Iterator[subprocess.Popen[bytes]]:
         proc.wait()
 
 
+@pytest.mark.slow
 def test_a_server_that_finds_a_running_sandbox_adopts_it(
         tmp_path: Path, parent: subprocess.Popen[bytes]) -> None:
     home = tmp_path / ".labkit"
