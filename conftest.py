@@ -52,7 +52,7 @@ def _chose_tests(config: pytest.Config) -> bool:
             or bool(config.option.keyword) or bool(config.option.markexpr))
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)  # before -m reads the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     slow = []
     for item in items:
