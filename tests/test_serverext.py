@@ -79,7 +79,7 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
     # *base* interpreter's when the tests run inside a venv. Plain paths, so their .pth files (an
     # editable labkit's among them) do not load: labkit comes from the copy installed below.
     outer = [p for p in dict.fromkeys(site.getsitepackages() + [site.getusersitepackages()])
-             if Path(p).is_dir()]
+             if p in sys.path and Path(p).is_dir()]
     inner = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import sysconfig; print(sysconfig.get_path('purelib'))"],
                            capture_output=True, text=True, check=True, timeout=60).stdout.strip()
