@@ -209,3 +209,63 @@ def test_the_check_catches_a_read_and_a_change_of_the_environment(tmp_path: Path
         "(settings()) and pass the value in",
     ]
 
+
+def import_graph(paths: list[Path], root: Path = ROOT) -> dict[str, set[str]]:
+    """Each labkit module among `paths` -> the labkit modules it imports (anywhere in it)."""
+    graph = {module_name(path, root): set() for path in paths}
+    for path in paths:
+        module = module_name(path, root)
+        for _, target in imports(path, root):
+            target = target.partition(":")[0]
+            if target != module and target in graph:
+                graph[module].add(target)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles in `graph`: each strongly connected group of two or more, sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_no_import_circle_between_labkit_modules() -> None:
+    found = circles(import_graph(sorted(PACKAGE.rglob("*.py"))))
+    assert not found, "modules that import each other (directly or round a circle): move what " \
+        "both need into a module below them:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+def test_the_check_catches_a_circle(tmp_path: Path) -> None:
+    package = tmp_path / "labkit"
+    package.mkdir()
+    (package / "a.py").write_text("from labkit.b import two\n")
+    (package / "b.py").write_text("def two():\n    from labkit.c import three\n")
+    (package / "c.py").write_text("from labkit.a import *\n")
+    (package / "d.py").write_text("from labkit import a\n")
+    graph = import_graph(sorted(package.glob("*.py")), root=tmp_path)
+    assert circles(graph) == [["labkit.a", "labkit.b", "labkit.c"]]

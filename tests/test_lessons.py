@@ -72,6 +72,7 @@ def _issued_secrets_in(texts: list[str], box) -> list[str]:
     return [candidates[i][:4] + "..." for i in found]
 
 
+@pytest.mark.slow
 def test_the_whole_course_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from labkit import sandbox
 

@@ -484,26 +484,38 @@ def test_binary_files_are_counted_as_skipped(tmp_path: Path,
     assert "No secrets found in 1 file." in out and "Skipped 2 binary files." in out
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/useradd"),
+OTHER_USER_TOOLS = ("/usr/sbin/useradd", "/usr/sbin/userdel", "/usr/sbin/runuser",
+                    "/usr/bin/python3")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not all(map(os.path.exists, OTHER_USER_TOOLS)),
                     reason="making a file unreadable to the scanner needs another OS user (root "
-                           "reads everything)")
+                           "reads everything): run as root where " + ", ".join(OTHER_USER_TOOLS)
+                           + " exist (Debian's passwd, util-linux and python3 packages)")
 def test_unreadable_files_are_reported_and_change_the_exit_status() -> None:
     import shutil
     import tempfile
     import uuid
 
     user = "lkx" + uuid.uuid4().hex[:8]
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
-                   check=True)
+    subprocess.run(["/usr/sbin/useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                    user], check=True)
     folder = Path(tempfile.mkdtemp(dir="/tmp"))
+    # A copy of labkit the other user can read: the checkout may sit in a folder only its owner
+    # can enter (a 0700 home folder).
+    code = Path(tempfile.mkdtemp(dir="/tmp"))
     try:
         folder.chmod(0o755)
+        code.chmod(0o755)
+        shutil.copytree(Path(__file__).resolve().parents[1] / "labkit", code / "labkit",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for path in code.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
         (folder / "clean.txt").write_text("nothing here\n")
         (folder / "clean.txt").chmod(0o644)
         (folder / "private.env").write_text("AWS_ACCESS_KEY_ID=...\n")
         (folder / "private.env").chmod(0o600)  # root's: the other user cannot read it
-        repo = str(Path(__file__).resolve().parents[1])
-        done = subprocess.run(["runuser", "-u", user, "--", "env", f"PYTHONPATH={repo}",
+        done = subprocess.run(["/usr/sbin/runuser", "-u", user, "--", "env", f"PYTHONPATH={code}",
                                "/usr/bin/python3", "-m", "labkit", "scan", str(folder)],
                               capture_output=True, text=True, timeout=60, cwd="/")
         assert done.returncode == 3, done.stdout + done.stderr
@@ -512,7 +524,8 @@ def test_unreadable_files_are_reported_and_change_the_exit_status() -> None:
         assert "No secrets found in 1 file." in done.stdout
     finally:
         shutil.rmtree(folder)
-        subprocess.run(["userdel", user], check=False)
+        shutil.rmtree(code)
+        subprocess.run(["/usr/sbin/userdel", user], check=False)
 
 
 # --- labkit's scanner beside detect-secrets (the repository's pre-commit scanner) ---------------
