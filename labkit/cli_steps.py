@@ -5,16 +5,14 @@ them, saying so, when nobody typed (Run All unattended, nbval)."""
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from labkit import cli_config, iam
+from labkit.checkpoints import LessonView as Lesson
 from labkit.downloads import download_path, load_key_csv
 from labkit.keys import mask_secret
 from labkit.lab_profiles import configure
 from labkit.verdicts import Verdict
-
-if TYPE_CHECKING:
-    from labkit.course import Lesson
 
 USER = iam.USER_NAME
 PROFILE = iam.USER_NAME  # the named profile later lessons give: --profile temporary-iam-user

@@ -58,6 +58,7 @@ CLI_SOLUTION_08 = (
     "{second.key.access_key_id} --profile console")
 
 
+@pytest.mark.slow  # lessons 04-09 in kernels, twice: the full tier
 @pytest.mark.parametrize("profile", [None, USER], ids=["default-profile", "named-profile"])
 def test_after_the_learners_own_aws_configure_lessons_04_to_09_run(
         profile: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

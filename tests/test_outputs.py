@@ -180,6 +180,7 @@ def _assert_made_and_masked(shown: list[str], key_ids: list[str]) -> None:
         assert any(key_id in shown[index] for key_id in key_ids), index
 
 
+@pytest.mark.slow  # a kernel and a sandbox (or a moto server): the full tier
 def test_no_secret_from_a_command_in_the_sandbox(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from labkit import sandbox
@@ -226,6 +227,7 @@ def _signs(url: str, key_id: str, secret: str) -> bool:
     return True
 
 
+@pytest.mark.slow  # a kernel and a sandbox (or a moto server): the full tier
 def test_no_secret_from_a_command_in_real_aws_mode(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Real-AWS mode against a stock moto server standing in for AWS (with authentication on)."""
