@@ -18,6 +18,8 @@ import psutil
 import pyperf
 import pytest
 
+pytestmark = pytest.mark.slow  # full tier: pyperf workers and sandboxes
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 

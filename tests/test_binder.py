@@ -134,6 +134,7 @@ echo "sdk=$(python -c 'import labkit.session as s; print(s.connect().whoami().ar
 """
 
 
+@pytest.mark.slow
 def test_binder_start_points_notebooks_and_terminals_at_the_sandbox(tmp_path: Path) -> None:
     if not (BIN / "aws").exists() or not (BIN / "python").exists():
         pytest.skip(f"`python` and `aws` are not both in {BIN}")

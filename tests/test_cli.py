@@ -42,6 +42,7 @@ def aws(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess
                           timeout=60, check=False)
 
 
+@pytest.mark.slow
 def test_env_prints_exports_without_secrets(shell_env: dict[str, str]) -> None:
     out = subprocess.run([sys.executable, "-m", "labkit", "env"], env=shell_env,
                          capture_output=True, text=True, timeout=60, check=True).stdout
@@ -54,6 +55,7 @@ def test_env_prints_exports_without_secrets(shell_env: dict[str, str]) -> None:
     assert "AWS_DEFAULT_REGION=us-east-1" in out
 
 
+@pytest.mark.slow
 def test_the_tutorials_cli_steps_work_as_written(shell_env: dict[str, str]) -> None:
     env = _labkit_env(shell_env)
     before = (Path(shell_env["HOME"]) / ".aws" / "credentials").read_bytes()
@@ -90,6 +92,7 @@ def test_the_tutorials_cli_steps_work_as_written(shell_env: dict[str, str]) -> N
     assert not (Path(shell_env["HOME"]) / ".aws" / "config").exists()
 
 
+@pytest.mark.slow
 def test_sandbox_commands(shell_env: dict[str, str]) -> None:
     def labkit(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "labkit", *args], env=shell_env,

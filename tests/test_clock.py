@@ -74,6 +74,7 @@ def _temporary(lab, role_arn: str, seconds: int = 900) -> tuple[AccessKey, datet
     return key, got["Expiration"]
 
 
+@pytest.mark.slow
 def test_role_credentials_expire_when_the_clock_passes_their_expiration(lab) -> None:
     role = _role_for(lab, lab.identity.arn)
     key, expiration = _temporary(lab, role)
@@ -185,6 +186,7 @@ def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
                           text=True, env=env, timeout=120, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_sandbox_advance_and_status_on_the_command_line(sandbox_home: Path) -> None:
     from labkit import sandbox
 
@@ -204,6 +206,7 @@ def test_sandbox_advance_and_status_on_the_command_line(sandbox_home: Path) -> N
     assert "(real time)" in _cli("sandbox", "status", home=sandbox_home).stdout
 
 
+@pytest.mark.slow
 def test_advance_clock_on_a_stock_moto_server_says_there_is_no_clock(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from labkit import session

@@ -152,6 +152,7 @@ def test_a_lesson_gets_exactly_what_it_declares(lab, monkeypatch: pytest.MonkeyP
     assert ran == []
 
 
+@pytest.mark.slow
 def test_catching_up_without_an_earlier_key_does_not_mention_one(lab) -> None:
     """Dead end 6."""
     lesson = course.start("04_configure_the_cli")
@@ -301,6 +302,7 @@ SHIPPED_KERNEL_CONFIG = Path(__file__).resolve().parents[1] / "jupyter-config" /
     "ipython_kernel_config.json"
 
 
+@pytest.mark.slow
 def test_a_restarted_kernel_with_the_extension_says_run_setup_again(tmp_path: Path) -> None:
     """Dead end 3: a kernel with the IPython config labkit installs (the extension loads at
     start), restarted and asked for `lesson`, says what to do instead of a bare NameError."""

@@ -12,6 +12,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+# Full tier: each lesson's exercises run twice through a kernel.
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 WITH_EXERCISES = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if p.stem[:2] != "00")
 SOLUTION = re.compile(r"<details>.*?```python\n(.*?)```.*?</details>", re.DOTALL)

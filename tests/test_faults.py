@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from labkit import course, iam, sandbox
 
 
+@pytest.mark.slow
 def test_a_killed_sandbox_comes_back_on_the_next_call(lab, capsys) -> None:
     client = lab.client("iam")
     iam.create_user(client)

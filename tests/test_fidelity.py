@@ -59,7 +59,8 @@ def stock_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Account]
         yield Account(url, box.console)
 
 
-@pytest.fixture(params=["labkit", "stock"])
+# On a stock moto server (its own process) in the full tier only.
+@pytest.fixture(params=["labkit", pytest.param("stock", marks=pytest.mark.slow)])
 def account(request: pytest.FixtureRequest) -> Account:
     acct = request.getfixturevalue(f"{request.param}_account")
     if request.param == "stock":
@@ -104,6 +105,7 @@ def _code(call) -> str | None:
     return None
 
 
+@pytest.mark.slow
 def test_a_deactivated_key_no_longer_authenticates(account: Account) -> None:
     key = _key(account)
     sts = account.client("sts", key)
@@ -368,6 +370,7 @@ def test_report_password_time_is_when_it_was_set(account: Account) -> None:
 # A stock moto server with its defaults has no AWS managed policies: labkit's clients stand in.
 
 
+@pytest.mark.slow
 def test_lessons_name_aws_managed_policies_on_a_stock_moto_without_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     from labkit import session
@@ -411,6 +414,7 @@ def test_lessons_name_aws_managed_policies_on_a_stock_moto_without_them(
         assert iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"] == []
 
 
+@pytest.mark.slow
 def test_a_user_named_in_a_trust_policy_assumes_the_role_on_a_stock_moto_too(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """AWS: a trust policy naming a same-account user is enough. Stock moto also wants an identity
@@ -445,6 +449,7 @@ def test_a_user_named_in_a_trust_policy_assumes_the_role_on_a_stock_moto_too(
         assert iam.list_user_policies(UserName=USER)["PolicyNames"] == []
 
 
+@pytest.mark.slow
 def test_a_stock_moto_with_managed_policies_uses_the_real_ones(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     from labkit import session

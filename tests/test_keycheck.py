@@ -195,6 +195,7 @@ def aws_lab(endpoint: str, home: Path) -> Lab:
     return Lab(settings=cfg, session=None, identity=Identity("", "", ""), endpoint_url=endpoint)
 
 
+@pytest.mark.slow
 def test_in_real_aws_mode_a_good_pair_is_saved_with_a_backup_of_the_file(tmp_path: Path) -> None:
     import boto3
     import requests

@@ -129,6 +129,7 @@ def test_new_profile_is_appended_and_everything_else_kept(files: Files) -> None:
     assert files.config.read_bytes() == before_conf + b"[profile lab]\nregion = us-east-1\n"
 
 
+@pytest.mark.slow
 def test_same_format_as_aws_configure_set(tmp_path: Path) -> None:
     aws = aws_cli()
     key = fake_key()
@@ -453,6 +454,7 @@ def test_bad_output_and_extra_config_change_nothing(files: Files) -> None:
 # ---------------------------------------------------------------- the AWS CLI reads it
 
 
+@pytest.mark.slow
 def test_aws_cli_reads_the_profile(files: Files) -> None:
     aws = aws_cli()
     key = fake_key()

@@ -97,6 +97,7 @@ def test_skipped_homes_say_why(classroom: dict[str, Path], tmp_path: Path) -> No
     ]
 
 
+@pytest.mark.slow
 def test_permission_denied_is_reported(classroom: dict[str, Path]) -> None:
     alice = classroom["jupyter-alice"]
     command = [sys.executable, "-m", "labkit", "progress", str(alice)]
@@ -242,6 +243,7 @@ def test_main_defaults_to_your_own_labkit_home(classroom: dict[str, Path],
     assert [r[0] for r in rows] == ["learner", "jupyter-bob"]
 
 
+@pytest.mark.slow
 def test_command_line(classroom: dict[str, Path]) -> None:
     """What an instructor types: `python -m labkit progress /home/jupyter-* --csv`."""
     homes = [str(p) for p in sorted(classroom.values())]
@@ -255,6 +257,7 @@ def test_command_line(classroom: dict[str, Path]) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_command_line_option_first(classroom: dict[str, Path]) -> None:
     done = subprocess.run([sys.executable, "-m", "labkit", "progress", "--csv",
                            str(classroom["jupyter-alice"])],

@@ -34,3 +34,24 @@ def test_lessons_are_committed_without_outputs_or_widget_state() -> None:
         for cell in nb["cells"]:
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, name
+
+
+def _readme_commands(section: str) -> list[str]:
+    """The lines of the ```bash blocks in the README's `## section`."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    part = readme.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [line for block in re.findall(r"```bash\n(.*?)```", part, re.DOTALL)
+            for line in block.splitlines() if line.strip()]
+
+
+def test_ci_runs_the_readmes_full_test_command_in_a_fresh_venv() -> None:
+    full, fast = _readme_commands("The tests")
+    assert full == "pip install -r requirements.txt && pytest --full"
+    assert fast == "pytest"
+    run = (REPO / ".ci" / "run").read_text().splitlines()
+    venv = run.index('python3 -m venv "$venv"')
+    activate = run.index('source "$venv/bin/activate"')
+    assert venv < activate < run.index(full)  # inside a venv made just before
+    assert run[-1] == full  # the last thing CI does: its status is CI's

@@ -51,6 +51,7 @@ def home(tmp_path: Path):
     sandbox.stop(h)
 
 
+@pytest.mark.slow
 def test_first_use_starts_a_private_sandbox_on_loopback(home: Path) -> None:
     box = sandbox.ensure(home)
     assert box.url.startswith("https://127.0.0.1:")
@@ -63,6 +64,7 @@ def test_first_use_starts_a_private_sandbox_on_loopback(home: Path) -> None:
     assert _iam(box).get_user()["User"]["UserName"] == "console-admin"
 
 
+@pytest.mark.slow
 def test_a_second_kernel_finds_the_same_sandbox(home: Path) -> None:
     first = sandbox.ensure(home)
     again = sandbox.ensure(home)
@@ -70,6 +72,7 @@ def test_a_second_kernel_finds_the_same_sandbox(home: Path) -> None:
     assert again.started_in is None  # attached, not started
 
 
+@pytest.mark.slow
 def test_two_kernels_starting_at_once_get_one_sandbox(home: Path) -> None:
     code = ("import sys; from pathlib import Path; from labkit import sandbox; "
             "print(sandbox.ensure(Path(sys.argv[1])).instance)")
@@ -80,6 +83,7 @@ def test_two_kernels_starting_at_once_get_one_sandbox(home: Path) -> None:
     assert sandbox.ensure(home).instance in instances
 
 
+@pytest.mark.slow
 def test_a_killed_sandbox_is_restarted_with_a_message_and_the_same_port(home: Path) -> None:
     box = sandbox.ensure(home)
     _iam(box).create_user(UserName="temporary-iam-user")
@@ -94,6 +98,7 @@ def test_a_killed_sandbox_is_restarted_with_a_message_and_the_same_port(home: Pa
     assert err.value.response["Error"]["Code"] == "NoSuchEntity"
 
 
+@pytest.mark.slow
 def test_stale_state_with_port_taken_by_another_program(home: Path) -> None:
     box = sandbox.ensure(home)
     port = int(box.url.rsplit(":", 1)[1])
@@ -127,6 +132,7 @@ def test_stale_state_with_port_taken_by_another_program(home: Path) -> None:
         other.shutdown()
 
 
+@pytest.mark.slow
 def test_a_state_file_naming_a_dead_pid_is_replaced(home: Path) -> None:
     state.prepare_home(home)
     state.write_private(home / state.STATE, {"status": "ready", "pid": 2**22 + 7,
@@ -145,6 +151,7 @@ def test_an_unwritable_labkit_home_says_what_to_do(tmp_path: Path) -> None:
     assert "LABKIT_HOME" in str(err.value) and "cannot write" in str(err.value)
 
 
+@pytest.mark.slow
 def test_admin_api_needs_the_sandbox_token(home: Path) -> None:
     box = sandbox.ensure(home)
     _iam(box).create_user(UserName="temporary-iam-user")
@@ -160,6 +167,7 @@ def test_admin_api_needs_the_sandbox_token(home: Path) -> None:
     assert code == 200 and json.loads(body)["instance"] == box.instance
 
 
+@pytest.mark.slow
 def test_reset_empties_the_account_but_keeps_the_console_identity(home: Path) -> None:
     box = sandbox.ensure(home)
     _iam(box).create_user(UserName="temporary-iam-user")
@@ -199,6 +207,7 @@ def test_health_is_not_confused_by_http_errors(home: Path) -> None:
     assert conn.getresponse().status == 404
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("unshare") or os.geteuid() != 0,
                     reason="needs root and unshare to take the network away")
 def test_no_loopback_network_is_a_plain_message(tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ def test_company_is_made_by_the_sandbox_in_one_call(lab) -> None:
     assert _account(lab) == _expected()
 
 
+@pytest.mark.slow
 def test_company_from_aws_calls_matches_the_one_call(lab, monkeypatch) -> None:
     """A sandbox from an older labkit has no `users` admin call: the AWS calls make the same."""
     admin = type(lab.sandbox).admin

@@ -23,6 +23,9 @@ import pytest
 from labkit import sandbox
 from labkit.sandbox import state
 
+# Full tier: the security tests (other OS users, floods, damaged state files).
+pytestmark = pytest.mark.slow
+
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="creating another OS user needs root")
 

@@ -55,14 +55,19 @@ def test_the_shipped_config_file_enables_the_extension_and_culling() -> None:
     cull = config["MappingKernelManager"]
     # Open notebook tabs keep their kernels connected: only cull_connected culls those.
     assert cull["cull_idle_timeout"] == 900 and cull["cull_connected"] is True
+    lab = json.loads((JUPYTER_CONFIG / "jupyter_lab_config.json").read_text())
+    assert lab == {"LabApp": {"expose_app_in_browser": True}}
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert project["tool"]["setuptools"]["data-files"] == {
         "etc/jupyter/jupyter_server_config.d": [
             "jupyter-config/jupyter_server_config.d/labkit.json"],
+        # JupyterLab gives page scripts its commands: lesson 04's terminal button opens one.
+        "etc/jupyter": ["jupyter-config/jupyter_lab_config.json"],
         # Kernels load labkit.notebook (plain-words errors, "run the Setup cells again").
         "etc/ipython": ["jupyter-config/ipython/ipython_kernel_config.json"]}
 
 
+@pytest.mark.slow
 def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
     """`pip install` of the package, in a throwaway environment: Jupyter lists it as enabled."""
     src = tmp_path / "src"
@@ -78,7 +83,7 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
     # *base* interpreter's when the tests run inside a venv. Plain paths, so their .pth files (an
     # editable labkit's among them) do not load: labkit comes from the copy installed below.
     outer = [p for p in dict.fromkeys(site.getsitepackages() + [site.getusersitepackages()])
-             if Path(p).is_dir()]
+             if p in sys.path and Path(p).is_dir()]
     inner = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import sysconfig; print(sysconfig.get_path('purelib'))"],
                            capture_output=True, text=True, check=True, timeout=60).stdout.strip()
@@ -92,6 +97,7 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
                                env=env, capture_output=True, text=True, timeout=300, check=False)
     assert installed.returncode == 0, installed.stderr[-2000:]
     assert (venv / "etc/jupyter/jupyter_server_config.d/labkit.json").exists()
+    assert (venv / "etc/jupyter/jupyter_lab_config.json").exists()
     listed = subprocess.run([str(venv / "bin" / "python"), "-m", "jupyter_server", "extension",
                              "list"], env=env, capture_output=True, text=True, timeout=120,
                             check=False)
@@ -111,6 +117,7 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
     assert "'labkit.notebook'" in kernel.stdout, kernel.stdout + kernel.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_new_terminal_answers_as_the_sandbox_admin_and_the_sandbox_stops_with_the_server(
         server: Server) -> None:
     data = wait_ready(server)
@@ -134,6 +141,7 @@ def test_a_new_terminal_answers_as_the_sandbox_admin_and_the_sandbox_stops_with_
     assert "is gone" not in (server.labkit_home / state.LOG).read_text()
 
 
+@pytest.mark.slow
 def test_aws_configure_in_a_new_terminal_writes_the_sandbox_files(server: Server) -> None:
     wait_ready(server)
     out = server.terminal("aws configure set region eu-west-1 --profile lab; "
@@ -143,6 +151,7 @@ def test_aws_configure_in_a_new_terminal_writes_the_sandbox_files(server: Server
     assert not (server.home / ".aws").exists()
 
 
+@pytest.mark.slow
 def test_a_kernel_finds_the_sandbox_already_running(server: Server) -> None:
     from jupyter_client import BlockingKernelClient
 
@@ -166,6 +175,7 @@ def test_a_kernel_finds_the_sandbox_already_running(server: Server) -> None:
     assert "".join(printed).split() == [str(data["pid"]), "None", "console-admin"]
 
 
+@pytest.mark.slow
 def test_a_sandbox_exits_by_itself_when_its_server_is_killed(server: Server) -> None:
     box = wait_ready(server)["pid"]
     stop_server(server, signal.SIGKILL)  # no chance to stop the sandbox
@@ -174,6 +184,7 @@ def test_a_sandbox_exits_by_itself_when_its_server_is_killed(server: Server) -> 
     assert "owned this sandbox is gone" in (server.labkit_home / state.LOG).read_text()
 
 
+@pytest.mark.slow
 def test_real_aws_mode_starts_no_sandbox_and_leaves_terminals_alone(tmp_path: Path) -> None:
     srv = start_server(tmp_path / "learner", LABKIT_BACKEND="aws")
     try:
@@ -196,6 +207,7 @@ def parent() -> Iterator[subprocess.Popen[bytes]]:
         proc.wait()
 
 
+@pytest.mark.slow
 def test_a_server_that_finds_a_running_sandbox_adopts_it(
         tmp_path: Path, parent: subprocess.Popen[bytes]) -> None:
     home = tmp_path / ".labkit"

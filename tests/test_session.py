@@ -100,6 +100,7 @@ def test_unwritable_labkit_home(clean_env: Path, monkeypatch: pytest.MonkeyPatch
     assert "Point LABKIT_HOME at a folder you own" in str(err.value)
 
 
+@pytest.mark.slow
 def test_stock_moto_through_sandbox_url(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with stock_moto() as url:
         monkeypatch.setenv("LABKIT_SANDBOX_URL", url)
@@ -124,6 +125,7 @@ def _run_course() -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 def test_the_whole_course_on_a_stock_moto_server(clean_env: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     with stock_moto() as url:
@@ -134,6 +136,7 @@ def test_the_whole_course_on_a_stock_moto_server(clean_env: Path,
     assert "stock moto" in outputs
 
 
+@pytest.mark.slow
 def test_the_whole_course_on_a_stock_moto_without_managed_policies(
         clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # `moto_server` with its defaults: no IAMReadOnlyAccess; labkit's clients stand in for it.
@@ -177,12 +180,14 @@ def aws_account(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
         yield {"url": url, "existing": json.dumps(existing), "home": str(clean_env)}
 
 
+@pytest.mark.slow
 def test_real_aws_refused_without_confirmation(aws_account: dict[str, str]) -> None:
     with pytest.raises(LabError) as err:
         session.connect()
     assert "LABKIT_AWS_ACCOUNT=123456789012" in str(err.value)
 
 
+@pytest.mark.slow
 def test_real_aws_refused_on_binder(aws_account: dict[str, str],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABKIT_AWS_ACCOUNT", ACCOUNT)
@@ -192,6 +197,7 @@ def test_real_aws_refused_on_binder(aws_account: dict[str, str],
     assert "Binder" in str(err.value)
 
 
+@pytest.mark.slow
 def test_the_lab_never_touches_what_it_did_not_create(aws_account: dict[str, str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from labkit import iam
@@ -207,6 +213,7 @@ def test_the_lab_never_touches_what_it_did_not_create(aws_account: dict[str, str
     assert len(iam.list_access_keys(lab.client("iam"), "alice")) == 2
 
 
+@pytest.mark.slow
 def test_the_whole_course_in_real_aws_mode(aws_account: dict[str, str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from labkit import iam
@@ -266,6 +273,7 @@ def _namesakes(iam) -> dict[str, object]:
     }
 
 
+@pytest.mark.slow
 def test_the_lab_clients_refuse_to_change_someone_elses_namesakes(
         foreign_namesakes: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
     from labkit import iam as lab_iam
@@ -329,6 +337,7 @@ def _run_course_to_the_end() -> tuple[list[str], list[str]]:
     return texts, errors
 
 
+@pytest.mark.slow
 def test_the_course_in_real_aws_mode_leaves_someone_elses_namesakes_alone(
         foreign_namesakes: dict[str, object], aws_account: dict[str, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -344,6 +353,7 @@ def test_the_course_in_real_aws_mode_leaves_someone_elses_namesakes_alone(
 
 
 
+@pytest.mark.slow
 def test_real_aws_has_no_clock_to_move(aws_account: dict[str, str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime, timedelta

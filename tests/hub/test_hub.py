@@ -50,7 +50,7 @@ def run_as(user: str, *command: str, timeout: float = 120) -> subprocess.Complet
     home = pwd.getpwnam(user).pw_dir
     env = {"HOME": home, "USER": user, "PATH": f"{BIN}:/usr/bin:/bin",
            "PYTHONPATH": str(REPO), "LANG": "C.UTF-8"}
-    return subprocess.run(["runuser", "-u", user, "--", "env", "-i",
+    return subprocess.run(["/usr/sbin/runuser", "-u", user, "--", "env", "-i",
                            *(f"{k}={v}" for k, v in env.items()), *command],
                           cwd=home, capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -81,8 +81,8 @@ def learners(reachable: None) -> Iterator[list[str]]:
     made = []
     try:
         for name in names:
-            subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True,
-                           capture_output=True, timeout=60)
+            subprocess.run(["/usr/sbin/useradd", "--create-home", "--shell", "/bin/bash", name],
+                           check=True, capture_output=True, timeout=60)
             made.append(name)
             home = Path(pwd.getpwnam(name).pw_dir)
             home.chmod(0o700)
@@ -103,8 +103,8 @@ def learners(reachable: None) -> Iterator[list[str]]:
             for pid in left:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True,
-                           timeout=60)
+            subprocess.run(["/usr/sbin/userdel", "--remove", name], check=False,
+                           capture_output=True, timeout=60)
 
 
 @dataclass
