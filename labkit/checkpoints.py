@@ -386,6 +386,37 @@ def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
     return True, "Every company key unused for 45 days or more is now inactive (CIS 1.12)."
 
 
+ROOT_PATTERN = '$.userIdentity.type = "Root"'
+
+
+@rule("06_monitor_key_age_and_usage", "root_alarm")
+def _root_alarm(lesson: Lesson) -> Verdict:
+    # Every metric filter that counts the root user's requests, then an alarm on one of them.
+    logs, cloudwatch = lesson.client("logs"), lesson.client("cloudwatch")
+    counted = {(t["metricNamespace"], t["metricName"])
+               for page in logs.get_paginator("describe_metric_filters").paginate()
+               for f in page["metricFilters"] if ROOT_PATTERN in f.get("filterPattern", "")
+               for t in f.get("metricTransformations", [])}
+    if not counted:
+        return Verdict(False, "No metric filter counts the root user's requests yet.",
+                       "Run the put_metric_filter cell above.")
+    alarms = [a for page in cloudwatch.get_paginator("describe_alarms").paginate()
+              for a in page["MetricAlarms"] if (a.get("Namespace"), a.get("MetricName")) in counted]
+    fires = [a for a in alarms if a.get("AlarmActions") and (
+        (a["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and a["Threshold"] <= 1)
+        or (a["ComparisonOperator"] == "GreaterThanThreshold" and a["Threshold"] < 1))]
+    if fires:
+        return Verdict(True, f"CloudWatch counts every request of the root user, and the alarm "
+                             f"{fires[0]['AlarmName']} notifies at the first one.")
+    if alarms:
+        return Verdict(False, f"The alarm {alarms[0]['AlarmName']} would not tell anyone at the "
+                              "first request of the root user.",
+                       "Give it an action (AlarmActions) and a threshold of 1 "
+                       "(GreaterThanOrEqualToThreshold).")
+    return Verdict(False, "The root user's requests are counted, but no alarm watches the count.",
+                   "Run the put_metric_alarm cell above.")
+
+
 # ---------------------------------------------------------------- lesson 07
 
 @rule("07_prefer_iam_roles", "temporary_credentials")
