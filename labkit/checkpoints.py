@@ -12,7 +12,7 @@ import configparser
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from labkit import checks, reports, scan
+from labkit import checks, incident, reports, scan
 from labkit.answers import plain
 from labkit.checks import Verdict
 from labkit.keys import AccessKey
@@ -30,6 +30,8 @@ Exercise = Callable[["Lesson"], tuple[bool, str]]
 # where each rule is written.
 RULES: dict[str, dict[str, Rule]] = {}
 EXERCISES: dict[str, dict[str, Exercise]] = {}
+# What to note when a lesson starts (after its catch-up), in lesson.notes.
+STARTS: dict[str, Callable[["Lesson"], None]] = {}
 
 
 def rule(lesson: str, name: str) -> Callable[[Rule], Rule]:
@@ -552,6 +554,127 @@ def _leftover_removed(lesson: Lesson) -> tuple[bool, str]:
     return True, f"{LEFTOVER_USER} is gone, with its key and its policy."
 
 
+# ---------------------------------------------------------------- lesson 10
+
+CAPSTONE = "10_respond_to_a_leaked_key"
+CI = incident.CI_USER
+LEE = incident.COLLEAGUE
+INTRUDER = incident.INTRUDER_USER
+Step = Callable[[Any, incident.Incident], "tuple[bool, str]"]
+Step = Callable[[Any, incident.Incident], "tuple[bool, str]"]
+
+
+def _ci_signs_as(lesson: Lesson) -> str | None:
+    """Whom the pipeline's profile signs as now (None: AWS refuses its key)."""
+    return _profile_arn(lesson, CI)
+
+
+def _ci_broken(lesson: Lesson, found: incident.Incident) -> str | None:
+    """What is wrong with the pipeline's identity, in words (None: it works as ci-deployer)."""
+    if not _user_exists(lesson, CI):
+        return (f"{CI} is gone, and with it the pipeline: its profile signs as nobody. Deleting "
+                "the user is not a rotation. Begin again with lesson.start_over().")
+    arn = _ci_signs_as(lesson)
+    if arn is None:
+        return (f"The pipeline is down: AWS refuses the key in the profile [{CI}]. Give it a new "
+                f"key of {CI} first (Step 1).")
+    if not arn.endswith(f":user/{CI}"):
+        return (f"The profile [{CI}] signs as {arn.rsplit(':', 1)[-1]}, not as {CI}: the "
+                "pipeline would run with someone else's permissions. Put a key of "
+                f"{CI} itself in it.")
+    return None
+
+
+def _rotated(lesson: Lesson, found: incident.Incident) -> tuple[bool, str]:
+    broken = _ci_broken(lesson, found)
+    if broken:
+        return False, broken
+    in_use = _profile_key_id(lesson, CI)
+    if in_use == found.leaked_key_id:
+        return False, (f"The pipeline still signs with the leaked key. Which key is in "
+                       f"deploy.sh? (`!python -m labkit scan {found.repo}`, then compare the "
+                       f"masked ID with iam.list_access_keys(UserName=\"{CI}\").) Create a new "
+                       f"key of {CI}, and put it in the profile [{CI}].")
+    return True, f"The pipeline signs as {CI} with a new key, not the leaked one."
+
+
+def _revoked(lesson: Lesson, found: incident.Incident) -> tuple[bool, str]:
+    broken = _ci_broken(lesson, found)
+    if broken:
+        return False, broken
+    left = {k["AccessKeyId"]: k["Status"] for k in _keys(lesson, CI)}
+    if _profile_key_id(lesson, CI) == found.leaked_key_id:
+        return False, "Give the pipeline a new key first (Step 1): it still signs with the leaked one."
+    if left.get(found.leaked_key_id) == "Active":
+        return False, ("The leaked key is still active: whoever found it can still use it. "
+                       "Deactivate it (iam.update_access_key(..., Status=\"Inactive\")).")
+    if found.leaked_key_id in left:
+        return False, ("The leaked key is inactive, and the pipeline still works: now delete it "
+                       "(iam.delete_access_key(...)).")
+    return True, "The leaked key is deleted, and the pipeline still works with its new key."
+
+
+def _undone(lesson: Lesson, found: incident.Incident) -> tuple[bool, str]:
+    if not _user_exists(lesson, LEE):
+        return False, (f"{LEE} is gone: she is a colleague, not the intruder, and the intruder "
+                       "only added a key to her user. Begin again with lesson.start_over().")
+    lee = {k["AccessKeyId"]: k["Status"] for k in _keys(lesson, LEE)}
+    if lee.get(found.colleague_key_id) != "Active":
+        return False, (f"{LEE}'s own key is {lee.get(found.colleague_key_id, 'deleted').lower()}: "
+                       "she uses it every day. Only the key the intruder made should go (its "
+                       "CreateDate says which). Begin again with lesson.start_over().")
+    broken = _ci_broken(lesson, found)
+    if broken:
+        return False, broken
+    # What the intruder made that still works; the hint counts it, the trail tells what it is.
+    left = [_user_exists(lesson, INTRUDER), found.planted_key_id in lee]
+    if any(left):
+        return False, (f"{sum(left)} thing(s) the leaked key made still exist. Read what it did: "
+                       f"trail.events(lesson.lab, user=\"{CI}\"). Which requests did not come "
+                       "from the pipeline, and what did they make?")
+    return True, (f"Undone: the intruder's user {INTRUDER} and the key it made for {LEE} are "
+                  f"gone; {LEE}'s own key and the pipeline work as before.")
+
+
+def _step(check: Step, name: str) -> Callable[[Lesson], Any]:
+    """An exercise check on the incident, saying "done in an earlier run" when it was."""
+    def run(lesson: Lesson) -> Any:
+        found = lesson.incident
+        if found is None:
+            return False, ("There is no incident in this sandbox (it runs only in the labkit "
+                           "sandbox): run the Setup cells.")
+        done, said = check(lesson, found)
+        if done and name in lesson.notes.get("incident_done_at_start", ()):
+            return (True, "Done in an earlier run: " + said)
+        return done, said
+    return run
+
+
+STEPS: dict[str, Step] = {"rotate": _rotated, "revoke": _revoked, "undo": _undone}
+for _name, _check in STEPS.items():
+    exercise_check(CAPSTONE, _name)(_step(_check, _name))
+
+
+def _note_done(lesson: Lesson) -> None:
+    """Which steps were done before this run, so their checks say "done in an earlier run"."""
+    found = lesson.incident
+    lesson.notes["incident_done_at_start"] = () if found is None else tuple(
+        name for name, check in STEPS.items() if check(lesson, found)[0])
+
+
+STARTS[CAPSTONE] = _note_done
+
+
+@rule(CAPSTONE, "ci_works")
+def _ci_works(lesson: Lesson) -> Verdict:
+    found = lesson.incident
+    if found is None:
+        return Verdict(True, "Skipped: the incident runs only in the labkit sandbox.")
+    broken = _ci_broken(lesson, found)
+    return _ok(broken is None, f"The pipeline works: the profile [{CI}] signs as {CI}.",
+               broken or "", "Run the Setup cells, or lesson.start_over().")
+
+
 # Quizzes: (question, choices, index of the answer, why), kept out of the learner's cells.
 QUIZZES: dict[str, dict[str, list[tuple[str, list[str], int, str]]]] = {
     "01_root_and_iam_users": {"quiz": [
@@ -563,6 +686,20 @@ QUIZZES: dict[str, dict[str, list[tuple[str, list[str], int, str]]]] = {
          "Root's ARN ends in :root; IAM users have :user/NAME."),
         ("Can a policy limit what the root user does?",
          ["Yes", "No"], 1, "No: root bypasses IAM policies, which is why you lock it away."),
+    ]},
+    CAPSTONE: {"review": [
+        ("A key the pipeline uses has leaked. What comes first?",
+         ["Delete the key at once", "Give the pipeline a new key, then deactivate and delete the "
+          "leaked one", "Delete the pipeline's user"], 1,
+         "A new key first keeps the pipeline running; the leaked key goes seconds later."),
+        ("Where do you see what a leaked key did?",
+         ["In the credential report", "In CloudTrail (the activity trail): its user's requests, "
+          "their source and time", "In the repository's history"], 1,
+         "The credential report has only the last use; CloudTrail has every request."),
+        ("Why is deleting the leaked key not enough?",
+         ["It is enough", "What the key made (a user, more keys) outlives it"], 1,
+         "An intruder makes a way back in first: users and keys that still work after the leak "
+         "is closed."),
     ]},
     "09_clean_up": {"faq": [
         ("Are access keys free?",
@@ -577,6 +714,16 @@ QUIZZES: dict[str, dict[str, list[tuple[str, list[str], int, str]]]] = {
          "The ID is always listed; only the secret is shown once."),
     ]},
 }
+
+
+def started(lesson: Lesson) -> None:
+    """Take the lesson's start note, if it has one; a note that fails stays unset."""
+    note = STARTS.get(lesson.name)
+    if note is not None:
+        try:
+            note(lesson)
+        except Exception:  # noqa: BLE001 - a lesson starts even when a note cannot be taken
+            pass
 
 
 def verify(lesson: Lesson, name: str) -> Verdict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit import checkpoints, checks, iam, notebook
+from labkit import checkpoints, checks, iam, incident, notebook
 from labkit.answers import LAST, install_masking, install_tagging, plain
 from labkit.files import write_private_text
 from labkit.keys import AccessKey, mask_secret, validate_key_id, validate_secret
@@ -33,6 +33,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "07_prefer_iam_roles": ("profile_with_room", "no_role"),
     "08_keep_secrets_out_of_code": ("profile_with_room",),
     "09_clean_up": ("profile_with_room",),
+    "10_respond_to_a_leaked_key": ("incident",),
 }
 LESSONS = tuple(NEEDS)
 PROFILE = iam.USER_NAME  # the named profile lesson 04 configures, as `aws configure --profile`
@@ -205,6 +206,24 @@ class Lesson:
         self.notes["leftover"] = user_name
         print(f"{'Made' if made.new else 'Found'} {user_name} with an access key and "
               f"{iam.READ_ONLY}, as a colleague left it.")
+
+    @property
+    def incident(self) -> incident.Incident | None:
+        """Lesson 10's incident in this sandbox (None on real AWS, or before its setup)."""
+        return incident.load(self.lab) if incident.runs_in(self.lab) else None
+
+    def start_over(self) -> None:
+        """Lesson 10: make the incident afresh, undoing everything done to it so far."""
+        if not incident.runs_in(self.lab):
+            print("The incident runs only in the labkit sandbox.")
+            return
+        incident.seed(self.lab)
+        self.notes.pop("incident_done_at_start", None)
+        print("Started the incident over: the leak, and what was done with it, as at first.")
+
+    def end_incident(self) -> list[str]:
+        """Lesson 10's clean-up: the incident's users, the pipeline's profile, its scratch folder."""
+        return incident.remove(self.lab) if incident.runs_in(self.lab) else []
 
     def lines(self) -> list[str]:
         out = [self.lab.banner(), *self.caught_up]
@@ -486,6 +505,7 @@ CATCH_UP: dict[str, CatchUp] = {
     "profile_with_room": _start_rooms,
     "profile_key_only": _start_profile_key,
     "no_role": lambda lab: (_start_roles(lab), None),
+    "incident": lambda lab: (incident.start(lab)[0], None),
 }
 
 
@@ -508,4 +528,6 @@ def start(lesson: str) -> Lesson:
         lines += more
         key = found or key
     lines += repair_default(lab)
-    return Lesson(lesson, lab, lines, key)
+    made = Lesson(lesson, lab, lines, key)
+    checkpoints.started(made)
+    return made

@@ -22,7 +22,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "sandbox": ("labkit.sandbox",),  # the package and everything in it
     "session": ("labkit.session", "labkit.guard", "labkit.profiles", "labkit.serverext"),
     "domain": ("labkit.iam", "labkit.answers", "labkit.credential_report", "labkit.cis",
-               "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario", "labkit.checks",
+               "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario",
+               "labkit.incident", "labkit.checks",
                "labkit.keycheck"),
     "display": ("labkit.widgets", "labkit.reports"),
     "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress"),
