@@ -134,7 +134,7 @@ def _sandbox(action: str, home: Path) -> int:
         sandbox.reset(lab.sandbox)
         print("Sandbox reset: a fresh, empty account (your console identity is the same), its "
               "clock back at real time.")
-        from labkit.course import remove_profiles_of
+        from labkit.lab_profiles import remove_profiles_of
 
         for line in remove_profiles_of(lab):  # the CLI files must not point at deleted keys
             if not line.startswith("No profile"):

@@ -1,60 +1,206 @@
-"""Each lesson's checkpoints, exercise checks and quizzes: the rules and hints, out of the cells.
+"""The machinery of checkpoints, exercise checks and quizzes; their content lives beside each lesson.
 
-A checkpoint cell is one line, `lesson.verify("key_created")`, as otter-grader's
-`grader.check("q1")`: the rule, its words and its hint live here. An exercise check,
-`lesson.exercise("tag_user")`, looks at the sandbox's state and prints a line starting with ✅,
-or a hint, and never raises, so Run All passes before the learner has typed anything.
+Each lesson's rules, hints and quiz text are in `checks/<lesson>.py` next to its notebook (as
+otter-grader keeps a test beside its question): whoever edits lesson 03 edits
+`notebooks/03_create_access_keys.ipynb` and `notebooks/checks/03_create_access_keys.py`. That file
+makes `CHECKS = Checks()` and registers with its decorators; `start()` loads it. A checkpoint cell
+is one line, `lesson.verify("key_created")`; an exercise check, `lesson.exercise("tag_user")`,
+prints a line starting with ✅, or a hint, and never raises, so Run All passes before the learner
+has typed anything.
 """
 
 from __future__ import annotations
 
-import configparser
+import importlib.util
+import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
-from labkit import checks, incident, reports, scan
-from labkit.answers import plain
+from labkit import checks
 from labkit.checks import Verdict
 from labkit.keys import AccessKey
-
-if TYPE_CHECKING:
-    from labkit.course import Lesson
+from labkit.session import Lab, LabError
 
 USER = "temporary-iam-user"
 ROLE = "temporary-iam-role"
-LEFTOVER_USER = "former-intern"
-
-Rule = Callable[["Lesson"], Verdict]
-Exercise = Callable[["Lesson"], tuple[bool, str]]
-# Each lesson's checkpoint rules and exercise checks by name, filled in by the decorators below
-# where each rule is written.
-RULES: dict[str, dict[str, Rule]] = {}
-EXERCISES: dict[str, dict[str, Exercise]] = {}
-# What to note when a lesson starts (after its catch-up), in lesson.notes.
-STARTS: dict[str, Callable[["Lesson"], None]] = {}
+FOLDER = "checks"  # beside the notebooks: notebooks/checks/<lesson>.py
 
 
-def rule(lesson: str, name: str) -> Callable[[Rule], Rule]:
-    """Register a checkpoint rule: `lesson.verify(name)` in that lesson runs it."""
-    def register(check: Rule) -> Rule:
-        RULES.setdefault(lesson, {})[name] = check
-        return check
-    return register
+class LessonView(Protocol):
+    """What a check may use of the lesson it checks (labkit.course.Lesson is one)."""
+
+    name: str
+    lab: Lab
+    key: AccessKey | None
+    notes: dict[str, Any]
+
+    def client(self, service: str, *, profile: str | None = None,
+               credentials: Any = None) -> Any:
+        """A client as the learner's cells get it."""
+
+    def last_answer(self, operation: str) -> Any:
+        """What AWS last answered to `operation` through the lesson."""
+
+    def profile_key(self, profile: str = USER) -> AccessKey | None:
+        """The key pair a CLI profile holds."""
 
 
-def exercise_check(lesson: str, name: str) -> Callable[[Exercise], Exercise]:
-    """Register an exercise check: `lesson.exercise(name)` in that lesson runs it."""
-    def register(check: Exercise) -> Exercise:
-        EXERCISES.setdefault(lesson, {})[name] = check
-        return check
-    return register
+class Earlier(NamedTuple):
+    """An exercise check's answer when the work was found done before this run of the lesson."""
+
+    done: bool
+    said: str
 
 
-def _ok(ok: bool, passed: str, failed: str, todo: str = "") -> Verdict:
-    return Verdict(True, passed) if ok else Verdict(False, failed, todo)
+def earlier(said: str) -> Earlier:
+    """What an exercise check returns for work done in an earlier run (not by this run's cells)."""
+    return Earlier(True, said)
 
 
-def _unless_missing(call: Callable[..., Any], **kwargs: Any) -> Any:
+Rule = Callable[[Any], Verdict]
+Exercise = Callable[[Any], "tuple[bool, str] | Earlier"]
+Hook = Callable[[Any], None]
+Question = tuple[str, list[str], int, str]  # question, choices, index of the answer, why
+
+
+@dataclass
+class Checks:
+    """One lesson's checkpoint rules, exercise checks and quizzes, by name."""
+
+    rules: dict[str, Rule] = field(default_factory=dict)
+    exercises: dict[str, Exercise] = field(default_factory=dict)
+    quizzes: dict[str, list[Question]] = field(default_factory=dict)
+    starts: list[Hook] = field(default_factory=list)
+    source: Path | None = None  # the file they came from (None: no file was found)
+
+    def rule(self, name: str) -> Callable[[Rule], Rule]:
+        """Register a checkpoint rule: `lesson.verify(name)` runs it."""
+        def register(check: Rule) -> Rule:
+            self.rules[name] = check
+            return check
+        return register
+
+    def exercise(self, name: str) -> Callable[[Exercise], Exercise]:
+        """Register an exercise check: `lesson.exercise(name)` runs it."""
+        def register(check: Exercise) -> Exercise:
+            self.exercises[name] = check
+            return check
+        return register
+
+    def quiz(self, name: str, questions: list[Question]) -> None:
+        """Register a quiz: `lesson.quiz(name)` shows it."""
+        self.quizzes[name] = questions
+
+    def at_start(self, hook: Hook) -> Hook:
+        """Register what to note when the lesson starts (after its catch-up), in lesson.notes:
+        for example what was already done then, so a check can tell this run's work."""
+        self.starts.append(hook)
+        return hook
+
+    def started(self, lesson: Any) -> None:
+        """Run the start hooks; one that fails leaves its note unset (its check says so)."""
+        for hook in self.starts:
+            try:
+                hook(lesson)
+            except Exception:  # noqa: BLE001 - a lesson starts even when a note cannot be taken
+                continue
+
+
+def _trusted(path: Path) -> bool:
+    """A file (and its folder) owned by you or root and writable by no one else: code from a
+    folder another user can write to is never run."""
+    try:
+        for item in (path, path.parent):
+            info = item.stat()
+            if info.st_uid not in (os.geteuid(), 0) or info.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def find(lesson: str, folder: Path | None = None) -> Path | None:
+    """The lesson's checks file: in `folder`, else beside the notebooks (the kernel's working
+    folder is the notebook's), else in a checkout's notebooks/ folder (its root as working folder)."""
+    here = Path.cwd()
+    places = [folder] if folder is not None else [here / FOLDER, here / "notebooks" / FOLDER]
+    for place in places:
+        path = place / f"{lesson}.py"
+        if path.is_file():
+            return path
+    return None
+
+
+def load(lesson: str, folder: Path | None = None) -> Checks:
+    """The lesson's Checks from its file (empty, with source None, when there is none)."""
+    path = find(lesson, folder)
+    if path is None:
+        return Checks()
+    if not _trusted(path):
+        raise LabError(f"{path} is writable by another user (or owned by one): "
+                                   "labkit runs no code from it. Fix its permissions "
+                                   "(chmod go-w) or use your own copy of the lessons.")
+    spec = importlib.util.spec_from_file_location(f"labkit_lesson_checks_{lesson}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = getattr(module, "CHECKS", None)
+    if not isinstance(found, Checks):
+        raise LabError(f"{path} defines no CHECKS = Checks(): see labkit/checkpoints.py.")
+    found.source = path
+    return found
+
+
+def _missing(lesson: LessonView, kind: str, name: str, known: dict[str, Any],
+             source: Path | None) -> str:
+    if source is None:
+        return (f"This lesson's checks file ({FOLDER}/{lesson.name}.py) was not found beside the "
+                "notebook: open the lesson from the course's notebooks folder.")
+    return f"This lesson has no {kind} {name!r}. Its {kind}s: {', '.join(known) or 'none'}."
+
+
+def verify(lesson: LessonView, found: Checks, name: str) -> Verdict:
+    """Run the lesson's checkpoint `name`, record it, and say in one line how it went."""
+    rule = found.rules.get(name)
+    if rule is None:
+        return Verdict(False, f"There is no checkpoint {name!r} to run.",
+                       _missing(lesson, "checkpoint", name, found.rules, found.source))
+    try:
+        verdict = rule(lesson)
+    except Exception as exc:  # noqa: BLE001 - a checkpoint explains, it never raises
+        verdict = checks.failure(exc, "Checking")
+    checks.record(lesson.name, name, verdict.ok)
+    return verdict
+
+
+def exercise(lesson: LessonView, found: Checks, name: str) -> str:
+    """The line an exercise check prints: ✅ and what is right, or 💡 and a hint."""
+    check = found.exercises.get(name)
+    if check is None:
+        return "💡 " + _missing(lesson, "exercise", name, found.exercises, found.source)
+    try:
+        outcome = check(lesson)
+    except Exception as exc:  # noqa: BLE001 - never raise: Run All passes before the learner types
+        outcome = (False, f"Not yet: {checks.explain(exc)}")
+    done, said = outcome
+    before = isinstance(outcome, Earlier)
+    if done:  # progress shows what a learner did; an exercise not yet typed is not a failure
+        checks.record(lesson.name, f"exercise_{name}", done, earlier=before)
+    if before:
+        return f"☑️ Done in an earlier run, not by this run's cells: {said}"
+    return ("✅ " if done else "💡 Not done yet. ") + said
+
+
+# ---------------------------------------------------------------- helpers for the checks files
+
+def ok(passed_if: bool, passed: str, failed: str, todo: str = "") -> Verdict:
+    """A green verdict saying `passed`, or a red one saying `failed` and what to do."""
+    return Verdict(True, passed) if passed_if else Verdict(False, failed, todo)
+
+
+def unless_missing(call: Callable[..., Any], **kwargs: Any) -> Any:
     """AWS's answer to `call`, or None when what it asks about does not exist (NoSuchEntity)."""
     try:
         return call(**kwargs)
@@ -64,691 +210,34 @@ def _unless_missing(call: Callable[..., Any], **kwargs: Any) -> Any:
         raise
 
 
-def _keys(lesson: Lesson, user: str = USER) -> list[dict[str, Any]]:
-    got = _unless_missing(lesson.client("iam").list_access_keys, UserName=user)
-    return [] if got is None else got["AccessKeyMetadata"]  # a missing user has no keys
+def keys(lesson: LessonView, user: str = USER) -> list[dict[str, Any]]:
+    """The user's access keys as ListAccessKeys answers (none when the user does not exist)."""
+    got = unless_missing(lesson.client("iam").list_access_keys, UserName=user)
+    return [] if got is None else got["AccessKeyMetadata"]
 
 
-def _user_exists(lesson: Lesson, user: str = USER) -> bool:
-    return _unless_missing(lesson.client("iam").get_user, UserName=user) is not None
+def user_exists(lesson: LessonView, user: str = USER) -> bool:
+    """Whether the IAM user exists."""
+    return unless_missing(lesson.client("iam").get_user, UserName=user) is not None
 
 
-def _skip_without(lesson: Lesson, fix: str, code: str) -> Verdict | None:
+def skip_without(lesson: LessonView, fix: str, code: str) -> Verdict | None:
+    """A green "skipped" verdict on a stock moto server that lacks `fix`, else None."""
     if lesson.lab.missing_fix(fix):
         return Verdict(True, f"Skipped: this stock moto server does not refuse here as AWS "
                              f"would ({code}); the labkit sandbox does.")
     return None
 
 
-# ---------------------------------------------------------------- lesson 00
-
-@rule("00_start_here", "ready")
-def _ready(lesson: Lesson) -> Verdict:
-    from labkit.course import readiness
-
-    found = readiness(lesson.lab)
-    missing = [v for v in found if not v.ok]
-    if missing:
-        return Verdict(False, "Something is missing: " + "; ".join(v.title for v in missing),
-                       " ".join(v.detail for v in missing))
-    return Verdict(True, "Everything is in place: " + "; ".join(v.title for v in found) + ".")
-
-
-@rule("00_start_here", "sandbox_mode")
-def _sandbox_mode(lesson: Lesson) -> Verdict:
-    return _ok(lesson.lab.simulated,
-               "You are in the sandbox: nothing here touches a real AWS account.",
-               "You are in REAL AWS mode.",
-               "That is fine if you meant it: the guardrails described above are on.")
-
-
-# ---------------------------------------------------------------- lesson 01
-
-@rule("01_root_and_iam_users", "whoami")
-def _whoami(lesson: Lesson) -> Verdict:
-    me = lesson.lab.whoami()
-    return _ok(not me.is_root, f"You are the IAM user {me.name}, not the root user.",
-               "You are signed in as the root user.",
-               "Use an IAM user for everyday work, as the tutorial does.")
-
-
-@rule("01_root_and_iam_users", "root_has_no_keys")
-def _root_has_no_keys(lesson: Lesson) -> Verdict:
-    summary = lesson.client("iam").get_account_summary()["SummaryMap"]
-    return _ok(summary.get("AccountAccessKeysPresent", 0) == 0,
-               "The root user has no access keys. Keep it that way.",
-               "The root user has access keys.",
-               "Delete them in the console (Security credentials of the root user).")
-
-
-@exercise_check("01_root_and_iam_users", "password_policy")
-def _password_policy(lesson: Lesson) -> tuple[bool, str]:
-    got = _unless_missing(lesson.client("iam").get_account_password_policy)
-    if got is None:
-        return False, ("The account has no password policy yet. Call "
-                       "iam.update_account_password_policy(...) with MinimumPasswordLength=14.")
-    length = got["PasswordPolicy"].get("MinimumPasswordLength", 0)
-    if length < 14:
-        return False, (f"The policy asks for {length} characters; CIS 1.8 asks for at least 14 "
-                       "(MinimumPasswordLength=14).")
-    return True, f"The account's passwords must now be at least {length} characters long (CIS 1.8)."
-
-
-# ---------------------------------------------------------------- lesson 02
-
-@rule("02_create_an_iam_user", "user_exists")
-def _user_created(lesson: Lesson) -> Verdict:
-    return _ok(_user_exists(lesson), f"{USER} exists.", f"{USER} was not found.",
-               "Run the create_user cell above.")
-
-
-def _attached(lesson: Lesson) -> list[str]:
-    if not _user_exists(lesson):
-        return []
-    got = lesson.client("iam").list_attached_user_policies(UserName=USER)["AttachedPolicies"]
-    return [p["PolicyName"] for p in got]
-
-
-@rule("02_create_an_iam_user", "read_only_attached")
-def _read_only_attached(lesson: Lesson) -> Verdict:
-    names = _attached(lesson)
-    return _ok(names == ["IAMReadOnlyAccess"],
-               f"{USER} has exactly one policy: IAMReadOnlyAccess.",
-               f"{USER} has these policies: {', '.join(names) or 'none'}.",
-               "Run the attach_user_policy cell above; detach anything else.")
-
-
-@exercise_check("02_create_an_iam_user", "tag_user")
-def _tagged(lesson: Lesson) -> tuple[bool, str]:
-    if not _user_exists(lesson):
-        return False, f"{USER} does not exist yet: run Step 1 first."
-    tags = lesson.client("iam").list_user_tags(UserName=USER)["Tags"]
-    if {"Key": "project", "Value": "access-keys-lab"} in tags:
-        return True, f"{USER} carries the tag project = access-keys-lab."
-    return False, ("No tag project = access-keys-lab on the user yet. Call iam.tag_user(UserName=..., "
-                   "Tags=[{\"Key\": \"project\", \"Value\": \"access-keys-lab\"}]).")
-
-
-# ---------------------------------------------------------------- lesson 03
-
-@rule("03_create_access_keys", "key_created")
-def _key_created(lesson: Lesson) -> Verdict:
-    made = lesson.last_answer("CreateAccessKey")
-    key = (made or {}).get("AccessKey", {})
-    live = {k["AccessKeyId"]: k["Status"] for k in _keys(lesson)}
-    ok = key.get("AccessKeyId", "").startswith("AKIA") and live.get(key.get("AccessKeyId")) == "Active"
-    return _ok(ok, f"A new active access key was created for {USER}.",
-               "No active key was created.", "Run the create_access_key cell above.")
-
-
-@rule("03_create_access_keys", "secret_masked")
-def _secret_masked(lesson: Lesson) -> Verdict:
-    made = lesson.last_answer("CreateAccessKey")
-    if not made:
-        return Verdict(False, "No key was created yet.", "Run Step 1 first.")
-    secret = plain(made["AccessKey"]["SecretAccessKey"])
-    shown = repr(made) + str(made) + f"{made['AccessKey']['SecretAccessKey']}"
-    return _ok(secret not in shown, "The secret never appears when the key is displayed.",
-               "The secret appeared in a display!", "Report this as a bug in labkit.")
-
-
-@rule("03_create_access_keys", "limit_exceeded")
-def _third_key_refused(lesson: Lesson) -> Verdict:
-    iam = lesson.lab.client("iam")  # not the learner's client: its answers stay the learner's
-    made = []
-    while len(_keys(lesson)) < 2:  # the limit shows only once the user has its two keys
-        made.append(iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"])
-    verdict = checks.refusal("LimitExceeded", iam.create_access_key, UserName=USER)
-    for key_id in made:
-        iam.delete_access_key(UserName=USER, AccessKeyId=key_id)
-    return verdict
-
-
-@exercise_check("03_create_access_keys", "key_description")
-def _key_described(lesson: Lesson) -> tuple[bool, str]:
-    keys = {k["AccessKeyId"] for k in _keys(lesson)}
-    if not keys:
-        return False, f"{USER} has no access key: run Step 1 first."
-    tags = lesson.client("iam").list_user_tags(UserName=USER)["Tags"]
-    described = [t for t in tags if t["Key"] in keys and t["Value"].strip()]
-    if described:
-        return True, f"Your key has a description: {described[0]['Value']!r}."
-    return False, ("No key has a description yet. The console keeps it as a user tag whose Key is "
-                   "the access key ID: iam.tag_user(UserName=..., Tags=[{\"Key\": <the key ID>, "
-                   "\"Value\": \"...\"}]).")
-
-
-# ---------------------------------------------------------------- lesson 04
-
-def _profile_arn(lesson: Lesson, profile: str = USER) -> str | None:
+def profile_arn(lesson: LessonView, profile: str = USER) -> str | None:
+    """Whom a CLI profile signs as (None when AWS refuses its key)."""
     try:
         return lesson.client("sts", profile=profile).get_caller_identity()["Arn"]
     except Exception:  # noqa: BLE001 - any refusal means: the profile does not work
         return None
 
 
-@rule("04_configure_the_cli", "cli_identity")
-def _cli_identity(lesson: Lesson) -> Verdict:
-    # The CLI and boto3 read the same credentials and config files, the same way (botocore).
-    arn = _profile_arn(lesson)
-    return _ok(bool(arn) and str(arn).endswith(f":user/{USER}"),
-               f"The AWS CLI signs as {USER} with your profile.",
-               f"The profile {USER} signs as {arn or 'nobody (it was refused)'}.",
-               "Run the configure_profile cell above again.")
-
-
-@rule("04_configure_the_cli", "create_denied")
-def _create_denied(lesson: Lesson) -> Verdict:
-    user_iam = lesson.client("iam", profile=USER)
-    return checks.refusal("AccessDenied", user_iam.create_user, UserName="not-allowed")
-
-
-@rule("04_configure_the_cli", "wrong_secret")
-def _wrong_secret(lesson: Lesson) -> Verdict:
-    key = lesson.key
-    if key is None:
-        return Verdict(False, "The lesson has no key pair to try.", "Run the Setup cells again.")
-    wrong = AccessKey(key.access_key_id, key.reveal_secret()[::-1])
-    sts = lesson.client("sts", credentials=wrong)
-    return checks.refusal("SignatureDoesNotMatch", sts.get_caller_identity)
-
-
-@exercise_check("04_configure_the_cli", "output_table")
-def _output_table(lesson: Lesson) -> tuple[bool, str]:
-    config = configparser.RawConfigParser()
-    try:
-        config.read(lesson.lab.config_file)
-    except configparser.Error:
-        return False, "The config file cannot be read; run Setup again."
-    output = config.get(f"profile {USER}", "output", fallback="")
-    if output == "table":
-        return True, f"The profile {USER} now answers in tables: output = table in config."
-    return False, (f"The profile {USER} has output = {output or '(not set)'}. Use "
-                   f"`!aws configure set output table --profile {USER}`.")
-
-
-# ---------------------------------------------------------------- lesson 05
-
-def _profile_key_id(lesson: Lesson, profile: str = USER) -> str | None:
+def profile_key_id(lesson: LessonView, profile: str = USER) -> str | None:
+    """The access key ID a CLI profile holds (None when it holds none)."""
     key = lesson.profile_key(profile)
     return key.access_key_id if key else None
-
-
-@rule("05_rotate_access_keys", "new_key_works")
-def _new_key_works(lesson: Lesson) -> Verdict:
-    old = lesson.key.access_key_id if lesson.key else None
-    now = _profile_key_id(lesson)
-    arn = _profile_arn(lesson)
-    ok = bool(now) and now != old and bool(arn) and str(arn).endswith(f":user/{USER}")
-    return _ok(ok, f"The new key works: your profile signs as {USER} with it.",
-               "Your profile does not sign with a new key yet.",
-               "Run Steps 2 and 3 again: create the key, then switch the profiles to it.")
-
-
-@rule("05_rotate_access_keys", "old_key_refused")
-def _old_key_refused(lesson: Lesson) -> Verdict:
-    skipped = _skip_without(lesson, "inactive-keys-rejected", "InvalidClientTokenId")
-    if skipped or lesson.key is None:
-        return skipped or Verdict(False, "No old key to try.", "Run the Setup cells again.")
-    sts = lesson.client("sts", credentials=lesson.key)
-    return checks.refusal("InvalidClientTokenId", sts.get_caller_identity)
-
-
-@rule("05_rotate_access_keys", "rotated")
-def _rotated(lesson: Lesson) -> Verdict:
-    ids = [k["AccessKeyId"] for k in _keys(lesson)]
-    now = _profile_key_id(lesson)
-    ok = len(ids) == 1 and ids[0] == now and (lesson.key is None or now != lesson.key.access_key_id)
-    if ok:
-        lesson.notes["rotated_to"] = now
-    return _ok(ok, "Rotation done: one active key, and your profile uses it.",
-               f"The user has {len(ids)} key(s), and the profile uses {'one of them' if now in ids else 'none'}.",
-               "Run the steps above again, in order.")
-
-
-@exercise_check("05_rotate_access_keys", "rotate_again")
-def _rotate_again(lesson: Lesson) -> tuple[bool, str]:
-    before = lesson.notes.get("rotated_to")
-    if not before:
-        return False, "Finish Step 6 first (its checkpoint must be green), then rotate once more."
-    keys = _keys(lesson)
-    now = _profile_key_id(lesson)
-    if [k["AccessKeyId"] for k in keys] == [before]:
-        return False, ("The user still has only the key from Step 2. Create a new key, switch the "
-                       "profiles to it, then delete the key from Step 2.")
-    if len(keys) != 1:
-        return False, f"The user has {len(keys)} keys: delete the one from Step 2 when the new one works."
-    if keys[0]["AccessKeyId"] != now:
-        return False, "Your profile does not use the new key: call lesson.switch_profiles(...)."
-    if _profile_arn(lesson) is None:
-        return False, "The profile's key is refused: is it active?"
-    return True, "Rotated again: a new key, the profile switched to it, the old one deleted."
-
-
-# ---------------------------------------------------------------- lesson 06
-
-def _last_report(lesson: Lesson) -> Any:
-    """The key table of the credential report the learner fetched last (no new request), or a
-    fresh one when there is none."""
-    got = lesson.last_answer("GetCredentialReport")
-    if got and got.get("Content"):
-        return reports.credential_report_frame(got["Content"])
-    return reports.key_inventory(lesson.lab.client("iam"))
-
-
-@rule("06_monitor_key_age_and_usage", "inventory")
-def _inventory(lesson: Lesson) -> Verdict:
-    keys = _last_report(lesson)
-    mine = keys[keys["user"] == USER]
-    return _ok(len(mine) == 1 and bool(mine["active"].iloc[0]),
-               f"{USER} has one active key, as after lesson 05.",
-               f"{USER} has {len(mine)} keys.", "Run lesson 05 again.")
-
-
-@rule("06_monitor_key_age_and_usage", "old_key_unused")
-def _old_key_unused(lesson: Lesson) -> Verdict:
-    from labkit import iam, trail
-
-    profile = lesson.profile_key()
-    keys = iam.list_access_keys(lesson.lab.client("iam"), USER)
-    current = next((k for k in keys if profile and k.access_key_id == profile.access_key_id), None)
-    if current is None:
-        return Verdict(False, "Your profile's key is not a key of the user.", "Run lesson 05 again.")
-    after = trail.other_keys_since(lesson.lab, USER, current)
-    return _ok(bool(after["error"].notna().all()),
-               f"No other key worked since the rotation ({len(after)} attempts, all refused).",
-               "An old key was still used successfully after the rotation.",
-               "Find the program using it (the trail shows when and for what) and switch it over.")
-
-
-@rule("06_monitor_key_age_and_usage", "audit")
-def _audit(lesson: Lesson) -> Verdict:
-    if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
-        return Verdict(True, "Skipped: the company scenario runs only in the labkit sandbox.")
-    found = reports.findings(_last_report(lesson))
-    expected = {"root_access_key", "rotation_overdue", "two_active_keys"}
-    return _ok(expected <= set(found["check"]),
-               "The audit found the root key, the overdue keys and the user with two active keys.",
-               "The audit missed something.", "Run Step 3 again.")
-
-
-@exercise_check("06_monitor_key_age_and_usage", "deactivate_unused")
-def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
-    if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
-        return False, "The company scenario runs only in the labkit sandbox: nothing to do here."
-    # A fresh report (the exercise changed the keys); the checks need no key IDs.
-    keys = reports.report_keys(lesson.lab.client("iam"))
-    if not set(keys["user"]) & {"cara-analyst", "fay-data-export", "ana-developer"}:
-        return False, "Seed the company account first (Step 3)."
-    found = reports.findings(keys)
-    unused = sorted(set(found.query("check == 'unused_key' and user != '<root_account>'")["user"]))
-    if unused:
-        return False, (f"Still active and unused for 45+ days: the keys of {', '.join(unused)}. "
-                       "Set them Inactive with iam.update_access_key(...).")
-    return True, "Every company key unused for 45 days or more is now inactive (CIS 1.12)."
-
-
-ROOT_PATTERN = '$.userIdentity.type = "Root"'
-
-
-@rule("06_monitor_key_age_and_usage", "root_alarm")
-def _root_alarm(lesson: Lesson) -> Verdict:
-    # Every metric filter that counts the root user's requests, then an alarm on one of them.
-    logs, cloudwatch = lesson.client("logs"), lesson.client("cloudwatch")
-    counted = {(t["metricNamespace"], t["metricName"])
-               for page in logs.get_paginator("describe_metric_filters").paginate()
-               for f in page["metricFilters"] if ROOT_PATTERN in f.get("filterPattern", "")
-               for t in f.get("metricTransformations", [])}
-    if not counted:
-        return Verdict(False, "No metric filter counts the root user's requests yet.",
-                       "Run the put_metric_filter cell above.")
-    alarms = [a for page in cloudwatch.get_paginator("describe_alarms").paginate()
-              for a in page["MetricAlarms"] if (a.get("Namespace"), a.get("MetricName")) in counted]
-    fires = [a for a in alarms if a.get("AlarmActions") and (
-        (a["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and a["Threshold"] <= 1)
-        or (a["ComparisonOperator"] == "GreaterThanThreshold" and a["Threshold"] < 1))]
-    if fires:
-        return Verdict(True, f"CloudWatch counts every request of the root user, and the alarm "
-                             f"{fires[0]['AlarmName']} notifies at the first one.")
-    if alarms:
-        return Verdict(False, f"The alarm {alarms[0]['AlarmName']} would not tell anyone at the "
-                              "first request of the root user.",
-                       "Give it an action (AlarmActions) and a threshold of 1 "
-                       "(GreaterThanOrEqualToThreshold).")
-    return Verdict(False, "The root user's requests are counted, but no alarm watches the count.",
-                   "Run the put_metric_alarm cell above.")
-
-
-# ---------------------------------------------------------------- lesson 07
-
-@rule("07_prefer_iam_roles", "temporary_credentials")
-def _temporary_credentials(lesson: Lesson) -> Verdict:
-    answer = lesson.last_answer("AssumeRole") or {}
-    creds = answer.get("Credentials", {})
-    ok = str(creds.get("AccessKeyId", "")).startswith("ASIA") and bool(creds.get("SessionToken")) \
-        and creds.get("Expiration") is not None
-    return _ok(ok, "Temporary credentials: an ASIA key ID, a session token, and an expiry time.",
-               "These are not temporary credentials.", "Run the assume_role cell again.")
-
-
-@rule("07_prefer_iam_roles", "credentials_expired")
-def _credentials_expired(lesson: Lesson) -> Verdict:
-    if not lesson.lab.simulated:
-        return Verdict(True, "Skipped on real AWS: its clock cannot be moved. These credentials "
-                             "stop working by themselves at their Expiration time.")
-    skipped = _skip_without(lesson, "credentials-expire", "ExpiredToken")
-    if skipped:
-        return skipped
-    answer = lesson.last_answer("AssumeRole") or {}
-    if "Credentials" not in answer:
-        return Verdict(False, "No temporary credentials yet.", "Run Step 2 (assume_role) first.")
-    expires = answer["Credentials"]["Expiration"]
-    if lesson.lab.now() < expires:
-        return Verdict(False, f"These credentials are still valid until {expires:%H:%M:%S} UTC "
-                              "(sandbox time).",
-                       'Move the clock past it first: lesson.advance_clock("20m").')
-    sts = lesson.client("sts", credentials=answer["Credentials"])
-    return checks.refusal("ExpiredToken", sts.get_caller_identity)
-
-
-@exercise_check("07_prefer_iam_roles", "assumed_role_arn")
-def _assumed_role_arn(lesson: Lesson) -> tuple[bool, str]:
-    if not lesson.lab.simulated or lesson.lab.sandbox is None or not lesson.lab.sandbox.labkit:
-        return False, "This check reads the labkit sandbox's trail: run it in the sandbox."
-    events = lesson.lab.sandbox.admin("GET", "trail?since=0")["events"]
-    assumed = [e for e in events if e["event"] == "AssumeRole" and not e["error"]
-               and e["params"].get("RoleSessionName") == "exercise-07"]
-    if not assumed:
-        return False, ("AWS has not seen an AssumeRole with RoleSessionName=\"exercise-07\" yet: "
-                       "call user_sts.assume_role(...) with that session name.")
-    used = [e for e in events if e["event"] == "GetCallerIdentity" and not e["error"]
-            and str(e["access_key_id"]).startswith("ASIA") and e["time"] >= assumed[-1]["time"]]
-    if not used:
-        return False, ("You assumed the role; now ask who you are with its credentials: "
-                       "lesson.client(\"sts\", credentials=...).get_caller_identity()[\"Arn\"].")
-    return True, f"You signed as the assumed role {ROLE}, session exercise-07."
-
-
-# ---------------------------------------------------------------- lesson 08
-
-def _with_drill(check: Callable[[Lesson, Any], Verdict]) -> Rule:
-    """A rule that needs the leak drill Step 2 plants; without one, it says so."""
-    def run(lesson: Lesson) -> Verdict:
-        drill = lesson.notes.get("drill")
-        if drill is None:
-            return Verdict(False, "No leak was planted yet.", "Run Step 2 first.")
-        return check(lesson, drill)
-    return run
-
-
-@rule("08_keep_secrets_out_of_code", "leak_found")
-@_with_drill
-def _leak_found(lesson: Lesson, drill: Any) -> Verdict:
-    found = scan.scan_paths([drill.folder])
-    return _ok({f.path for f in found} >= {str(drill.script), str(drill.notebook)},
-               "The scanner found the key in both the script and the notebook.",
-               "The scanner missed a file.", "Run Step 2 again.")
-
-
-@rule("08_keep_secrets_out_of_code", "leak_revoked")
-@_with_drill
-def _leak_revoked(lesson: Lesson, drill: Any) -> Verdict:
-    left = {k["AccessKeyId"] for k in _keys(lesson)}
-    return _ok(drill.key.access_key_id not in left, "The leaked key is deleted: it can do no harm.",
-               "The leaked key still exists.", "Run the delete_access_key cell above.")
-
-
-@rule("08_keep_secrets_out_of_code", "code_clean")
-@_with_drill
-def _code_clean(lesson: Lesson, drill: Any) -> Verdict:
-    return _ok(not scan.scan_paths([drill.folder]), "The rewritten samples hold no secrets.",
-               "A secret is still there.", "Run Step 5 again.")
-
-
-@exercise_check("08_keep_secrets_out_of_code", "second_leak")
-def _second_leak(lesson: Lesson) -> tuple[bool, str]:
-    drill = lesson.notes.get("second_drill")
-    if drill is None:
-        return False, "Run the cell that plants the second leak first."
-    left = {k["AccessKeyId"]: k["Status"] for k in _keys(lesson)}
-    if drill.key.access_key_id in left:
-        return False, (f"The leaked key {drill.key.masked_id} is still {left[drill.key.access_key_id]}. "
-                       "Deactivate it, then delete it.")
-    return True, f"The second leaked key {drill.key.masked_id} is gone: it can do no harm."
-
-
-# ---------------------------------------------------------------- lesson 09
-
-@rule("09_clean_up", "delete_conflict")
-def _delete_conflict(lesson: Lesson) -> Verdict:
-    skipped = _skip_without(lesson, "delete-user-conflicts", "DeleteConflict")
-    if skipped:
-        return skipped
-    return checks.refusal("DeleteConflict", lesson.client("iam").delete_user, UserName=USER)
-
-
-@rule("09_clean_up", "nothing_left")
-def _nothing_left(lesson: Lesson) -> Verdict:
-    return _ok(not _user_exists(lesson), f"{USER} and all its keys are gone.",
-               f"{USER} still exists.", "Run Step 3 again.")
-
-
-@rule("09_clean_up", "profiles_clean")
-def _profiles_clean(lesson: Lesson) -> Verdict:
-    from labkit.course import profiles_with_deleted_keys
-
-    stale = profiles_with_deleted_keys(lesson.lab)
-    return _ok(not stale, "No CLI profile holds a deleted key; [default] is the console identity.",
-               f"These profiles hold deleted keys: {', '.join(stale)}.",
-               "Run lesson.remove_profiles() again.")
-
-
-@exercise_check("09_clean_up", "delete_leftover_user")
-def _leftover_removed(lesson: Lesson) -> tuple[bool, str]:
-    if not lesson.notes.get("leftover"):
-        return False, f"Run the cell that makes {LEFTOVER_USER} first."
-    if _user_exists(lesson, LEFTOVER_USER):
-        keys = len(_keys(lesson, LEFTOVER_USER))
-        return False, (f"{LEFTOVER_USER} still exists ({keys} key(s)). Delete its keys, detach its "
-                       "policies, then delete the user, as Step 3 did.")
-    return True, f"{LEFTOVER_USER} is gone, with its key and its policy."
-
-
-# ---------------------------------------------------------------- lesson 10
-
-CAPSTONE = "10_respond_to_a_leaked_key"
-CI = incident.CI_USER
-LEE = incident.COLLEAGUE
-INTRUDER = incident.INTRUDER_USER
-Step = Callable[[Any, incident.Incident], "tuple[bool, str]"]
-Step = Callable[[Any, incident.Incident], "tuple[bool, str]"]
-
-
-def _ci_signs_as(lesson: Lesson) -> str | None:
-    """Whom the pipeline's profile signs as now (None: AWS refuses its key)."""
-    return _profile_arn(lesson, CI)
-
-
-def _ci_broken(lesson: Lesson, found: incident.Incident) -> str | None:
-    """What is wrong with the pipeline's identity, in words (None: it works as ci-deployer)."""
-    if not _user_exists(lesson, CI):
-        return (f"{CI} is gone, and with it the pipeline: its profile signs as nobody. Deleting "
-                "the user is not a rotation. Begin again with lesson.start_over().")
-    arn = _ci_signs_as(lesson)
-    if arn is None:
-        return (f"The pipeline is down: AWS refuses the key in the profile [{CI}]. Give it a new "
-                f"key of {CI} first (Step 1).")
-    if not arn.endswith(f":user/{CI}"):
-        return (f"The profile [{CI}] signs as {arn.rsplit(':', 1)[-1]}, not as {CI}: the "
-                "pipeline would run with someone else's permissions. Put a key of "
-                f"{CI} itself in it.")
-    return None
-
-
-def _rotated(lesson: Lesson, found: incident.Incident) -> tuple[bool, str]:
-    broken = _ci_broken(lesson, found)
-    if broken:
-        return False, broken
-    in_use = _profile_key_id(lesson, CI)
-    if in_use == found.leaked_key_id:
-        return False, (f"The pipeline still signs with the leaked key. Which key is in "
-                       f"deploy.sh? (`!python -m labkit scan {found.repo}`, then compare the "
-                       f"masked ID with iam.list_access_keys(UserName=\"{CI}\").) Create a new "
-                       f"key of {CI}, and put it in the profile [{CI}].")
-    return True, f"The pipeline signs as {CI} with a new key, not the leaked one."
-
-
-def _revoked(lesson: Lesson, found: incident.Incident) -> tuple[bool, str]:
-    broken = _ci_broken(lesson, found)
-    if broken:
-        return False, broken
-    left = {k["AccessKeyId"]: k["Status"] for k in _keys(lesson, CI)}
-    if _profile_key_id(lesson, CI) == found.leaked_key_id:
-        return False, "Give the pipeline a new key first (Step 1): it still signs with the leaked one."
-    if left.get(found.leaked_key_id) == "Active":
-        return False, ("The leaked key is still active: whoever found it can still use it. "
-                       "Deactivate it (iam.update_access_key(..., Status=\"Inactive\")).")
-    if found.leaked_key_id in left:
-        return False, ("The leaked key is inactive, and the pipeline still works: now delete it "
-                       "(iam.delete_access_key(...)).")
-    return True, "The leaked key is deleted, and the pipeline still works with its new key."
-
-
-def _undone(lesson: Lesson, found: incident.Incident) -> tuple[bool, str]:
-    if not _user_exists(lesson, LEE):
-        return False, (f"{LEE} is gone: she is a colleague, not the intruder, and the intruder "
-                       "only added a key to her user. Begin again with lesson.start_over().")
-    lee = {k["AccessKeyId"]: k["Status"] for k in _keys(lesson, LEE)}
-    if lee.get(found.colleague_key_id) != "Active":
-        return False, (f"{LEE}'s own key is {lee.get(found.colleague_key_id, 'deleted').lower()}: "
-                       "she uses it every day. Only the key the intruder made should go (its "
-                       "CreateDate says which). Begin again with lesson.start_over().")
-    broken = _ci_broken(lesson, found)
-    if broken:
-        return False, broken
-    # What the intruder made that still works; the hint counts it, the trail tells what it is.
-    left = [_user_exists(lesson, INTRUDER), found.planted_key_id in lee]
-    if any(left):
-        return False, (f"{sum(left)} thing(s) the leaked key made still exist. Read what it did: "
-                       f"trail.events(lesson.lab, user=\"{CI}\"). Which requests did not come "
-                       "from the pipeline, and what did they make?")
-    return True, (f"Undone: the intruder's user {INTRUDER} and the key it made for {LEE} are "
-                  f"gone; {LEE}'s own key and the pipeline work as before.")
-
-
-def _step(check: Step, name: str) -> Callable[[Lesson], Any]:
-    """An exercise check on the incident, saying "done in an earlier run" when it was."""
-    def run(lesson: Lesson) -> Any:
-        found = lesson.incident
-        if found is None:
-            return False, ("There is no incident in this sandbox (it runs only in the labkit "
-                           "sandbox): run the Setup cells.")
-        done, said = check(lesson, found)
-        if done and name in lesson.notes.get("incident_done_at_start", ()):
-            return (True, "Done in an earlier run: " + said)
-        return done, said
-    return run
-
-
-STEPS: dict[str, Step] = {"rotate": _rotated, "revoke": _revoked, "undo": _undone}
-for _name, _check in STEPS.items():
-    exercise_check(CAPSTONE, _name)(_step(_check, _name))
-
-
-def _note_done(lesson: Lesson) -> None:
-    """Which steps were done before this run, so their checks say "done in an earlier run"."""
-    found = lesson.incident
-    lesson.notes["incident_done_at_start"] = () if found is None else tuple(
-        name for name, check in STEPS.items() if check(lesson, found)[0])
-
-
-STARTS[CAPSTONE] = _note_done
-
-
-@rule(CAPSTONE, "ci_works")
-def _ci_works(lesson: Lesson) -> Verdict:
-    found = lesson.incident
-    if found is None:
-        return Verdict(True, "Skipped: the incident runs only in the labkit sandbox.")
-    broken = _ci_broken(lesson, found)
-    return _ok(broken is None, f"The pipeline works: the profile [{CI}] signs as {CI}.",
-               broken or "", "Run the Setup cells, or lesson.start_over().")
-
-
-# Quizzes: (question, choices, index of the answer, why), kept out of the learner's cells.
-QUIZZES: dict[str, dict[str, list[tuple[str, list[str], int, str]]]] = {
-    "01_root_and_iam_users": {"quiz": [
-        ("Who should have access keys for everyday CLI work?",
-         ["The root user", "An IAM user with only the permissions it needs", "Nobody"], 1,
-         "An IAM user with least privilege; root keys would give away the whole account."),
-        ("Which ARN belongs to the root user?",
-         ["arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:user/root"], 0,
-         "Root's ARN ends in :root; IAM users have :user/NAME."),
-        ("Can a policy limit what the root user does?",
-         ["Yes", "No"], 1, "No: root bypasses IAM policies, which is why you lock it away."),
-    ]},
-    CAPSTONE: {"review": [
-        ("A key the pipeline uses has leaked. What comes first?",
-         ["Delete the key at once", "Give the pipeline a new key, then deactivate and delete the "
-          "leaked one", "Delete the pipeline's user"], 1,
-         "A new key first keeps the pipeline running; the leaked key goes seconds later."),
-        ("Where do you see what a leaked key did?",
-         ["In the credential report", "In CloudTrail (the activity trail): its user's requests, "
-          "their source and time", "In the repository's history"], 1,
-         "The credential report has only the last use; CloudTrail has every request."),
-        ("Why is deleting the leaked key not enough?",
-         ["It is enough", "What the key made (a user, more keys) outlives it"], 1,
-         "An intruder makes a way back in first: users and keys that still work after the leak "
-         "is closed."),
-    ]},
-    "09_clean_up": {"faq": [
-        ("Are access keys free?",
-         ["No, each key costs money", "Yes; the requests made with them are billed as usual"], 1,
-         "Creating keys is free; what you do with them is billed by each service."),
-        ("Do access keys expire?",
-         ["Yes, after 90 days", "No, they last until deactivated or deleted"], 1,
-         "They are long-term credentials: that is why you rotate them and prefer roles."),
-        ("Where do you find a key's access key ID?",
-         ["In the IAM console: the user's page, Access keys, 'Access key ID' column",
-          "Only in the .csv downloaded at creation"], 0,
-         "The ID is always listed; only the secret is shown once."),
-    ]},
-}
-
-
-def started(lesson: Lesson) -> None:
-    """Take the lesson's start note, if it has one; a note that fails stays unset."""
-    note = STARTS.get(lesson.name)
-    if note is not None:
-        try:
-            note(lesson)
-        except Exception:  # noqa: BLE001 - a lesson starts even when a note cannot be taken
-            pass
-
-
-def verify(lesson: Lesson, name: str) -> Verdict:
-    """Run the lesson's checkpoint `name`, record it, and say in one line how it went."""
-    rule = RULES.get(lesson.name, {}).get(name)
-    if rule is None:
-        known = ", ".join(RULES.get(lesson.name, {})) or "none"
-        return Verdict(False, f"This lesson has no checkpoint {name!r}.", f"Its checkpoints: {known}.")
-    try:
-        verdict = rule(lesson)
-    except Exception as exc:  # noqa: BLE001 - a checkpoint explains, it never raises
-        verdict = checks.failure(exc, "Checking")
-    checks.record(lesson.name, name, verdict.ok)
-    return verdict
-
-
-def exercise(lesson: Lesson, name: str) -> str:
-    """The line an exercise check prints: ✅ and what is right, or 💡 and a hint."""
-    check = EXERCISES.get(lesson.name, {}).get(name)
-    if check is None:
-        return f"💡 This lesson has no exercise {name!r}."
-    try:
-        done, said = check(lesson)
-    except Exception as exc:  # noqa: BLE001 - never raise: Run All passes before the learner types
-        done, said = False, f"Not yet: {checks.explain(exc)}"
-    if done:  # progress shows what a learner did; an exercise not yet typed is not a failure
-        checks.record(lesson.name, f"exercise_{name}", done)
-    return ("✅ " if done else "💡 Not done yet. ") + said

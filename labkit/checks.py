@@ -19,8 +19,10 @@ PROGRESS = "progress.json"
 
 
 def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
-           now: datetime | None = None) -> None:
-    """Keep a checkpoint's result in LABKIT_HOME/progress.json for the class progress view."""
+           now: datetime | None = None, earlier: bool = False) -> None:
+    """Keep a checkpoint's result in LABKIT_HOME/progress.json for the class progress view: a
+    completion also says when it was first seen and whether it was found done in an earlier
+    run (`earlier`) rather than by this run's cells."""
     from labkit.session import settings
 
     home = home or settings().home
@@ -30,7 +32,14 @@ def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
         data = read(home)[0] or {}
         data.setdefault("learner", settings().learner)
         lessons = data.setdefault("lessons", {})
-        lessons.setdefault(lesson, {})[name] = {"ok": bool(ok), "time": when}
+        mine = lessons.setdefault(lesson, {})
+        entry: dict[str, Any] = {"ok": bool(ok), "time": when}
+        if ok:
+            before = mine.get(name)
+            first = before.get("first") if isinstance(before, dict) and before.get("ok") is True \
+                else None
+            entry.update(first=first if isinstance(first, str) else when, earlier=bool(earlier))
+        mine[name] = entry
         data["updated"] = when
         write_private(home / PROGRESS, data)
     except OSError:

@@ -113,7 +113,7 @@ def class_progress(homes: Iterable[Path],
 
 def _all_lessons() -> tuple[str, ...]:
     # Imported when needed: the course layer is not loaded to build the command line's options.
-    from labkit.course import LESSONS
+    from labkit.catchup import LESSONS
 
     return LESSONS
 

@@ -22,11 +22,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "sandbox": ("labkit.sandbox",),  # the package and everything in it
     "session": ("labkit.session", "labkit.guard", "labkit.profiles", "labkit.serverext"),
     "domain": ("labkit.iam", "labkit.answers", "labkit.credential_report", "labkit.cis",
-               "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario",
-               "labkit.incident", "labkit.checks",
-               "labkit.keycheck"),
+               "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario", "labkit.checks",
+               "labkit.keycheck", "labkit.downloads", "labkit.lab_profiles", "labkit.readiness",
+               "labkit.incident"),
     "display": ("labkit.widgets", "labkit.reports"),
-    "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress"),
+    "course": ("labkit.course", "labkit.catchup", "labkit.checkpoints", "labkit.notebook",
+               "labkit.progress"),
     "entry": ("labkit", "labkit.__main__"),  # `import labkit` and `python -m labkit`
 }
 ORDER = list(LAYERS)

@@ -133,8 +133,8 @@ def test_table_modules_import_pandas_only_when_a_table_is_made() -> None:
 def test_lesson_00_checks_widgets_are_installed_without_importing_them() -> None:
     code = ("import sys\n"
             "from types import SimpleNamespace as NS\n"
-            "from labkit import course\n"
-            "said = course.readiness(NS(identity=NS(arn='arn:aws:iam::123456789012:user/x')))\n"
+            "from labkit.readiness import readiness\n"
+            "said = readiness(NS(identity=NS(arn='arn:aws:iam::123456789012:user/x')))\n"
             "assert 'ipywidgets' not in sys.modules, 'imported'\n"
             "print([v.ok for v in said][-1], said[-1].title)")
     done = _fresh_python(code)

@@ -179,12 +179,17 @@ class Lab:
         return json.loads(self.path(relpath).read_text())
 
     def copy_in(self, src: str | os.PathLike, relpath: str | None = None) -> str:
-        """Copy a file into the lab root; returns its path relative to the root."""
+        """Copy a file into the lab root; returns its path relative to the root. A lesson comes
+        with its checks file beside it (checks/<lesson>.py), as nbgitpuller pulls the course."""
         src = Path(src)
         relpath = relpath or src.name
         dest = self.path(relpath)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest)
+        checks = src.parent / "checks" / f"{src.stem}.py"
+        if src.suffix == ".ipynb" and checks.is_file():
+            (dest.parent / "checks").mkdir(exist_ok=True)
+            shutil.copy2(checks, dest.parent / "checks" / f"{dest.stem}.py")
         return relpath
 
     # -- state between tests ---------------------------------------------------------------

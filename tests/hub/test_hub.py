@@ -87,8 +87,12 @@ def learners(reachable: None) -> Iterator[list[str]]:
             home = Path(pwd.getpwnam(name).pw_dir)
             home.chmod(0o700)
             (home / "notebooks").mkdir()
+            # As nbgitpuller pulls the course: the notebooks and their checks beside them.
+            (home / "notebooks" / "checks").mkdir()
             for lesson in LESSONS:
                 shutil.copy(REPO / "notebooks" / f"{lesson}.ipynb", home / "notebooks")
+                shutil.copy(REPO / "notebooks" / "checks" / f"{lesson}.py",
+                            home / "notebooks" / "checks")
             subprocess.run(["chown", "-R", f"{name}:{name}", str(home)], check=True, timeout=60)
         yield names
     finally:

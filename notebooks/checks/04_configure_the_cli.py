@@ -1,0 +1,60 @@
+"""Lesson 04, Configure the AWS CLI: its checkpoints and exercise checks.
+
+The notebook's one-line cells (`lesson.verify(...)`, `lesson.exercise(...)`) run these; see
+labkit/checkpoints.py for how they are found and run.
+"""
+
+from __future__ import annotations
+
+import configparser
+from typing import TYPE_CHECKING
+
+from labkit import checkpoints as cp, checks
+from labkit.checks import Verdict
+from labkit.keys import AccessKey
+
+if TYPE_CHECKING:
+    from labkit.course import Lesson
+
+USER = cp.USER
+CHECKS = cp.Checks()
+
+
+@CHECKS.rule("cli_identity")
+def _cli_identity(lesson: Lesson) -> Verdict:
+    # The CLI and boto3 read the same credentials and config files, the same way (botocore).
+    arn = cp.profile_arn(lesson)
+    return cp.ok(bool(arn) and str(arn).endswith(f":user/{USER}"),
+                 f"The AWS CLI signs as {USER} with your profile.",
+                 f"The profile {USER} signs as {arn or 'nobody (it was refused)'}.",
+                 "Run the configure_profile cell above again.")
+
+
+@CHECKS.rule("create_denied")
+def _create_denied(lesson: Lesson) -> Verdict:
+    user_iam = lesson.client("iam", profile=USER)
+    return checks.refusal("AccessDenied", user_iam.create_user, UserName="not-allowed")
+
+
+@CHECKS.rule("wrong_secret")
+def _wrong_secret(lesson: Lesson) -> Verdict:
+    key = lesson.key
+    if key is None:
+        return Verdict(False, "The lesson has no key pair to try.", "Run the Setup cells again.")
+    wrong = AccessKey(key.access_key_id, key.reveal_secret()[::-1])
+    sts = lesson.client("sts", credentials=wrong)
+    return checks.refusal("SignatureDoesNotMatch", sts.get_caller_identity)
+
+
+@CHECKS.exercise("output_table")
+def _output_table(lesson: Lesson) -> tuple[bool, str]:
+    config = configparser.RawConfigParser()
+    try:
+        config.read(lesson.lab.config_file)
+    except configparser.Error:
+        return False, "The config file cannot be read; run Setup again."
+    output = config.get(f"profile {USER}", "output", fallback="")
+    if output == "table":
+        return True, f"The profile {USER} now answers in tables: output = table in config."
+    return False, (f"The profile {USER} has output = {output or '(not set)'}. Use "
+                   f"`!aws configure set output table --profile {USER}`.")
