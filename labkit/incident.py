@@ -28,6 +28,7 @@ FOLDER = "scratch-10"
 RECORD = "incident.json"
 CI_AGENT = "ci-runner/1.0"  # what the trail's `source` shows for the pipeline's requests
 INTRUDER_AGENT = "aws-cli/2.9.0"  # and for the intruder's (simulated labels)
+SEEDED = "Seeded the incident"  # how the setup says it started afresh (nothing done yet)
 
 _DEPLOY = """#!/bin/sh
 # Deploy the site. TODO: move the key to the CI's secret store (committed "just for a test").
@@ -120,8 +121,10 @@ def _age(lab: Any, user: str, key_id: str, *, user_days: int, key_days: int,
 
 def remove(lab: Any) -> list[str]:
     """Delete the incident's users, the CI's profile and the scratch repository."""
-    client = lab.client("iam")
-    steps = [lab_iam.delete_user(client, name)[-1] for name in USERS]
+    # One admin call of labkit's sandbox instead of about 30 AWS calls (bench/: lesson overhead).
+    gone = set(lab.sandbox.admin("DELETE", "users", {"users": list(USERS)})["deleted"])
+    steps = [f"Deleted the user {name}." if name in gone else
+             f"There is no user {name}: nothing to delete." for name in USERS]
     if read_profile(CI_USER, **lab.cli_files) is not None:
         remove_profile(CI_USER, **lab.cli_files)
         steps.append(f"Removed the profile [{CI_USER}].")
@@ -188,5 +191,5 @@ def start(lab: Any) -> tuple[list[str], Incident | None]:
     if found is not None:
         return ([f"Continuing the incident you started earlier (in {found.repo.parent}); "
                  "lesson.start_over() begins it again."], found)
-    return ([f"Seeded the incident: {', '.join(USERS[:2])} and what happened to them."],
+    return ([f"{SEEDED}: {', '.join(USERS[:2])} and what happened to them."],
             seed(lab))
