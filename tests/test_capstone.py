@@ -247,9 +247,10 @@ def test_after_a_restart_the_incident_continues_and_says_done_earlier(
 
 def test_each_step_is_recorded_for_the_progress_view(lab, sandbox_home,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from labkit import checks
+    from labkit import checks, progress
 
     lesson = course.start(LESSON)
+    assert lesson.verify("ci_works").ok
     _rotate(lesson)
     _revoke(lesson)
     _undo_intruder_user(lesson)
@@ -260,6 +261,9 @@ def test_each_step_is_recorded_for_the_progress_view(lab, sandbox_home,
     recorded: dict[str, Any] = checks.read(sandbox_home)[0]["lessons"][LESSON]
     assert {f"exercise_{s}" for s in ("rotate", "revoke", "undo")} <= set(recorded)
     assert all(recorded[f"exercise_{s}"]["ok"] for s in ("rotate", "revoke", "undo"))
+    # The instructor's view: `python -m labkit progress` has a column for the capstone.
+    table, _ = progress.class_progress([sandbox_home])
+    assert table[progress.column(LESSON)].iloc[0] == "4/4"  # ci_works and the three steps
 
 
 def test_the_clean_up_leaves_nothing_of_the_incident(lesson: course.Lesson) -> None:
