@@ -149,8 +149,8 @@ def seed(lab: Any) -> Incident:
     # The pipeline works: its last run, as the trail shows it.
     _signed(lab, ci_key, "sts", CI_AGENT).get_caller_identity()
     repo = folder(lab) / "company-site"
-    (repo / ".github" / "workflows").mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder(lab).chmod(0o700)
+    for part in (folder(lab), repo, repo / ".github", repo / ".github" / "workflows"):
+        part.mkdir(mode=0o700, exist_ok=True)  # each one: parents=True would leave them 0755
     write_private_text(repo / "deploy.sh", _DEPLOY.format(key_id=ci_key.access_key_id,
                                                           secret=ci_key.reveal_secret()))
     write_private_text(repo / "README.md", _README)

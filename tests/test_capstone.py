@@ -78,6 +78,9 @@ def test_the_setup_seeds_the_leak_and_what_the_intruder_did(lesson: course.Lesso
     lee = {k["AccessKeyId"]: k["CreateDate"]
            for k in lesson.client("iam").list_access_keys(UserName=LEE)["AccessKeyMetadata"]}
     assert (lee[found.planted_key_id] - lee[found.colleague_key_id]).days >= 100
+    # The scratch repository holds a live key: readable by the learner only, folders included.
+    for path in [incident.folder(lesson.lab), *incident.folder(lesson.lab).rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, path
     # The record beside the repository holds key IDs only, never the secret.
     record = (incident.folder(lesson.lab) / incident.RECORD).read_text()
     assert "secret" not in record.lower() and found.leaked_key_id in record
