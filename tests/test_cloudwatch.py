@@ -13,16 +13,16 @@ from labkit import course
 from tests.test_profiles import aws_cli
 
 LESSON = "06_monitor_key_age_and_usage"
-GROUP = "aws-cloudtrail-logs-lab"
+GROUP = "labkit-cloudtrail-logs"
 ROOT = ('{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
         '&& $.eventType != "AwsServiceEvent" }')
 METRIC = {"metricName": "RootUsage", "metricNamespace": "CloudTrailMetrics", "metricValue": "1"}
 
 
 def _alarm(lesson: course.Lesson, **changes: Any) -> None:
-    topic = lesson.client("sns").create_topic(Name="security-alerts")["TopicArn"]
+    topic = lesson.client("sns").create_topic(Name="labkit-security-alerts")["TopicArn"]
     settings: dict[str, Any] = {
-        "AlarmName": "root-usage", "Namespace": "CloudTrailMetrics", "MetricName": "RootUsage",
+        "AlarmName": "labkit-root-usage", "Namespace": "CloudTrailMetrics", "MetricName": "RootUsage",
         "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 1,
         "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": [topic]}
     settings.update(changes)
@@ -33,7 +33,7 @@ def _alarm(lesson: course.Lesson, **changes: Any) -> None:
 def _filter(lesson: course.Lesson, pattern: str = ROOT) -> None:
     logs = lesson.client("logs")
     logs.create_log_group(logGroupName=GROUP)
-    logs.put_metric_filter(logGroupName=GROUP, filterName="root-usage", filterPattern=pattern,
+    logs.put_metric_filter(logGroupName=GROUP, filterName="labkit-root-usage", filterPattern=pattern,
                            metricTransformations=[METRIC])
 
 
@@ -88,11 +88,11 @@ def test_the_cli_commands_the_lesson_names_are_green(lesson: course.Lesson) -> N
         return done.stdout.strip()
 
     aws("logs", "create-log-group", "--log-group-name", GROUP)
-    aws("logs", "put-metric-filter", "--log-group-name", GROUP, "--filter-name", "root-usage",
-        "--filter-pattern", ROOT, "--metric-transformations",
+    aws("logs", "put-metric-filter", "--log-group-name", GROUP, "--filter-name",
+        "labkit-root-usage", "--filter-pattern", ROOT, "--metric-transformations",
         "metricName=RootUsage,metricNamespace=CloudTrailMetrics,metricValue=1")
-    topic = aws("sns", "create-topic", "--name", "security-alerts", "--query", "TopicArn")
-    aws("cloudwatch", "put-metric-alarm", "--alarm-name", "root-usage", "--namespace",
+    topic = aws("sns", "create-topic", "--name", "labkit-security-alerts", "--query", "TopicArn")
+    aws("cloudwatch", "put-metric-alarm", "--alarm-name", "labkit-root-usage", "--namespace",
         "CloudTrailMetrics", "--metric-name", "RootUsage", "--statistic", "Sum", "--period", "300",
         "--evaluation-periods", "1", "--threshold", "1", "--comparison-operator",
         "GreaterThanOrEqualToThreshold", "--treat-missing-data", "notBreaching",
