@@ -100,7 +100,13 @@ class Checks:
         return hook
 
     def started(self, lesson: Any) -> None:
-        """Run the start hooks; one that fails leaves its note unset (its check says so)."""
+        """Note when the lesson started (on the sandbox's clock, as its trail), then run the start
+        hooks; one that fails leaves its note unset (its check says so)."""
+        if has_trail(lesson):
+            try:
+                lesson.notes["started"] = lesson.lab.now().timestamp()
+            except Exception:  # noqa: BLE001 - without it, checks read the whole trail
+                lesson.notes.pop("started", None)
         for hook in self.starts:
             try:
                 hook(lesson)
@@ -189,7 +195,8 @@ def exercise(lesson: LessonView, found: Checks, name: str) -> str:
     if done:  # progress shows what a learner did; an exercise not yet typed is not a failure
         checks.record(lesson.name, f"exercise_{name}", done, earlier=before)
     if before:
-        return f"☑️ Done in an earlier run, not by this run's cells: {said}"
+        return ("☑️ Done before this run of the lesson (in an earlier run, or before a kernel "
+                f"restart): {said}")
     return ("✅ " if done else "💡 Not done yet. ") + said
 
 
@@ -235,6 +242,21 @@ def profile_arn(lesson: LessonView, profile: str = USER) -> str | None:
         return lesson.client("sts", profile=profile).get_caller_identity()["Arn"]
     except Exception:  # noqa: BLE001 - any refusal means: the profile does not work
         return None
+
+
+def has_trail(lesson: LessonView) -> bool:
+    """Whether the lab keeps an activity trail a check can read (labkit's sandbox does)."""
+    box = lesson.lab.sandbox
+    return bool(lesson.lab.simulated and box is not None and box.labkit)
+
+
+def called_since(lesson: LessonView, event: str, since: float) -> bool | None:
+    """Whether AWS answered `event` (e.g. "UpdateAccountPasswordPolicy") without an error since
+    `since` (the sandbox's clock); None when there is no trail to tell."""
+    if not has_trail(lesson):
+        return None
+    found = lesson.lab.sandbox.admin("GET", f"trail?since={since}")["events"]
+    return any(e["event"] == event and not e["error"] for e in found)
 
 
 def profile_key_id(lesson: LessonView, profile: str = USER) -> str | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit import checkpoints, iam, incident, notebook
+from labkit import checkpoints, iam, incident, memory, notebook
 from labkit.answers import LAST, install_masking, install_tagging, plain
 from labkit.catchup import CATCH_UP, LESSONS, NEEDS, WARM_UP
 from labkit.downloads import forget_downloads, save_key_csv
@@ -68,6 +68,14 @@ class Lesson:
             install_tagging(made)
         return install_masking(made)
 
+    def remember(self, **values: Any) -> None:
+        """Keep key IDs (never a secret) for this lesson across kernel restarts."""
+        memory.remember(self.lab.settings.home, self.name, **values)
+
+    def recall(self) -> dict[str, Any]:
+        """What this lesson remembered, in this kernel or an earlier one."""
+        return memory.recall(self.lab.settings.home, self.name)
+
     def advance_clock(self, duration: str) -> None:
         """Move the sandbox's clock forward (`"20m"`, `"91d"`) and say so; simulated time only."""
         try:
@@ -122,8 +130,11 @@ class Lesson:
 
     def switch_profiles(self, answer: Any, profile: str = PROFILE) -> None:
         """Point `profile`, and every other profile that used its key, at a new key pair."""
-        for line in switch_profiles(self.lab, _as_key(answer), profile):
+        old, new = self.profile_key(profile), _as_key(answer)
+        for line in switch_profiles(self.lab, new, profile):
             print(line)
+        if old is not None and old.access_key_id != new.access_key_id:
+            self.remember(switched=[old.access_key_id, new.access_key_id])
 
     def profile_key(self, profile: str = PROFILE) -> AccessKey | None:
         """The key pair a profile of the lab's CLI files holds (secret masked on display)."""

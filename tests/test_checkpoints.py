@@ -86,3 +86,42 @@ def test_code_from_a_file_others_can_write_is_never_run(tmp_path: Path, mode: in
     with pytest.raises(LabError, match="defines no CHECKS"):
         checkpoints.load("03_create_access_keys", folder)
     assert ran.exists()  # the same file, once only its owner can write it, is run
+
+
+def test_progress_keeps_when_a_completion_was_first_seen_and_how(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from labkit import checks
+
+    def at(hour: int) -> datetime:
+        return datetime(2026, 3, 1, hour, tzinfo=UTC)
+
+    def entry() -> dict:
+        return checks.read(tmp_path)[0]["lessons"]["03"]["exercise_x"]
+
+    checks.record("03", "exercise_x", True, home=tmp_path, now=at(9))
+    assert entry() == {"ok": True, "time": "2026-03-01T09:00:00Z",
+                       "first": "2026-03-01T09:00:00Z", "earlier": False}
+    checks.record("03", "exercise_x", True, home=tmp_path, now=at(11), earlier=True)
+    assert entry() == {"ok": True, "time": "2026-03-01T11:00:00Z",
+                       "first": "2026-03-01T09:00:00Z", "earlier": True}
+    checks.record("03", "exercise_x", False, home=tmp_path, now=at(12))
+    assert entry() == {"ok": False, "time": "2026-03-01T12:00:00Z"}
+    checks.record("03", "exercise_x", True, home=tmp_path, now=at(13))
+    assert entry()["first"] == "2026-03-01T13:00:00Z"  # done again after it was undone
+
+
+def test_a_lessons_memory_survives_a_restart_and_holds_no_secret(tmp_path: Path) -> None:
+    from labkit import memory
+
+    assert memory.recall(tmp_path, "05_rotate_access_keys") == {}
+    memory.remember(tmp_path, "05_rotate_access_keys", old="AKIAIOSFODNN7EXAMPLE")
+    memory.remember(tmp_path, "05_rotate_access_keys", rotated_to="key-id-of-step-2")
+    memory.remember(tmp_path, "07_prefer_iam_roles", seen=True)
+    assert memory.recall(tmp_path, "05_rotate_access_keys") == {
+        "old": "AKIAIOSFODNN7EXAMPLE", "rotated_to": "key-id-of-step-2"}
+    assert (tmp_path / memory.FILE).stat().st_mode & 0o777 == 0o600
+    (tmp_path / memory.FILE).write_text("{damaged")
+    assert memory.recall(tmp_path, "05_rotate_access_keys") == {}
+    memory.remember(tmp_path, "05_rotate_access_keys", old=None)  # a damaged file is replaced
+    assert memory.recall(tmp_path, "05_rotate_access_keys") == {"old": None}

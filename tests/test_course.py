@@ -316,3 +316,18 @@ def test_a_restarted_kernel_with_the_extension_says_run_setup_again(tmp_path: Pa
     assert "Run the Setup cells again" in shown, nb.cells[0].outputs
     assert not any(o.get("output_type") == "error" and "Traceback" in "".join(o.get("traceback", []))
                    for o in nb.cells[0].outputs)
+
+
+def test_lesson_06_builds_its_inventory_in_view() -> None:
+    """Issue 21.7: the inventory is built from the calls it uses, in the learner's cells (list
+    calls through paginators, as AWS's examples), and the report's CSV columns are shown."""
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / "06_monitor_key_age_and_usage.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    step1 = "\n".join(code[2:code.index('lesson.verify("inventory")')])
+    for call in ('iam.get_paginator("list_users")', 'iam.get_paginator("list_access_keys")',
+                 "iam.get_access_key_last_used(", "iam.generate_credential_report()",
+                 "iam.get_credential_report()", "csv.DictReader(", "access_key_1_last_used_date"):
+        assert call in step1, call
+    assert 'mask_key_id(key["AccessKeyId"])' in step1  # key IDs masked in the table

@@ -224,6 +224,12 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
     if key_id:
         key = iam_backends[state.ACCOUNT]["aws"].access_keys.get(key_id)
         user = key.user_name if key is not None and key.user_name else ""
+    session = ""
+    if key_id.startswith("ASIA"):  # temporary credentials: whose session, as CloudTrail's ARN
+        from moto.sts.models import sts_backends
+
+        assumed = sts_backends[state.ACCOUNT]["aws"].get_assumed_role_from_access_key(key_id)
+        session = assumed.arn if assumed is not None else ""
     code = ""
     if status >= 400:
         m = _CODE_RE.search(response) or _JSON_CODE_RE.search(response)
@@ -235,6 +241,7 @@ def _event(environ: dict[str, Any], body: bytes, status: int, response: bytes) -
         "region": region,
         "access_key_id": key_id,
         "user": user,
+        "session": session,
         "source": environ.get("HTTP_USER_AGENT", "").split(" ", 1)[0],
         "status": status,
         "error": code,

@@ -34,17 +34,31 @@ def _root_has_no_keys(lesson: Lesson) -> Verdict:
                  "Delete them in the console (Security credentials of the root user).")
 
 
-@CHECKS.exercise("password_policy")
-def _password_policy(lesson: Lesson) -> tuple[bool, str]:
+def _min_length(lesson: Lesson) -> int | None:
     got = cp.unless_missing(lesson.client("iam").get_account_password_policy)
-    if got is None:
+    return None if got is None else int(got["PasswordPolicy"].get("MinimumPasswordLength", 0))
+
+
+@CHECKS.at_start
+def _policy_at_start(lesson: Lesson) -> None:
+    lesson.notes["length_at_start"] = _min_length(lesson)
+
+
+@CHECKS.exercise("password_policy")
+def _password_policy(lesson: Lesson) -> tuple[bool, str] | cp.Earlier:
+    length = _min_length(lesson)
+    if length is None:
         return False, ("The account has no password policy yet. Call "
                        "iam.update_account_password_policy(...) with MinimumPasswordLength=14.")
-    length = got["PasswordPolicy"].get("MinimumPasswordLength", 0)
     if length < 14:
         return False, (f"The policy asks for {length} characters; CIS 1.8 (benchmark v1.4.0-v4.0.1) asks for at least 14 "
                        "(MinimumPasswordLength=14).")
-    return True, f"The account's passwords must now be at least {length} characters long (CIS 1.8)."
+    said = f"the account's passwords must be at least {length} characters long (CIS 1.8)."
+    at_start = lesson.notes.get("length_at_start")
+    redone = cp.called_since(lesson, "UpdateAccountPasswordPolicy", lesson.notes.get("started", 0))
+    if at_start is not None and at_start >= 14 and not redone:
+        return cp.earlier(said)
+    return True, said[0].upper() + said[1:]
 
 
 # The quiz: (question, choices, index of the answer, why), kept out of the learner's cells.

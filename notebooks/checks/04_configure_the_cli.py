@@ -46,15 +46,30 @@ def _wrong_secret(lesson: Lesson) -> Verdict:
     return checks.refusal("SignatureDoesNotMatch", sts.get_caller_identity)
 
 
-@CHECKS.exercise("output_table")
-def _output_table(lesson: Lesson) -> tuple[bool, str]:
+def _output(lesson: Lesson) -> str | None:
+    """The profile's output format in the lab's config file (None when it cannot be read)."""
     config = configparser.RawConfigParser()
     try:
         config.read(lesson.lab.config_file)
     except configparser.Error:
+        return None
+    return config.get(f"profile {USER}", "output", fallback="")
+
+
+@CHECKS.at_start
+def _output_at_start(lesson: Lesson) -> None:
+    lesson.notes["output_at_start"] = _output(lesson)
+
+
+@CHECKS.exercise("output_table")
+def _output_table(lesson: Lesson) -> tuple[bool, str] | cp.Earlier:
+    output = _output(lesson)
+    if output is None:
         return False, "The config file cannot be read; run Setup again."
-    output = config.get(f"profile {USER}", "output", fallback="")
-    if output == "table":
-        return True, f"The profile {USER} now answers in tables: output = table in config."
-    return False, (f"The profile {USER} has output = {output or '(not set)'}. Use "
-                   f"`!aws configure set output table --profile {USER}`.")
+    if output != "table":
+        return False, (f"The profile {USER} has output = {output or '(not set)'}. Use "
+                       f"`!aws configure set output table --profile {USER}`.")
+    said = f"the profile {USER} answers in tables: output = table in config."
+    if lesson.notes.get("output_at_start") == "table":
+        return cp.earlier(said)
+    return True, said[0].upper() + said[1:]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labkit import checkpoints as cp, iam, reports, trail
+from labkit import checkpoints as cp, cis, iam, reports, scenario, trail
 from labkit.checks import Verdict
 
 if TYPE_CHECKING:
@@ -61,21 +61,49 @@ def _audit(lesson: Lesson) -> Verdict:
                  "The audit missed something.", "Run Step 3 again.")
 
 
+def _unused(key: dict[str, Any]) -> bool:
+    """CIS 1.12's test on a key row: unused for UNUSED_DAYS days or more (or never, that long)."""
+    import pandas as pd  # loaded by the lesson's tables already; not at the lesson's start
+
+    idle = key["age_days"] if pd.isna(key["days_since_use"]) else key["days_since_use"]
+    return int(idle) >= cis.UNUSED_DAYS
+
+
 @CHECKS.exercise("deactivate_unused")
 def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
     if not lesson.lab.simulated or lesson.lab.missing_fix("inactive-keys-rejected"):
         return False, "The company scenario runs only in the labkit sandbox: nothing to do here."
-    # A fresh report (the exercise changed the keys); the checks need no key IDs.
-    keys = reports.report_keys(lesson.lab.client("iam"))
-    if not set(keys["user"]) & {"cara-analyst", "fay-data-export", "ana-developer"}:
+    iam = lesson.lab.client("iam")  # labkit's own calls: the learner's last answers stay theirs
+    users = {u["UserName"] for page in iam.get_paginator("list_users").paginate()
+             for u in page["Users"]}
+    if not users & set(scenario.NAMES):
         return False, "Seed the company account first (Step 3)."
-    found = reports.findings(keys)
-    unused = sorted(set(found.query("check == 'unused_key' and user != '<root_account>'")["user"]))
+    gone = [name for name in scenario.NAMES if name not in users]
+    if gone:
+        return False, (f"The users {', '.join(gone)} were deleted: the exercise keeps every user "
+                       "and deactivates keys (reversible). Run Step 3 again to seed them back.")
+    # A fresh report (the exercise changed the keys); the checks need no key IDs.
+    rows = reports.report_keys(iam).to_dict("records")
+    made = {name: len(specs) for name, _, specs in scenario.COMPANY}
+    short = [name for name in scenario.NAMES
+             if sum(1 for r in rows if r["user"] == name) < made[name]]
+    if short:
+        return False, (f"Keys of {', '.join(short)} were deleted: deactivate instead (Status="
+                       "\"Inactive\"), so a key can come back if something still needs it. Run "
+                       "Step 3 again to seed them back.")
+    company = [r for r in rows if r["user"] in made]
+    in_use = sorted({r["user"] for r in company if not _unused(r) and not r["active"]})
+    if in_use:
+        return False, (f"Keys in use were deactivated: {', '.join(in_use)} used theirs within "
+                       f"{cis.UNUSED_DAYS} days. Set them Active again with "
+                       "iam.update_access_key(..., Status=\"Active\"); only unused keys go.")
+    unused = sorted({r["user"] for r in company if _unused(r) and r["active"]})
     if unused:
-        return False, (f"Still active and unused for 45+ days: the keys of {', '.join(unused)}. "
-                       "Set them Inactive with iam.update_access_key(...).")
-    return True, ("Every company key unused for 45 days or more is now inactive (CIS 1.12, "
-                  "benchmark v1.4.0-v4.0.1).")
+        return False, (f"Still active and unused for {cis.UNUSED_DAYS}+ days: the keys of "
+                       f"{', '.join(unused)}. Set them Inactive with iam.update_access_key(...).")
+    return True, (f"Every company key unused for {cis.UNUSED_DAYS} days or more is inactive, the "
+                  "keys in use are active, and every user is still there (CIS 1.12, benchmark "
+                  "v1.4.0-v4.0.1).")
 
 
 ROOT_PATTERN = '$.userIdentity.type = "Root"'

@@ -48,19 +48,33 @@ def _credentials_expired(lesson: Lesson) -> Verdict:
     return checks.refusal("ExpiredToken", sts.get_caller_identity)
 
 
+SESSION = "exercise-07"
+
+
 @CHECKS.exercise("assumed_role_arn")
-def _assumed_role_arn(lesson: Lesson) -> tuple[bool, str]:
-    if not lesson.lab.simulated or lesson.lab.sandbox is None or not lesson.lab.sandbox.labkit:
+def _assumed_role_arn(lesson: Lesson) -> tuple[bool, str] | cp.Earlier:
+    if not cp.has_trail(lesson):
         return False, "This check reads the labkit sandbox's trail: run it in the sandbox."
+    started = lesson.notes.get("started", 0.0)
     events = lesson.lab.sandbox.admin("GET", "trail?since=0")["events"]
+    mine = f":assumed-role/{ROLE}/{SESSION}"
+    signed = [e for e in events if e["event"] == "GetCallerIdentity" and not e["error"]
+              and str(e.get("session", "")).endswith(mine)]
+    if any(e["time"] >= started for e in signed):
+        return True, f"You signed as the assumed role {ROLE}, session {SESSION}."
     assumed = [e for e in events if e["event"] == "AssumeRole" and not e["error"]
-               and e["params"].get("RoleSessionName") == "exercise-07"]
+               and e["params"].get("RoleSessionName") == SESSION and e["time"] >= started]
     if not assumed:
-        return False, ("AWS has not seen an AssumeRole with RoleSessionName=\"exercise-07\" yet: "
-                       "call user_sts.assume_role(...) with that session name.")
-    used = [e for e in events if e["event"] == "GetCallerIdentity" and not e["error"]
-            and str(e["access_key_id"]).startswith("ASIA") and e["time"] >= assumed[-1]["time"]]
-    if not used:
-        return False, ("You assumed the role; now ask who you are with its credentials: "
-                       "lesson.client(\"sts\", credentials=...).get_caller_identity()[\"Arn\"].")
-    return True, f"You signed as the assumed role {ROLE}, session exercise-07."
+        if signed:
+            return cp.earlier(f"you signed as the assumed role {ROLE}, session {SESSION}.")
+        return False, (f"AWS has not seen an AssumeRole with RoleSessionName=\"{SESSION}\" in this "
+                       "run yet: call user_sts.assume_role(...) with that session name.")
+    others = sorted({e["session"].rsplit("/", 1)[-1] for e in events
+                     if e["event"] == "GetCallerIdentity" and not e["error"]
+                     and e.get("session") and e["time"] >= assumed[-1]["time"]})
+    if others:
+        return False, (f"Your call was signed by the session {others[-1]!r}, not {SESSION!r}: "
+                       "pass the Credentials that assume_role(...) with the new session name "
+                       "returned to lesson.client(\"sts\", credentials=...).")
+    return False, ("You assumed the role; now ask who you are with its credentials: "
+                   "lesson.client(\"sts\", credentials=...).get_caller_identity()[\"Arn\"].")
