@@ -30,8 +30,10 @@ def green(lesson: course.Lesson, step: str, capsys: pytest.CaptureFixture[str]) 
 
 
 def aws(*args: str) -> str:
-    """The real AWS CLI, with the lab's settings (connect() exported them), as in a terminal."""
-    done = subprocess.run([aws_cli(), *args], env=dict(os.environ), capture_output=True,
+    """The real AWS CLI, with the lab's settings (connect() exported them), as in a terminal;
+    IAM commands as the administrator (`--profile console`), as the lesson's toolbox says."""
+    admin = ["--profile", "console"] if args[0] == "iam" else []
+    done = subprocess.run([aws_cli(), *args, *admin], env=dict(os.environ), capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
