@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args.home)
 
     from labkit import sandbox
-    from labkit.session import LabError, connect, env_exports, settings
+    from labkit.session import connect
+    from labkit.settings import LabError, settings
 
     try:
         if args.command == "sandbox" and not advance:
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "env":
             if not lab.simulated:
                 return _fail("`env` is for the sandbox; with real AWS use your own profile.")
-            for name, value in env_exports(lab).items():
+            for name, value in lab.shell_exports().items():
                 print(f"export {name}={shlex.quote(value)}")
             print("# Your sandbox's profiles: [default] (the console admin until you run "
                   "`aws configure`) and [console].")
@@ -164,7 +165,8 @@ def _span(seconds: float) -> str:
 
 
 def _sandbox_time() -> str:
-    from labkit.session import LabError, connect
+    from labkit.session import connect
+    from labkit.settings import LabError
 
     try:
         lab = connect()

@@ -23,7 +23,7 @@ def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
     """Keep a checkpoint's result in LABKIT_HOME/progress.json for the class progress view: a
     completion also says when it was first seen and whether it was found done in an earlier
     run (`earlier`) rather than by this run's cells."""
-    from labkit.session import settings
+    from labkit.settings import settings
 
     home = home or settings().home
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")

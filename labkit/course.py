@@ -128,6 +128,26 @@ class Lesson:
             raise LabError("This lesson has no key pair to configure: run the Setup cells again.")
         return configure(self.lab, key, profile)
 
+    def show_key_csv(self) -> None:
+        """Where the key pair saved in lesson 03 is, the secret masked, and how to see it."""
+        from labkit import cli_steps
+
+        print(cli_steps.show_key_csv(self))
+
+    def terminal(self) -> Any:
+        """A button that opens a JupyterLab terminal, for typing `aws configure` (lesson 04)."""
+        from labkit import cli_steps
+
+        return cli_steps.terminal(self)
+
+    def configure_cli(self) -> None:
+        """Keep the lesson's key as the named profile later lessons give; when nobody ran
+        `aws configure`, do it for the learner and say so."""
+        from labkit import cli_steps
+
+        for line in cli_steps.configure_cli(self):
+            print(line)
+
     def switch_profiles(self, answer: Any, profile: str = PROFILE) -> None:
         """Point `profile`, and every other profile that used its key, at a new key pair."""
         old, new = self.profile_key(profile), _as_key(answer)

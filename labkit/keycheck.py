@@ -26,7 +26,7 @@ from labkit.profiles import (
     validate_profile_name,
     validate_region,
 )
-from labkit.session import Identity
+from labkit.lab import Identity
 from labkit.verdicts import Verdict, failure
 
 CHECKING = "Checking the key pair"

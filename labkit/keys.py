@@ -26,6 +26,8 @@ MASKABLE = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}|[A-Za-z0-9/+]{24,}=*")
 # What a pasted secret looks like inside a field: a run of 30+ base64 characters in mixed case
 # (a real secret is 40 random ones: all in one case about once in a billion).
 _SECRETISH = re.compile(r"[A-Za-z0-9/+]{30,}")
+# The same, with the padding a session token may end in, for masking it whole.
+_SECRETISH_RUN = re.compile(r"[A-Za-z0-9/+]{30,}=*")
 EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -58,6 +60,22 @@ def mask_token(token: str) -> str:
 def mask_text(text: str) -> str:
     """`text` with every key ID and every secret-like run (MASKABLE) masked."""
     return MASKABLE.sub(lambda m: mask_token(m.group()), text)
+
+
+# In a command's output, the value after a secret field's name (JSON, YAML, table, INI): masked
+# whatever it looks like.
+_SECRET_FIELD_VALUE = re.compile(
+    r"((?:SecretAccessKey|SessionToken|aws_secret_access_key|aws_session_token|Password)"
+    r"[\"']?[ \t]*[:=|][ \t]*[\"']?)([^\s\"'|,]+)")
+
+
+def mask_secrets_in_text(text: str) -> str:
+    """`text` (a command's output) with every secret masked as `aws configure` shows it: the
+    value of a secret field, and any other run that looks like a secret or a session token.
+    Key IDs stay readable, as in the lab's masked AWS answers."""
+    text = _SECRET_FIELD_VALUE.sub(lambda m: m.group(1) + mask_secret(m.group(2)), text)
+    return _SECRETISH_RUN.sub(
+        lambda m: mask_secret(m.group()) if looks_like_secret(m.group()) else m.group(), text)
 
 
 def looks_like_secret(text: str | None) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from labkit import outputs
 from labkit.checks import error_code, explain
 from labkit.keys import KeyFormatError
-from labkit.session import LabError
+from labkit.settings import LabError
 
 # Names the Setup cells define: a NameError for one of them means the kernel forgot them.
 SETUP_NAMES = frozenset({"lesson", "iam", "sts", "labkit", "widgets", "reports", "scan", "leaks",
@@ -69,7 +70,8 @@ def _handler(shell: Any, etype: type, value: BaseException, tb: Any,
 
 
 def install(shell: Any = None) -> bool:
-    """Show AWS errors (botocore ClientError), the lab's errors and a forgotten setup plainly."""
+    """Show AWS errors (botocore ClientError), the lab's errors and a forgotten setup plainly,
+    and mask secrets in what commands print (`!aws ...`: labkit.outputs)."""
     if shell is None:
         try:
             from IPython import get_ipython
@@ -81,6 +83,7 @@ def install(shell: Any = None) -> bool:
     from botocore.exceptions import ClientError
 
     shell.set_custom_exc((ClientError, LabError, KeyFormatError, NameError), _handler)
+    outputs.install(shell)
     return True
 
 

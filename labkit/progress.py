@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the class table; 0 when at least one learner's progress was read, else 1."""
     homes = args.homes
     if not homes:
-        from labkit.session import LabError, settings
+        from labkit.settings import LabError, settings
 
         try:
             homes = [settings().home]

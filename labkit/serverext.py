@@ -64,7 +64,7 @@ class LabkitExtension(ExtensionApp):
     def _link_jupyter_server_extension(self, serverapp: Any) -> None:
         """Before any extension loads: claim the server as owner, set up terminals."""
         super()._link_jupyter_server_extension(serverapp)
-        from labkit.session import SERVER_PROCESS_VAR, LabError, settings
+        from labkit.settings import SERVER_PROCESS_VAR, LabError, settings
 
         try:
             self._cfg = settings()
@@ -83,7 +83,7 @@ class LabkitExtension(ExtensionApp):
     def _set_up_terminals(self, serverapp: Any) -> None:
         """Terminals: a login shell's profile, then the lab's settings (see RC_TEMPLATE)."""
         from labkit.sandbox import state
-        from labkit.session import SHADOWING
+        from labkit.child_env import SHADOWING
 
         settings_ = serverapp.terminado_settings
         if settings_.get("shell_command"):
@@ -117,7 +117,8 @@ class LabkitExtension(ExtensionApp):
 
     def _start_sandbox(self) -> None:
         from labkit.sandbox import state
-        from labkit.session import LabError, sandbox_for_server, settings
+        from labkit.session import sandbox_for_server
+        from labkit.settings import LabError, settings
 
         try:
             # Read again: the server's environment now names it as the owner.

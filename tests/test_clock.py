@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from labkit import reports, trail
 from labkit.keys import AccessKey
 from labkit.sandbox.clock import Clock, DurationError, parse_duration
-from labkit.session import LabError
+from labkit.settings import LabError
 from tests.stock_moto import stock_moto
 
 ROOT = Path(__file__).resolve().parent.parent

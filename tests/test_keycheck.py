@@ -20,8 +20,9 @@ import pytest
 from labkit import checks, keycheck
 from labkit.keycheck import misplaced_secret, scrub, verify_key
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET
+from labkit.lab import Identity, Lab
 from labkit.profiles import read_profile
-from labkit.session import Identity, Lab, Settings
+from labkit.settings import Settings
 from labkit.verdicts import Verdict
 from tests.stock_moto import stock_moto
 

@@ -20,14 +20,17 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "core": ("labkit.keys", "labkit.files", "labkit.errors", "labkit.verdicts", "labkit.text",
              "labkit.lazy", "labkit.plain_json"),
     "sandbox": ("labkit.sandbox",),  # the package and everything in it
-    "session": ("labkit.session", "labkit.guard", "labkit.profiles", "labkit.serverext"),
+    "session": ("labkit.settings", "labkit.boto_session", "labkit.child_env", "labkit.lab_clock",
+                "labkit.stock_moto_hooks", "labkit.sandbox_restart", "labkit.sandbox_cli_files",
+                "labkit.lab", "labkit.session", "labkit.guard", "labkit.profiles",
+                "labkit.serverext"),
     "domain": ("labkit.iam", "labkit.answers", "labkit.credential_report", "labkit.cis",
                "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario", "labkit.checks",
                "labkit.keycheck", "labkit.downloads", "labkit.lab_profiles", "labkit.readiness",
-               "labkit.memory", "labkit.incident"),
-    "display": ("labkit.widgets", "labkit.reports"),
+               "labkit.memory", "labkit.incident", "labkit.cli_config"),
+    "display": ("labkit.widgets", "labkit.reports", "labkit.terminal"),
     "course": ("labkit.course", "labkit.catchup", "labkit.checkpoints", "labkit.notebook",
-               "labkit.progress"),
+               "labkit.progress", "labkit.outputs", "labkit.cli_steps"),
     "entry": ("labkit", "labkit.__main__"),  # `import labkit` and `python -m labkit`
 }
 ORDER = list(LAYERS)
@@ -197,3 +200,69 @@ def test_the_circle_check_catches_a_circle(tmp_path: Path) -> None:
         path.write_text(body)
     assert circles(sorted((tmp_path / "labkit").glob("*.py")), root=tmp_path) == [
         ["labkit.a", "labkit.b"]]
+
+
+# The one module that reads environment variables, and the modules allowed to change them.
+ENV_READER = "labkit.settings"
+ENV_WRITERS = {
+    "labkit.child_env": "points `!aws` in a cell at the sandbox (connect() calls it)",
+    "labkit.serverext": "names the Jupyter server as the sandbox's owner for its kernels",
+}
+_ENV_CHANGES = {"update", "pop", "setdefault", "clear", "popitem"}
+
+
+def environment_uses(path: Path) -> list[tuple[int, str]]:
+    """Every read (`"read"`) or change (`"write"`) of os.environ / os.getenv in `path`, by line."""
+    tree = ast.parse(path.read_text(), str(path))
+    parent = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    from_os = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               and node.module == "os" for a in node.names if a.name in ("environ", "getenv")}
+    found = []
+    for node in ast.walk(tree):
+        is_env = (isinstance(node, ast.Attribute)
+                  and node.attr in ("environ", "environb", "getenv")
+                  and isinstance(node.value, ast.Name) and node.value.id == "os") or (
+            isinstance(node, ast.Name) and node.id in from_os)
+        if not is_env:
+            continue
+        up = parent.get(node)
+        write = (isinstance(up, ast.Subscript) and isinstance(up.ctx, (ast.Store, ast.Del))) or (
+            isinstance(up, ast.Attribute) and up.attr in _ENV_CHANGES)
+        found.append((node.lineno, "write" if write else "read"))
+    return sorted(found)
+
+
+def environment_violations(paths: list[Path], root: Path = ROOT) -> list[str]:
+    """One line per read of the environment outside ENV_READER, or change outside ENV_WRITERS."""
+    out = []
+    for path in paths:
+        module = module_name(path, root)
+        for line, use in environment_uses(path):
+            if use == "read" and module != ENV_READER:
+                out.append(f"{module} (line {line}) reads the environment: read it in "
+                           f"{ENV_READER} (settings()) and pass the value in")
+            elif use == "write" and module not in ENV_WRITERS and module != ENV_READER:
+                out.append(f"{module} (line {line}) changes os.environ: only "
+                           f"{', '.join(ENV_WRITERS)} may, each for a reason ENV_WRITERS says")
+    return out
+
+
+def test_only_settings_reads_the_environment() -> None:
+    found = environment_violations(sorted(PACKAGE.rglob("*.py")))
+    assert not found, "\n".join(found)
+
+
+def test_the_check_catches_a_read_and_a_change_of_the_environment(tmp_path: Path) -> None:
+    bad = tmp_path / "labkit" / "_env_probe.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("import os\nfrom os import getenv as g\n\n\ndef home():\n"
+                   "    os.environ['AWS_PROFILE'] = 'x'\n    return os.environ.get('HOME'), g('X')\n")
+    assert environment_violations([bad], root=tmp_path) == [
+        "labkit._env_probe (line 6) changes os.environ: only labkit.child_env, labkit.serverext "
+        "may, each for a reason ENV_WRITERS says",
+        "labkit._env_probe (line 7) reads the environment: read it in labkit.settings "
+        "(settings()) and pass the value in",
+        "labkit._env_probe (line 7) reads the environment: read it in labkit.settings "
+        "(settings()) and pass the value in",
+    ]
+

@@ -174,12 +174,12 @@ def test_another_users_idle_connections_neither_block_nor_reset_the_sandbox(
             assert again.instance == box.instance and again.pid == box.pid
             time.sleep(1)
         # ... and the owner's calls still work, with the timeouts labkit's clients use.
-        from labkit.session import _sandbox_config
+        from labkit.boto_session import sandbox_client_config
 
         key = box.console
         owner = boto3.session.Session(
             aws_access_key_id=key.access_key_id, aws_secret_access_key=key.reveal_secret(),
-            region_name="us-east-1").client("iam", endpoint_url=box.url, config=_sandbox_config())
+            region_name="us-east-1").client("iam", endpoint_url=box.url, config=sandbox_client_config())
         for _ in range(5):
             assert [u["UserName"] for u in owner.list_users()["Users"]] == [
                 "console-admin", "temporary-iam-user"]
@@ -193,13 +193,14 @@ def test_a_paused_sandbox_gives_up_in_seconds_and_is_not_restarted(
         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import signal
 
-    from labkit import session
+    from labkit import boto_session, session
+    from labkit.sandbox_restart import SandboxNotAnswering
 
     monkeypatch.setenv("LABKIT_HOME", str(home))
     monkeypatch.delenv("LABKIT_BACKEND", raising=False)
     monkeypatch.delenv("LABKIT_SANDBOX_URL", raising=False)
     monkeypatch.setattr(session, "_current", None)
-    monkeypatch.setattr(session, "SANDBOX_READ_TIMEOUT", 2.0)
+    monkeypatch.setattr(boto_session, "SANDBOX_READ_TIMEOUT", 2.0)
     monkeypatch.setattr(sandbox, "BUSY_WAIT", 1.0)
     lab = session.connect()
     iam = lab.client("iam")
@@ -207,7 +208,7 @@ def test_a_paused_sandbox_gives_up_in_seconds_and_is_not_restarted(
     pid = lab.sandbox.pid
     os.kill(pid, signal.SIGSTOP)
     try:
-        with pytest.raises(session.SandboxNotAnswering) as err:
+        with pytest.raises(SandboxNotAnswering) as err:
             iam.get_user(UserName="temporary-iam-user")
         assert "did not answer" in str(err.value) and "nothing in it was lost" in str(err.value)
         # A new kernel (or the next Setup cell) says the same; it does not start an empty one.
@@ -452,7 +453,8 @@ def test_removing_the_labs_profile_removes_the_backups_it_made(tmp_path: Path) -
 
 def test_the_key_form_refuses_root_keys_in_real_aws_mode(tmp_path: Path, root_sts: str) -> None:
     """A stand-in for AWS's STS (conftest's `root_sts`) says the key belongs to the root user."""
-    from labkit.session import Identity, Lab, Settings
+    from labkit.lab import Identity, Lab
+    from labkit.settings import Settings
     from labkit.widgets import KeyEntryForm
 
     aws = tmp_path / ".aws"

@@ -54,10 +54,14 @@ def test_the_shipped_config_file_enables_the_extension_and_culling() -> None:
     cull = config["MappingKernelManager"]
     # Open notebook tabs keep their kernels connected: only cull_connected culls those.
     assert cull["cull_idle_timeout"] == 900 and cull["cull_connected"] is True
+    lab = json.loads((JUPYTER_CONFIG / "jupyter_lab_config.json").read_text())
+    assert lab == {"LabApp": {"expose_app_in_browser": True}}
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert project["tool"]["setuptools"]["data-files"] == {
         "etc/jupyter/jupyter_server_config.d": [
             "jupyter-config/jupyter_server_config.d/labkit.json"],
+        # JupyterLab gives page scripts its commands: lesson 04's terminal button opens one.
+        "etc/jupyter": ["jupyter-config/jupyter_lab_config.json"],
         # Kernels load labkit.notebook (plain-words errors, "run the Setup cells again").
         "etc/ipython": ["jupyter-config/ipython/ipython_kernel_config.json"]}
 
@@ -79,6 +83,7 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
                                env=env, capture_output=True, text=True, timeout=300, check=False)
     assert installed.returncode == 0, installed.stderr[-2000:]
     assert (venv / "etc/jupyter/jupyter_server_config.d/labkit.json").exists()
+    assert (venv / "etc/jupyter/jupyter_lab_config.json").exists()
     listed = subprocess.run([str(venv / "bin" / "python"), "-m", "jupyter_server", "extension",
                              "list"], env=env, capture_output=True, text=True, timeout=120,
                             check=False)

@@ -18,7 +18,8 @@ import requests
 from nbclient import NotebookClient
 
 from labkit import session
-from labkit.session import Identity, LabError, Settings
+from labkit.lab import Identity
+from labkit.settings import LabError, Settings, settings
 from tests.stock_moto import stock_moto
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -27,12 +28,12 @@ ACCOUNT = "123456789012"
 
 def test_unknown_backend_says_which_ones_exist() -> None:
     with pytest.raises(LabError) as err:
-        session.settings({"LABKIT_BACKEND": "azure"})
+        settings({"LABKIT_BACKEND": "azure"})
     assert "sandbox" in str(err.value) and "aws" in str(err.value)
 
 
 def test_binder_is_detected_and_defaults_are_the_sandbox() -> None:
-    cfg = session.settings({"HOME": "/home/jovyan", "BINDER_LAUNCH_HOST": "https://mybinder.org"})
+    cfg = settings({"HOME": "/home/jovyan", "BINDER_LAUNCH_HOST": "https://mybinder.org"})
     assert cfg.binder and cfg.backend == "sandbox"
     assert cfg.home == Path("/home/jovyan/.labkit")
 

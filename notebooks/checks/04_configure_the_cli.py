@@ -7,9 +7,10 @@ labkit/checkpoints.py for how they are found and run.
 from __future__ import annotations
 
 import configparser
+import time
 from typing import TYPE_CHECKING
 
-from labkit import checkpoints as cp, checks
+from labkit import checkpoints as cp, checks, cli_steps
 from labkit.checks import Verdict
 from labkit.keys import AccessKey
 
@@ -20,6 +21,18 @@ USER = cp.USER
 CHECKS = cp.Checks()
 
 
+@CHECKS.at_start
+def _note_start(lesson: Lesson) -> None:
+    # The CLI files changed before this: `aws configure` was typed in an earlier run.
+    lesson.notes[cli_steps.STARTED] = time.time_ns()
+
+
+@CHECKS.rule("cli_configured")
+def _cli_configured(lesson: Lesson) -> Verdict:
+    # Which profile holds the key saved in lesson 03, who wrote it, and does AWS answer to it.
+    return cli_steps.verdict(lesson)
+
+
 @CHECKS.rule("cli_identity")
 def _cli_identity(lesson: Lesson) -> Verdict:
     # The CLI and boto3 read the same credentials and config files, the same way (botocore).
@@ -27,7 +40,7 @@ def _cli_identity(lesson: Lesson) -> Verdict:
     return cp.ok(bool(arn) and str(arn).endswith(f":user/{USER}"),
                  f"The AWS CLI signs as {USER} with your profile.",
                  f"The profile {USER} signs as {arn or 'nobody (it was refused)'}.",
-                 "Run the configure_profile cell above again.")
+                 "Run the configure_cli cell above again.")
 
 
 @CHECKS.rule("create_denied")

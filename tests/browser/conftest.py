@@ -97,15 +97,22 @@ def lab_settings() -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
+def lab_args() -> list[str]:
+    """Extra `jupyter lab` options (override in a test module; e.g. terminals on)."""
+    return []
+
+
+@pytest.fixture(scope="module")
 def lab_server(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     lab_env: dict[str, str],
     lab_settings: dict[str, dict],
+    lab_args: list[str],
 ) -> Iterator[jlab.Lab]:
     base = tmp_path_factory.mktemp("jlab")
     t0 = time.monotonic()
-    lab = jlab.start_lab(base, env=lab_env, settings=lab_settings, timeout=60)
+    lab = jlab.start_lab(base, env=lab_env, settings=lab_settings, timeout=60, args=lab_args)
     print(f"\njupyter lab up at {lab.url} in {time.monotonic() - t0:.1f}s (root {lab.root})")
     try:
         yield lab

@@ -241,7 +241,7 @@ def _write_user_settings(config_dir: Path, settings: dict[str, dict[str, Any]]) 
         dest.write_text(json.dumps(values, indent=2))
 
 
-def lab_command(port: int, token: str, root: Path) -> list[str]:
+def lab_command(port: int, token: str, root: Path, args: list[str] | None = None) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -263,7 +263,9 @@ def lab_command(port: int, token: str, root: Path) -> list[str]:
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # else: "Running as root is not recommended" and exit
-    return cmd
+    # An option in `args` replaces the default one of the same name (traitlets refuses both).
+    given = {a.split("=", 1)[0] for a in args or [] if "=" in a}
+    return [c for c in cmd if c.split("=", 1)[0] not in given] + list(args or [])
 
 
 def start_lab(
@@ -271,12 +273,14 @@ def start_lab(
     env: dict[str, str | None] | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
     timeout: float = 60.0,
+    args: list[str] | None = None,
 ) -> Lab:
     """Start `python -m jupyterlab` on 127.0.0.1 with its root, home and config under `base`.
 
     `env` is added to (and overrides) the isolated environment, e.g. LABKIT_* variables; a
     value of None removes that variable (e.g. an AWS_PROFILE from the developer's shell).
     `settings` ({plugin id: {key: value}}) is merged over DEFAULT_SETTINGS as user settings.
+    `args` are added to the `jupyter lab` command line.
     JUPYTER_DATA_DIR only replaces the *user* data dir: sys.prefix/share/jupyter (where
     jupyterlab_widgets' labextension and the python3 kernelspec live) stays on the path.
     """
@@ -317,7 +321,7 @@ def start_lab(
     log_path = base / "jupyterlab.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            lab_command(port, token, root),
+            lab_command(port, token, root, args),
             cwd=root,
             env=full_env,
             stdin=subprocess.DEVNULL,
