@@ -13,8 +13,8 @@ from labkit.keys import mask_secret
 from labkit.lab_profiles import configure
 from labkit.verdicts import Verdict
 
-if TYPE_CHECKING:
-    from labkit.course import Lesson
+if TYPE_CHECKING:  # the lesson's lab, key and notes: no course <-> cli_steps import circle
+    from labkit.checkpoints import LessonView as Lesson
 
 USER = iam.USER_NAME
 PROFILE = iam.USER_NAME  # the named profile later lessons give: --profile temporary-iam-user
