@@ -70,8 +70,8 @@ def run_notebook(nb: Any, want_rss: bool = False) -> NotebookRun:
 def measure(empty_runs: int) -> tuple[list[pyperf.Benchmark], list[Row]]:
     """Every lesson's run, `empty_runs` empty notebooks spread among them, and the memory."""
     lessons = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    if len(lessons) != 10:
-        raise RuntimeError(f"expected 10 lessons, found {len(lessons)}")
+    if len(lessons) != 11:
+        raise RuntimeError(f"expected 11 lessons, found {len(lessons)}")
     empty = nbformat.v4.new_notebook()
     empty.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                     "language": "python"}
@@ -110,7 +110,7 @@ def measure(empty_runs: int) -> tuple[list[pyperf.Benchmark], list[Row]]:
     kernel_rss = took[lessons[-1].stem].rss
     memory = record("memory_per_learner", [kernel_rss + sandbox_rss], unit="byte")
     benches.append(memory)
-    rows.append(Row("memory per learner: kernel RSS (after lesson 09) + sandbox RSS (after the "
+    rows.append(Row("memory per learner: kernel RSS (after lesson 10) + sandbox RSS (after the "
                     "course)", mb(median(memory)), "≤ 300 MB", check(median(memory), MEMORY),
                     f"kernel {mb(kernel_rss)} + sandbox {mb(sandbox_rss)} (VmRSS)"))
     return benches, rows

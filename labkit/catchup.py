@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from labkit import iam
+from labkit import iam, incident
 from labkit.downloads import download_path, forget_downloads, load_key_csv, save_key_csv
 from labkit.keys import AccessKey
 from labkit.lab_profiles import PROFILE, configure, works
@@ -25,6 +25,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "07_prefer_iam_roles": ("profile_with_room", "no_role"),
     "08_keep_secrets_out_of_code": ("profile_with_room",),
     "09_clean_up": ("profile_with_room",),
+    "10_respond_to_a_leaked_key": ("incident",),
 }
 LESSONS = tuple(NEEDS)
 
@@ -166,4 +167,5 @@ CATCH_UP: dict[str, CatchUp] = {
     "profile_with_room": _start_rooms,
     "profile_key_only": _start_profile_key,
     "no_role": lambda lab: (_start_roles(lab), None),
+    "incident": lambda lab: (incident.start(lab)[0], None),
 }

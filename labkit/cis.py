@@ -25,7 +25,8 @@ FINDING_COLUMNS: dict[str, str] = {
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
-# Each check's severity and its CIS AWS Foundations Benchmark recommendation number.
+# Each check's severity and its CIS AWS Foundations Benchmark recommendation number, as numbered
+# in the benchmark's versions 1.4.0 to 4.0.1 (v5.0.0 renumbers them: the root key check is 1.3).
 CHECKS: dict[str, tuple[str, str]] = {
     "root_access_key": ("critical", "1.4"),
     "rotation_overdue": ("high", "1.14"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit import checkpoints, iam, memory, notebook
+from labkit import checkpoints, iam, incident, memory, notebook
 from labkit.answers import LAST, install_masking, install_tagging, plain
 from labkit.catchup import CATCH_UP, LESSONS, NEEDS, WARM_UP
 from labkit.downloads import forget_downloads, save_key_csv
@@ -191,6 +191,24 @@ class Lesson:
         self.notes["leftover"] = user_name
         print(f"{'Made' if made.new else 'Found'} {user_name} with an access key and "
               f"{iam.READ_ONLY}, as a colleague left it.")
+
+    @property
+    def incident(self) -> incident.Incident | None:
+        """Lesson 10's incident in this sandbox (None on real AWS, or before its setup)."""
+        return incident.load(self.lab) if incident.runs_in(self.lab) else None
+
+    def start_over(self) -> None:
+        """Lesson 10: make the incident afresh, undoing everything done to it so far."""
+        if not incident.runs_in(self.lab):
+            print("The incident runs only in the labkit sandbox.")
+            return
+        incident.seed(self.lab)
+        self.checks.started(self)  # nothing of the fresh incident was done in an earlier run
+        print("Started the incident over: the leak, and what was done with it, as at first.")
+
+    def end_incident(self) -> list[str]:
+        """Lesson 10's clean-up: the incident's users, the pipeline's profile, its scratch folder."""
+        return incident.remove(self.lab) if incident.runs_in(self.lab) else []
 
     def lines(self) -> list[str]:
         out = [self.lab.banner(), *self.caught_up]

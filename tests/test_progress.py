@@ -19,7 +19,7 @@ from labkit.__main__ import main as cli
 from labkit.progress import LAST, class_progress
 
 REPO = Path(__file__).resolve().parents[1]
-LESSON_COLUMNS = ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09"]
+LESSON_COLUMNS = ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10"]
 
 
 def checkpoint(ok: bool, time: str) -> dict[str, object]:
@@ -176,7 +176,7 @@ def test_main_prints_an_aligned_table_and_reports_skips(classroom: dict[str, Pat
     assert header.split() == LESSON_COLUMNS + ["last", "activity"]
     alice = next(r for r in rows if r.startswith("alice"))
     assert alice.split() == ["alice", "2/2", "-", "-", "2/3", "✗", "-", "-", "-", "-", "-", "-",
-                             "2026-01-31T10:00:00Z"]
+                             "-", "2026-01-31T10:00:00Z"]
     # Right-aligned under its header, as a reader scanning the column expects.
     assert alice.index("2/3 ✗") + len("2/3 ✗") == header.index(" 03 ") + len(" 03")
     assert err.splitlines() == [
@@ -195,7 +195,7 @@ def test_main_csv(classroom: dict[str, Path], capsys: pytest.CaptureFixture[str]
     assert code == 0 and err == ""
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["learner", *LESSON_COLUMNS, "last activity"]
-    assert rows[1] == ["alice", "2/2", "-", "-", "2/3 ✗", "-", "-", "-", "-", "-", "-",
+    assert rows[1] == ["alice", "2/2", "-", "-", "2/3 ✗", "-", "-", "-", "-", "-", "-", "-",
                        "2026-01-31T10:00:00Z"]
     assert rows[2][0] == "jupyter-bob" and rows[2][3] == "3/3"
     assert len(rows) == 3

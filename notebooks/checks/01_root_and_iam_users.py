@@ -51,7 +51,7 @@ def _password_policy(lesson: Lesson) -> tuple[bool, str] | cp.Earlier:
         return False, ("The account has no password policy yet. Call "
                        "iam.update_account_password_policy(...) with MinimumPasswordLength=14.")
     if length < 14:
-        return False, (f"The policy asks for {length} characters; CIS 1.8 asks for at least 14 "
+        return False, (f"The policy asks for {length} characters; CIS 1.8 (benchmark v1.4.0-v4.0.1) asks for at least 14 "
                        "(MinimumPasswordLength=14).")
     said = f"the account's passwords must be at least {length} characters long (CIS 1.8)."
     at_start = lesson.notes.get("length_at_start")
@@ -68,5 +68,9 @@ CHECKS.quiz("quiz", [
      ["arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:user/root"], 0,
      "Root's ARN ends in :root; IAM users have :user/NAME."),
     ("Can a policy limit what the root user does?",
-     ["Yes", "No"], 1, "No: root bypasses IAM policies, which is why you lock it away."),
+     ["Yes, any IAM policy attached in the account",
+      "No IAM policy in the account; only an AWS Organizations SCP, for a member account",
+      "Nothing can, ever"], 1,
+     "IAM policies never limit root; a service control policy of AWS Organizations limits the "
+     "root user of a member account (not of the management account)."),
 ])

@@ -102,4 +102,36 @@ def _unused_deactivated(lesson: Lesson) -> tuple[bool, str]:
         return False, (f"Still active and unused for {cis.UNUSED_DAYS}+ days: the keys of "
                        f"{', '.join(unused)}. Set them Inactive with iam.update_access_key(...).")
     return True, (f"Every company key unused for {cis.UNUSED_DAYS} days or more is inactive, the "
-                  "keys in use are active, and every user is still there (CIS 1.12).")
+                  "keys in use are active, and every user is still there (CIS 1.12, benchmark "
+                  "v1.4.0-v4.0.1).")
+
+
+ROOT_PATTERN = '$.userIdentity.type = "Root"'
+
+
+@CHECKS.rule("root_alarm")
+def _root_alarm(lesson: Lesson) -> Verdict:
+    # Every metric filter that counts the root user's requests, then an alarm on one of them.
+    logs, cloudwatch = lesson.client("logs"), lesson.client("cloudwatch")
+    counted = {(t["metricNamespace"], t["metricName"])
+               for page in logs.get_paginator("describe_metric_filters").paginate()
+               for f in page["metricFilters"] if ROOT_PATTERN in f.get("filterPattern", "")
+               for t in f.get("metricTransformations", [])}
+    if not counted:
+        return Verdict(False, "No metric filter counts the root user's requests yet.",
+                       "Run the put_metric_filter cell above.")
+    alarms = [a for page in cloudwatch.get_paginator("describe_alarms").paginate()
+              for a in page["MetricAlarms"] if (a.get("Namespace"), a.get("MetricName")) in counted]
+    fires = [a for a in alarms if a.get("AlarmActions") and (
+        (a["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and a["Threshold"] <= 1)
+        or (a["ComparisonOperator"] == "GreaterThanThreshold" and a["Threshold"] < 1))]
+    if fires:
+        return Verdict(True, f"CloudWatch counts every request of the root user, and the alarm "
+                             f"{fires[0]['AlarmName']} notifies at the first one.")
+    if alarms:
+        return Verdict(False, f"The alarm {alarms[0]['AlarmName']} would not tell anyone at the "
+                              "first request of the root user.",
+                       "Give it an action (AlarmActions) and a threshold of 1 "
+                       "(GreaterThanOrEqualToThreshold).")
+    return Verdict(False, "The root user's requests are counted, but no alarm watches the count.",
+                   "Run the put_metric_alarm cell above.")
