@@ -177,7 +177,7 @@ def seed(lab: Any) -> Incident:
 
 def runs_in(lab: Any) -> bool:
     """Whether the incident can run here: only in the labkit sandbox (its trail, its clock)."""
-    return bool(lab.simulated and lab.sandbox is not None and lab.sandbox.labkit)
+    return bool(lab.simulated and lab.sandbox is not None and lab.sandbox.has_fidelity_fixes)
 
 
 def start(lab: Any) -> tuple[list[str], Incident | None]:
