@@ -11,7 +11,7 @@ from typing import Any
 
 
 def _parser() -> argparse.ArgumentParser:
-    from labkit import progress, scan
+    from labkit import classview, progress, scan
 
     p = argparse.ArgumentParser(prog="python -m labkit", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                    description='Print `export` lines for your sandbox: eval "$(python -m labkit '
                                'env)". They hold no credentials.')
     for module, text in ((scan, "look for access keys and secrets in files"),
-                         (progress, "a class table of lesson checkpoints")):
+                         (progress, "a class table of lesson checkpoints"),
+                         (classview, "the instructor's live class view (a JupyterHub service)")):
         command = sub.add_parser(module.__name__.rpartition(".")[2], help=text,
                                  description=module.DESCRIPTION)
         module.add_arguments(command)

@@ -19,8 +19,9 @@ PROGRESS = "progress.json"
 
 
 def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
-           now: datetime | None = None) -> None:
+           now: datetime | None = None, hint: str = "") -> None:
     """Keep a checkpoint's result in LABKIT_HOME/progress.json for the class progress view."""
+    from labkit import class_report
     from labkit.session import settings
 
     home = home or settings().home
@@ -30,11 +31,13 @@ def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
         data = read(home)[0] or {}
         data.setdefault("learner", settings().learner)
         lessons = data.setdefault("lessons", {})
-        lessons.setdefault(lesson, {})[name] = {"ok": bool(ok), "time": when}
+        lessons.setdefault(lesson, {})[name] = {"ok": bool(ok), "time": when} | (
+            {} if ok or not hint else {"hint": hint[:300]})
         data["updated"] = when
         write_private(home / PROGRESS, data)
     except OSError:
-        pass  # progress is a convenience for instructors; a lesson never fails over it
+        return  # progress is a convenience for instructors; a lesson never fails over it
+    class_report.send(data)
 
 
 def labkit_home(folder: Path) -> Path:

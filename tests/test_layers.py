@@ -23,9 +23,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "session": ("labkit.session", "labkit.guard", "labkit.profiles", "labkit.serverext"),
     "domain": ("labkit.iam", "labkit.answers", "labkit.credential_report", "labkit.cis",
                "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario", "labkit.checks",
-               "labkit.keycheck"),
+               "labkit.keycheck", "labkit.classbook", "labkit.class_report"),
     "display": ("labkit.widgets", "labkit.reports"),
-    "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress"),
+    "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress",
+               "labkit.classview"),
     "entry": ("labkit", "labkit.__main__"),  # `import labkit` and `python -m labkit`
 }
 ORDER = list(LAYERS)
