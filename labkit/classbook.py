@@ -75,10 +75,26 @@ class ClassBook:
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / BOOK
         self.learners: dict[str, Learner] = {}
+        self._stamp: int | None = None
+        self.refresh()
+
+    def _file_stamp(self) -> int | None:
+        try:
+            return self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def refresh(self) -> None:
+        """Read the book again if someone changed it (`classview forget` beside a running view)."""
+        stamp_ = self._file_stamp()
+        if stamp_ is not None and stamp_ == self._stamp:
+            return
         data = read_json(self.path) or {}
+        self.learners = {}
         for name, got in (data.get("learners") or {}).items():
             checks = {k: Result(**v) for k, v in (got.get("checks") or {}).items()}
             self.learners[name] = Learner(got.get("updated", ""), checks)
+        self._stamp = stamp_
 
     def save(self) -> None:
         """Write the book (mode 0600): a restarted service remembers the class."""
@@ -86,6 +102,7 @@ class ClassBook:
             name: {"updated": learner.updated,
                    "checks": {k: asdict(r) for k, r in learner.checks.items()}}
             for name, learner in self.learners.items()}})
+        self._stamp = self._file_stamp()
 
     def report(self, learner: str, progress: Mapping[str, Any], now: datetime) -> int:
         """Take in a learner's progress.json; the number of checks it held."""

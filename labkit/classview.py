@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     book.save()
     missing = sorted(set(args.learners) - set(gone))
     print(f"Forgot the progress of {len(gone)} learner(s): {', '.join(gone) or 'none'}. "
-          "Learners' own files, sandboxes and hub accounts are unchanged; a running view shows "
-          "this after its restart (or the learners' next checkpoints).")
+          "Kept: learners' own files, sandboxes and hub accounts (a running view shows the "
+          "change at its next refresh).")
     if missing:
         print(f"Not in the class view: {', '.join(missing)}", file=sys.stderr)
     return 0
@@ -115,6 +115,7 @@ def make_app(book: ClassBook, prefix: str, stuck_minutes: float,
         def get(self) -> None:
             self.set_header("Content-Type", "application/json")
             self.set_header("Cache-Control", "no-store")
+            book.refresh()
             self.write(json.dumps(book.view(clock(), stuck_minutes)))
 
     class Export(Page):
@@ -122,6 +123,7 @@ def make_app(book: ClassBook, prefix: str, stuck_minutes: float,
         def get(self) -> None:
             self.set_header("Content-Type", "text/csv; charset=utf-8")
             self.set_header("Content-Disposition", 'attachment; filename="class-progress.csv"')
+            book.refresh()
             self.write(book.csv())
 
     class Report(web.RequestHandler):
@@ -141,6 +143,7 @@ def make_app(book: ClassBook, prefix: str, stuck_minutes: float,
                 raise web.HTTPError(400, "send the learner's progress.json") from None
             if not isinstance(progress, dict):
                 raise web.HTTPError(400, "send the learner's progress.json")
+            book.refresh()
             count = book.report(user["name"], progress, clock())
             book.save()
             self.write({"learner": user["name"], "checks": count})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -150,3 +151,55 @@ def test_a_checkpoint_sends_progress_with_the_hub_token(tmp_path: Path,
         assert sent[-1] is None
     finally:
         server.shutdown()
+
+
+def test_forget_reaches_a_running_view(tmp_path: Path) -> None:
+    running = ClassBook(tmp_path)  # the service's book, held in memory
+    running.report("ana", progress(a={"one": (True, 1)}), T0)
+    running.report("ben", progress(a={"one": (True, 1)}), T0)
+    running.save()
+    assert main(["classview", "forget", "--data", str(tmp_path), "ana"]) == 0
+    running.refresh()
+    running.report("ben", progress(a={"one": (True, 2)}), T0)
+    running.save()
+    assert sorted(ClassBook(tmp_path).learners) == ["ben"]
+
+
+def test_start_over_resets_the_lab_and_says_what_it_keeps(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from labkit import sandbox
+
+    home = tmp_path / "home"
+    lab = home / ".labkit"
+    course = home / "aws-access-keys-lab"
+    mine = home / "my-notes.ipynb"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text("[work]\n")
+    course.mkdir()
+    (course / "00_start_here.ipynb").write_text("{}")
+    mine.write_text("{}")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("LABKIT_HOME", str(lab))
+    for name in [n for n in os.environ if n.startswith(("LABKIT_SANDBOX", "AWS_"))]:
+        monkeypatch.delenv(name)
+    box = sandbox.ensure(lab)
+    checks.record("00_start_here", "ready", True, now=T0)
+    assert (lab / "progress.json").exists()
+
+    assert main(["start-over", "--course", str(course)]) == 0
+    said = capsys.readouterr().out
+    assert "Sandbox stopped" in said and "Kept:" in said and "~/.aws" in said
+    assert sandbox.status(lab) is None
+    assert not lab.exists() and not course.exists()
+    assert mine.exists() and (home / ".aws" / "credentials").read_text() == "[work]\n"
+    assert box.url  # it was a real sandbox
+
+    # A LABKIT_HOME that holds the home, or a course folder outside it: nothing removed.
+    monkeypatch.setenv("LABKIT_HOME", str(home))
+    assert main(["start-over"]) == 1
+    assert "nothing removed" in capsys.readouterr().err and mine.exists()
+    monkeypatch.setenv("LABKIT_HOME", str(lab))
+    assert main(["start-over", "--course", str(tmp_path)]) == 1
+    assert "not a folder inside your home" in capsys.readouterr().err
+    assert home.exists()

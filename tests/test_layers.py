@@ -26,7 +26,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
                "labkit.keycheck", "labkit.classbook", "labkit.class_report"),
     "display": ("labkit.widgets", "labkit.reports"),
     "course": ("labkit.course", "labkit.checkpoints", "labkit.notebook", "labkit.progress",
-               "labkit.classview"),
+               "labkit.classview", "labkit.start_over"),
     "entry": ("labkit", "labkit.__main__"),  # `import labkit` and `python -m labkit`
 }
 ORDER = list(LAYERS)
