@@ -9,6 +9,7 @@ a lesson: a view that is down misses a report, and the next checkpoint sends eve
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 import urllib.error
@@ -17,6 +18,9 @@ from typing import Any
 
 REPORT_PATH = "api/progress"
 TIMEOUT_S = 5.0
+# A kernel shut down right after a checkpoint waits this long for its report to leave.
+AT_EXIT_S = 3.0
+_pending: list[threading.Thread] = []
 
 
 def report_url(base: str) -> str:
@@ -51,4 +55,13 @@ def send(progress: dict[str, Any]) -> threading.Thread | None:
     thread = threading.Thread(target=post, args=(cfg.class_url, cfg.hub_token, dict(progress)),
                               name="labkit-class-report", daemon=True)
     thread.start()
+    if not _pending:
+        atexit.register(_finish)
+    _pending[:] = [t for t in _pending if t.is_alive()] + [thread]
     return thread
+
+
+def _finish() -> None:
+    """At exit: give reports still on their way a moment to arrive."""
+    for thread in _pending:
+        thread.join(AT_EXIT_S)

@@ -161,11 +161,13 @@ class ClassBook:
                                   "minutes": int((now - since).total_seconds() // 60)})
         return sorted(found, key=lambda s: (-s["minutes"], s["learner"]))
 
-    def view(self, now: datetime, minutes: float) -> dict[str, Any]:
-        """What the class page shows: columns, one row per learner, who is stuck."""
+    def view(self, now: datetime, minutes: float,
+             roster: Iterable[str] = ()) -> dict[str, Any]:
+        """What the class page shows: columns, one row per learner (the `roster`'s too, who may
+        not have started), who is stuck."""
         rows = []
-        for name in sorted(self.learners):
-            learner = self.learners[name]
+        for name in sorted(set(self.learners) | set(roster)):
+            learner = self.learners.get(name, Learner())
             rows.append({"learner": name, "updated": learner.updated, "checks": {
                 column: asdict(result) for column, result in learner.checks.items()}})
         return {"now": stamp(now), "stuck_minutes": minutes, "columns": self.columns(),

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import secrets
 import sys
@@ -26,6 +27,8 @@ DESCRIPTION = ("The instructor's class view (a JupyterHub service): serve it, ex
                "as CSV, or forget learners' progress for a new class.")
 PAGE = Path(__file__).with_name("class_files") / "classview.html"
 STUCK_MINUTES = 10.0
+ROSTER_SECONDS = 15.0
+INSTRUCTORS_GROUP = "instructors"
 MAX_REPORT_BYTES = 256 * 1024
 
 
@@ -99,6 +102,7 @@ def make_app(book: ClassBook, prefix: str, stuck_minutes: float,
 
     clock = now or (lambda: datetime.now(UTC))
     auth = HubOAuth(cache_max_age=5)
+    roster = Roster(auth)
 
     class Page(HubOAuthenticated, web.RequestHandler):
         hub_auth = auth
@@ -108,15 +112,18 @@ def make_app(book: ClassBook, prefix: str, stuck_minutes: float,
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.set_header("Content-Security-Policy", "default-src 'self'; "
                             "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'")
-            self.write(PAGE.read_text(encoding="utf-8"))
+            # The page's polls send it back: the hub accepts a cookie on fetch() only with it.
+            token = self.xsrf_token
+            token = token.decode() if isinstance(token, bytes) else token
+            self.write(PAGE.read_text(encoding="utf-8").replace("{{xsrf}}", html.escape(token)))
 
     class ClassData(Page):
         @web.authenticated
-        def get(self) -> None:
+        async def get(self) -> None:
             self.set_header("Content-Type", "application/json")
             self.set_header("Cache-Control", "no-store")
             book.refresh()
-            self.write(json.dumps(book.view(clock(), stuck_minutes)))
+            self.write(json.dumps(book.view(clock(), stuck_minutes, await roster.names())))
 
     class Export(Page):
         @web.authenticated
@@ -158,3 +165,34 @@ def make_app(book: ClassBook, prefix: str, stuck_minutes: float,
         (prefix + "api/progress", Report),
         (prefix + "oauth_callback", HubOAuthCallbackHandler),
     ], cookie_secret=secrets.token_bytes(32))
+
+
+class Roster:
+    """The hub's learners (users outside the instructors group), asked of the hub's API with the
+    service's own token, at most every ROSTER_SECONDS: the view lists who has not started too."""
+
+    def __init__(self, auth: Any) -> None:
+        self.auth = auth
+        self._names: list[str] = []
+        self._asked = -ROSTER_SECONDS
+
+    async def names(self) -> list[str]:
+        """The learners' names; the last list known when the hub does not answer."""
+        import time
+
+        from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+        if time.monotonic() - self._asked < ROSTER_SECONDS:
+            return self._names
+        self._asked = time.monotonic()
+        try:
+            got = await AsyncHTTPClient().fetch(
+                self.auth.api_url.rstrip("/") + "/users",
+                headers={"Authorization": f"token {self.auth.api_token}"}, request_timeout=10)
+            users = json.loads(got.body)
+        except (HTTPClientError, OSError, ValueError):
+            return self._names
+        users = users if isinstance(users, list) else users.get("items", [])
+        self._names = sorted(u["name"] for u in users if isinstance(u, dict) and "name" in u
+                             and INSTRUCTORS_GROUP not in (u.get("groups") or []))
+        return self._names
