@@ -1,9 +1,12 @@
-"""A real JupyterHub: two throwaway OS users, each with a server, a sandbox and two lessons run.
+"""A real JupyterHub started with the repository's docs/jupyterhub_config.py: throwaway OS users
+(two learners, an instructor), each learner with a server, a sandbox and lessons run; the class
+view in Chromium.
 
 JupyterHub from PyPI, configurable-http-proxy from npm, LocalProcessSpawner (one server per OS
-user, started as that user), the hub's REST API with a service token and per-user tokens. Each
-user's lessons run in a kernel that the user's own server started (the sessions API, as
-JupyterLab opens a notebook), driven cell by cell over the kernel's channels.
+user, started as that user), PAM logins through the hub's login page, the hub's REST API with a
+service token and per-user tokens. Each user's lessons run in a kernel that the user's own server
+started (the sessions API, as JupyterLab opens a notebook), driven cell by cell over the kernel's
+channels.
 """
 
 from __future__ import annotations
