@@ -51,7 +51,7 @@ c.Spawner.environment = {
 }
 
 
-def close_home(spawner) -> None:  # noqa: ANN001 - JupyterHub's hook signature
+def close_home(spawner) -> None:  # JupyterHub calls it with the spawner
     """Learners' homes readable by them only (Debian's `useradd -m` makes them 0755)."""
     home = Path(pwd.getpwnam(spawner.user.name).pw_dir)
     mode = stat.S_IMODE(home.stat().st_mode)

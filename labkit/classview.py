@@ -37,8 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, text in (("serve", "run the view (JupyterHub starts it as a service)"),
                        ("export", "print the class as CSV: a column per check, first passed at"),
-                       ("forget", "forget learners' progress (a new class); the view keeps "
-                                  "running")):
+                       ("forget", "forget learners' progress (a new class)")):
         action = actions.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
         action.add_argument("--data", type=Path, default=Path("labkit-class"), metavar="DIR",
                             help="the view's folder (default: ./labkit-class)")

@@ -101,7 +101,8 @@ def test_export_and_forget_from_the_command_line(tmp_path: Path,
         book.report(name, progress(a={"one": (True, 1)}), T0)
     book.save()
     assert main(["classview", "export", "--data", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == [f"{n},{at(1)}" for n in ("ana", "ben", "cy")]
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"{n},{at(1)}" for n in ("ana", "ben", "cy")]
     assert main(["classview", "forget", "--data", str(tmp_path), "ben", "zed"]) == 0
     out = capsys.readouterr()
     assert "Forgot the progress of 1 learner(s): ben" in out.out and "zed" in out.err
@@ -112,12 +113,13 @@ def test_export_and_forget_from_the_command_line(tmp_path: Path,
     assert "no class view data" in capsys.readouterr().err
 
 
-class _Catch(BaseHTTPRequestHandler):
-    got: list[tuple[str, str, dict[str, Any]]] = []
+GOT: list[tuple[str, str, dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+
+class _Catch(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.got.append((self.path, self.headers["Authorization"], body))
+        GOT.append((self.path, self.headers["Authorization"], body))
         self.send_response(200)
         self.end_headers()
 
@@ -140,7 +142,7 @@ def test_a_checkpoint_sends_progress_with_the_hub_token(tmp_path: Path,
         monkeypatch.setattr(class_report, "send", lambda data: sent.append(real(data)))
         checks.record("00_start_here", "ready", False, hint="Install the AWS CLI", now=T0)
         sent[0].join(10)
-        path, auth, body = _Catch.got[-1]
+        path, auth, body = GOT[-1]
         assert path == "/services/labkit-class/api/progress"
         assert auth == "token hub-token-of-ana"
         assert body["lessons"]["00_start_here"]["ready"] == {

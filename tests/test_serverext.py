@@ -91,9 +91,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(src)],
                                env=env, capture_output=True, text=True, timeout=300, check=False)
     assert installed.returncode == 0, installed.stderr[-2000:]
-    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import labkit; print(labkit.__file__)"],
-                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                           check=False)
+    where = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import labkit; print(labkit.__file__)"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60, check=False)
     assert where.stdout.startswith(str(venv)), where.stdout + where.stderr
     return Installed(venv, env)
 
@@ -118,7 +118,7 @@ def test_pip_install_enables_the_extension(installed: Installed) -> None:
              "km.shutdown_kernel(now=True)\n")
     kernel = subprocess.run([installed.python, "-c", probe], env=env,
                             capture_output=True, text=True, timeout=120, check=False)
-
+    assert "'labkit.notebook'" in kernel.stdout, kernel.stdout + kernel.stderr[-2000:]
 
 
 def test_a_new_terminal_answers_as_the_sandbox_admin_and_the_sandbox_stops_with_the_server(
@@ -281,45 +281,27 @@ def _installed_server(installed: Installed, home: Path, *args: str) -> Server:
 
 def test_an_installed_server_culls_idle_kernels_by_itself(installed: Installed,
                                                           tmp_path: Path) -> None:
-    """Culling from a plain `pip install`: no command-line option, no config of the test's."""
+    """Culling from a plain `pip install`: no command-line option, no config of the test's; and
+    a kernel of a server started with a bare PATH still finds this environment's `python`."""
+    from jupyter_client import BlockingKernelClient
+
     server = _installed_server(installed, tmp_path / "learner")
     try:
         # jupyter_server starts its culler with the first kernel, and says how it is set.
-        server.api("POST", "/api/kernels", {"name": "python3"})
+        kernel = server.api("POST", "/api/kernels", {"name": "python3"})
         assert wait_for(lambda: "Culling kernels" in server.log_text(), 60), server.log_text()
         # 15 idle minutes, kernels of open tabs too.
         assert re.search(r"idle durations > 900 seconds at 60 second intervals",
                          server.log_text()), server.log_text()[-3000:]
         assert "Culling kernels even with connected clients" in server.log_text()
-    finally:
-        stop_server(server)
-        sandbox.stop(server.labkit_home)
-
-
-def test_an_idle_kernel_is_culled_and_its_path_finds_aws(installed: Installed,
-                                                         tmp_path: Path) -> None:
-    """The shipped culler at work (its timeout shortened through the extension's own setting),
-    and a kernel of a server started with a bare PATH still finds this environment's `aws`."""
-    server = _installed_server(installed, tmp_path / "learner",
-                               "--LabkitExtension.cull_idle_timeout=2",
-                               "--LabkitExtension.cull_interval=1")
-    try:
-        kernel = server.api("POST", "/api/kernels", {"name": "python3"})
-        assert wait_for(lambda: server.api("GET", "/api/kernels") == [], 60), \
-            server.log_text()[-3000:]
-        assert re.search(rf"Culling '\w+' kernel 'python3' \({kernel['id']}\) with \d+ "
-                         r"connections due to \d+ seconds of inactivity", server.log_text())
-        # A new kernel: its PATH starts with the environment's bin (python, and aws where pip put it).
-        from jupyter_client import BlockingKernelClient
-
-        kernel = server.api("POST", "/api/kernels", {"name": "python3"})
+        # The kernel's PATH starts with the environment's bin (python, and aws where pip put it).
         client = BlockingKernelClient(connection_file=str(
             server.runtime / f"kernel-{kernel['id']}.json"))
         assert wait_for(lambda: Path(client.connection_file).exists(), 30)
         client.load_connection_file()
         client.start_channels(hb=False)
         try:
-            client.wait_for_ready(timeout=60)
+            client.wait_for_ready(timeout=120)
             reply = client.execute_interactive(
                 "import shutil, os; w = shutil.which('python'), os.environ['PATH']",
                 user_expressions={"w": "w"}, timeout=60)
@@ -329,6 +311,22 @@ def test_an_idle_kernel_is_culled_and_its_path_finds_aws(installed: Installed,
             reply["content"]["user_expressions"]["w"]["data"]["text/plain"])
         assert python == f"{installed.venv}/bin/python"
         assert path == f"{installed.venv}/bin:/usr/bin:/bin"  # the server was given /usr/bin:/bin
+    finally:
+        stop_server(server)
+        sandbox.stop(server.labkit_home)
+
+
+def test_an_idle_kernel_is_culled(installed: Installed, tmp_path: Path) -> None:
+    """The shipped culler at work (its timeout shortened through the extension's own setting)."""
+    server = _installed_server(installed, tmp_path / "learner",
+                               "--LabkitExtension.cull_idle_timeout=2",
+                               "--LabkitExtension.cull_interval=1")
+    try:
+        kernel = server.api("POST", "/api/kernels", {"name": "python3"})
+        assert wait_for(lambda: server.api("GET", "/api/kernels") == [], 60), \
+            server.log_text()[-3000:]
+        assert re.search(rf"Culling '\w+' kernel 'python3' \({kernel['id']}\) with \d+ "
+                         r"connections due to \d+ seconds of inactivity", server.log_text())
     finally:
         stop_server(server)
         sandbox.stop(server.labkit_home)

@@ -362,23 +362,40 @@ def test_the_class_view_live_for_an_instructor_and_refused_to_a_learner(
                 aws = execute(client, "!aws --version")
                 assert aws.startswith("aws-cli/"), aws
 
-            # The instructor's page shows it without a reload.
-            done = page.locator(f'td.done[data-learner="{a}"]'
-                                f'[data-check="00_start_here/ready"]')
-            done.wait_for(timeout=60_000)
+                # A checkpoint of a later lesson, run too early: red, with a hint.
+                early = execute(client, 'import labkit\n'
+                                'labkit.start("03_create_access_keys").verify("key_created")')
+                said = [line for line in early.splitlines() if line.startswith("❌")]
+                assert said, early
+
+            # The instructor's page shows each of them without a reload: every check the learner's
+            # progress.json holds, done or failed with the hint the learner saw.
+            recorded = json.loads((home / ".labkit" / "progress.json").read_text())["lessons"]
+            assert set(recorded["00_start_here"]) == {"ready", "sandbox_mode"}
+            for lesson, results in recorded.items():
+                for name, result in results.items():
+                    state_ = "done" if result["ok"] else "failed"
+                    page.locator(f'td.{state_}[data-learner="{a}"]'
+                                 f'[data-check="{lesson}/{name}"]').wait_for(timeout=60_000)
+            failed = page.locator(f'td.failed[data-learner="{a}"]'
+                                  '[data-check="03_create_access_keys/key_created"]')
+            assert failed.get_attribute("title") == recorded["03_create_access_keys"][
+                "key_created"]["hint"]
+            assert said[0].removeprefix("❌ ").strip() in failed.get_attribute("title")
             # Every learner is listed, the one who has not started too; not the instructor.
             assert page.locator("td.learner").all_inner_texts() == sorted(people.learners)
             assert page.locator(f'td.todo[data-learner="{b}"]').count() >= 1
+            failed.hover()
             page.screenshot(path=str(SCREENSHOTS / "class-view.png"), full_page=True)
             columns = page.locator("th.check").all_inner_texts()
-            assert "ready" in columns, columns
+            assert {"ready", "sandbox_mode", "key_created"} <= set(columns), columns
 
             # The export, from the view: a column per check, the time each was first passed.
             text = page.evaluate("fetch('export.csv', {headers: {'X-XSRFToken': document."
                                  "querySelector('meta[name=xsrf]').content}}).then(r => r.text())")
             rows = {r["learner"]: r for r in csv.DictReader(io.StringIO(text))}
             assert rows[a]["00_start_here/ready"].endswith("Z"), text
-            assert all(k.startswith("00_start_here/") for k in rows[a] if k != "learner")
+            assert rows[a]["03_create_access_keys/key_created"] == ""  # failed: never passed
 
             # A learner who is not an instructor is refused by the hub's own check.
             other = log_in(browser.new_context().new_page(), hub, b, people.password, CLASS_VIEW)
