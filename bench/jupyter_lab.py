@@ -31,12 +31,13 @@ from jupyter_client import BlockingKernelClient
 JUPYTER_CONFIG = ROOT / "jupyter-config"  # what `pip install` of labkit puts in etc/jupyter
 FIRST_CELLS = 1.0  # seconds
 CULLED = 300 * 1024 * 1024  # bytes, after the whole course (the classroom's goal per learner)
-# Culling with time scaled down a minute to a second: the shipped 15-minute timeout becomes CULL
-# s, and each lesson takes a learner SLOT "minutes" (its run, then a pause for the rest of the
+# Culling with time scaled down a minute to two seconds: the shipped 15-minute timeout becomes
+# CULL s, and each lesson takes a learner SLOT "minutes" (its run, then a pause for the rest of the
 # slot). A fixed slot, not a fixed pause: with a fixed pause the previous lesson's kernel sat
 # right at the timeout and the count of live kernels (one or two) depended on how fast the machine
-# ran the lessons that day.
-CULL, SLOT = 15, 10
+# ran the lessons that day. Two seconds, not one: on a busy shared machine (load 8-10) a lesson
+# ran 12 s, longer than a 10 s slot.
+CULL, SLOT = 30, 20
 # The server's own words as its culler starts (jupyter_server's kernel manager).
 CULLER_LOG = "Culling kernels with idle durations > {} seconds"
 
