@@ -382,6 +382,10 @@ def test_the_class_view_live_for_an_instructor_and_refused_to_a_learner(
             assert failed.get_attribute("title") == recorded["03_create_access_keys"][
                 "key_created"]["hint"]
             assert said[0].removeprefix("❌ ").strip() in failed.get_attribute("title")
+            # ...and listed under "Failing now", in words.
+            listed = page.locator(f'#failing li[data-learner="{a}"]'
+                                  '[data-check="03_create_access_keys/key_created"] .hint')
+            assert listed.inner_text() == failed.get_attribute("title")
             # Every learner is listed, the one who has not started too; not the instructor.
             assert page.locator("td.learner").all_inner_texts() == sorted(people.learners)
             assert page.locator(f'td.todo[data-learner="{b}"]').count() >= 1
