@@ -24,6 +24,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -87,6 +88,18 @@ class People:
     password: str
 
 
+def account(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """useradd, userdel, groupadd...: again while another process holds /etc/passwd's lock."""
+    for _ in range(60):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode == 0 or "lock" not in done.stderr:
+            break
+        time.sleep(1)
+    if check:
+        assert done.returncode == 0, f"{' '.join(command)}: {done.stderr}"
+    return done
+
+
 @pytest.fixture(scope="module")
 def people(reachable: None) -> Iterator[People]:
     """Throwaway OS users made as an instructor would (`useradd -m`: 0755 homes on Debian),
@@ -96,20 +109,23 @@ def people(reachable: None) -> Iterator[People]:
     names = [f"r25{tag}a", f"r25{tag}b", f"r25{tag}i"]
     password = secrets.token_urlsafe(12)
     made = []
-    subprocess.run(["groupadd", group], check=True, capture_output=True, timeout=60)
+    account("groupadd", group)
     try:
         for name in names:
             extra = ["-G", group] if not name.endswith("i") else []
-            subprocess.run(["useradd", "-m", "--shell", "/bin/bash", *extra, name], check=True,
-                           capture_output=True, timeout=60)
+            account("useradd", "-m", "--shell", "/bin/bash", *extra, name)
             made.append(name)
             home = Path(pwd.getpwnam(name).pw_dir)
             (home / "notebooks").mkdir()
             for lesson in LESSONS:
                 shutil.copy(REPO / "notebooks" / f"{lesson}.ipynb", home / "notebooks")
             subprocess.run(["chown", "-R", f"{name}:{name}", str(home)], check=True, timeout=60)
-        subprocess.run(["chpasswd"], input="".join(f"{n}:{password}\n" for n in names),
-                       text=True, check=True, capture_output=True, timeout=60)
+        for _ in range(60):  # chpasswd too waits for the lock
+            if subprocess.run(["chpasswd"], input="".join(f"{n}:{password}\n" for n in names),
+                              text=True, capture_output=True, timeout=60,
+                              check=False).returncode == 0:
+                break
+            time.sleep(1)
         yield People(names[:2], names[2], group, password)
     finally:
         for name in made:
@@ -119,9 +135,10 @@ def people(reachable: None) -> Iterator[People]:
             for pid in left:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True,
-                           timeout=60)
-        subprocess.run(["groupdel", group], check=False, capture_output=True, timeout=60)
+            wait_for(lambda n=name: subprocess.run(["pgrep", "-u", n], capture_output=True,
+                                                   check=False).returncode == 1, 30)
+            account("userdel", "--remove", name, check=False)
+        account("groupdel", group, check=False)
 
 
 @pytest.fixture(scope="module")
