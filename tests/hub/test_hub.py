@@ -180,6 +180,8 @@ c.JupyterHub.hub_port = {hub_port}
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
 c.ConfigurableHTTPProxy.command = [{chp!r}]
 c.JupyterHub.pid_file = "{folder}/jupyterhub.pid"
+# The instructor is no hub admin here: the instructors group alone must open the class view.
+c.Authenticator.admin_users = set()
 c.JupyterHub.services.append({{"name": "labkit-test", "api_token": {token!r}}})
 c.JupyterHub.load_roles.append({{
     "name": "labkit-test",
@@ -354,6 +356,9 @@ def test_the_class_view_live_for_an_instructor_and_refused_to_a_learner(
     except ImportError:
         pytest.skip("Playwright for Python not installed: pip install playwright")
     a, b = people.learners
+    # The instructor opens the view as a member of the hub group "instructors", not as an admin.
+    teacher = hub.api("GET", f"/users/{people.instructor}")[1]
+    assert teacher["admin"] is False and "instructors" in teacher["groups"], teacher
     token = user_token(hub, a)
     start_server(hub, a)
     # useradd -m made a 0755 home; the hub's config closed it before the server started.
