@@ -11,7 +11,7 @@ from typing import Any
 
 
 def _parser() -> argparse.ArgumentParser:
-    from labkit import progress, scan
+    from labkit import classview, progress, scan, start_over
 
     p = argparse.ArgumentParser(prog="python -m labkit", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -40,8 +40,11 @@ def _parser() -> argparse.ArgumentParser:
                    description='Print `export` lines for your sandbox: eval "$(python -m labkit '
                                'env)". They hold no credentials.')
     for module, text in ((scan, "look for access keys and secrets in files"),
-                         (progress, "a class table of lesson checkpoints")):
-        command = sub.add_parser(module.__name__.rpartition(".")[2], help=text,
+                         (progress, "a class table of lesson checkpoints"),
+                         (classview, "the instructor's live class view (a JupyterHub service)"),
+                         (start_over, "a new class: your sandbox, progress and lab files reset")):
+        name = module.__name__.rpartition(".")[2].replace("_", "-")
+        command = sub.add_parser(name, help=text,
                                  description=module.DESCRIPTION)
         module.add_arguments(command)
         command.set_defaults(run=module.run)

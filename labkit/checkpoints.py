@@ -197,7 +197,8 @@ def verify(lesson: LessonView, found: Checks, name: str) -> Verdict:
         verdict = rule(lesson)
     except Exception as exc:  # noqa: BLE001 - a checkpoint explains, it never raises
         verdict = checks.failure(exc, "Checking")
-    checks.record(lesson.name, name, verdict.ok)
+    checks.record(lesson.name, name, verdict.ok,
+                  hint=" ".join(filter(None, (verdict.title, verdict.detail))))
     return verdict
 
 

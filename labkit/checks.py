@@ -19,10 +19,11 @@ PROGRESS = "progress.json"
 
 
 def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
-           now: datetime | None = None, earlier: bool = False) -> None:
+           now: datetime | None = None, earlier: bool = False, hint: str = "") -> None:
     """Keep a checkpoint's result in LABKIT_HOME/progress.json for the class progress view: a
     completion also says when it was first seen and whether it was found done in an earlier
-    run (`earlier`) rather than by this run's cells."""
+    run (`earlier`) rather than by this run's cells; a failure keeps its hint for the class view."""
+    from labkit import class_report
     from labkit.settings import settings
 
     home = home or settings().home
@@ -39,11 +40,14 @@ def record(lesson: str, name: str, ok: bool, *, home: Path | None = None,
             first = before.get("first") if isinstance(before, dict) and before.get("ok") is True \
                 else None
             entry.update(first=first if isinstance(first, str) else when, earlier=bool(earlier))
+        elif hint:
+            entry["hint"] = hint[:300]
         mine[name] = entry
         data["updated"] = when
         write_private(home / PROGRESS, data)
     except OSError:
-        pass  # progress is a convenience for instructors; a lesson never fails over it
+        return  # progress is a convenience for instructors; a lesson never fails over it
+    class_report.send(data)
 
 
 def labkit_home(folder: Path) -> Path:

@@ -14,6 +14,13 @@ JupyterLab, Notebook 7 and JupyterHub's single-user servers alike. In sandbox mo
   `aws sts get-caller-identity` works as the first command typed and never reads `~/.aws`.
 
 In real-AWS mode (`LABKIT_BACKEND=aws`) it does nothing: no sandbox, terminals left alone.
+
+In every mode it also
+- turns kernel culling on (idle kernels stop after 15 minutes, open tabs or not), unless the
+  server's own config sets culling: jupyter_server reads only `jpserver_extensions` from
+  `jupyter_server_config.d`, so a culling setting there would never reach the kernel manager;
+- puts this environment's `bin` first on the PATH kernels inherit, so `aws` and `python` are
+  found on a hub whose spawner hands the server another PATH.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
-from traitlets import default
+from traitlets import Bool, Int, default
+from traitlets.config import Config
 
 from labkit.sandbox import owner as owners
 
@@ -51,6 +59,21 @@ unset {shadowing}
 if [ -r {env_file} ]; then . {env_file}
 else eval "$(python -m labkit env 2>/dev/null)"; fi
 """
+
+
+CULLING = ("cull_idle_timeout", "cull_interval", "cull_connected")
+
+
+def _kernels_find_this_environment() -> None:
+    """This environment's `bin` (python, aws) first on the PATH that kernels inherit."""
+    # A hub's spawner may give the server its own PATH; kernels copy the server's environment.
+    from labkit.settings import settings
+
+    here = str(Path(sys.executable).parent)
+    path = settings().path
+    if path.split(os.pathsep)[:1] != [here]:
+        os.environ["PATH"] = os.pathsep.join([here, *(p for p in path.split(os.pathsep)
+                                                     if p and p != here)])
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
@@ -105,6 +128,11 @@ class LabkitExtension(ExtensionApp):
 
     name = "labkit"
     load_other_extensions = True
+    cull_idle_timeout = Int(900, config=True,
+                            help="Seconds a kernel may sit idle before it is stopped (0: never).")
+    cull_interval = Int(60, config=True, help="Seconds between two looks for idle kernels.")
+    cull_connected = Bool(True, config=True,
+                          help="Stop idle kernels of open notebook tabs too (they stay connected).")
     _owner: owners.Owner | None = None
     _thread: threading.Thread | None = None
 
@@ -112,6 +140,8 @@ class LabkitExtension(ExtensionApp):
         """Before any extension loads: claim the server as owner, set up terminals."""
         super()._link_jupyter_server_extension(serverapp)
         private_kernels(serverapp)
+        self._ship_culling(serverapp)
+        _kernels_find_this_environment()
         from labkit.settings import SERVER_PROCESS_VAR, LabError, settings
 
         try:
@@ -127,6 +157,16 @@ class LabkitExtension(ExtensionApp):
         # Kernels and terminals inherit it: a sandbox one of them restarts has this owner too.
         os.environ[SERVER_PROCESS_VAR] = owners.format_owner(self._owner)
         self._set_up_terminals(serverapp)
+
+    def _ship_culling(self, serverapp: Any) -> None:
+        """Kernel culling for the kernel manager the server is about to make, unless set."""
+        # Linking runs before the server makes its kernel manager: config set now reaches it.
+        given = {key for section in ("MappingKernelManager", "AsyncMappingKernelManager")
+                 for key in serverapp.config.get(section, {})}
+        culling = {key: getattr(self, key) for key in CULLING if key not in given}
+        serverapp.update_config(Config({"MappingKernelManager": culling}))
+        if given & set(CULLING):
+            serverapp.log.info("labkit: the server's config sets kernel culling; kept as set")
 
     def _set_up_terminals(self, serverapp: Any) -> None:
         """Terminals: a login shell's profile, then the lab's settings (see RC_TEMPLATE)."""

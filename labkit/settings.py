@@ -38,6 +38,11 @@ class Settings:
     credentials_file: Path = field(default_factory=lambda: Path.home() / ".aws" / "credentials")
     config_file: Path = field(default_factory=lambda: Path.home() / ".aws" / "config")
     server_process: str | None = None
+    # The class view this learner's server reports to, and the hub token it signs with.
+    class_url: str | None = None
+    hub_token: str | None = field(default=None, repr=False)
+    # The PATH this process was given (the server extension puts this environment's bin first).
+    path: str = ""
 
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -66,4 +71,14 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         credentials_file=Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or aws_home / "credentials"),
         config_file=Path(env.get("AWS_CONFIG_FILE") or aws_home / "config"),
         server_process=(env.get(SERVER_PROCESS_VAR) or "").strip() or None,
+        class_url=(env.get("LABKIT_CLASS_URL") or "").strip() or None,
+        hub_token=(env.get("JUPYTERHUB_API_TOKEN") or "").strip() or None,
+        path=env.get("PATH", ""),
     )
+
+
+def hub_service(env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The address a JupyterHub service listens on, and its URL prefix (from the hub)."""
+    env = os.environ if env is None else env
+    return (env.get("JUPYTERHUB_SERVICE_URL") or "http://127.0.0.1:10101",
+            env.get("JUPYTERHUB_SERVICE_PREFIX") or "/services/labkit-class/")

@@ -27,10 +27,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "domain": ("labkit.iam", "labkit.answers", "labkit.credential_report", "labkit.cis",
                "labkit.trail", "labkit.scan", "labkit.leaks", "labkit.scenario", "labkit.checks",
                "labkit.keycheck", "labkit.downloads", "labkit.lab_profiles", "labkit.readiness",
-               "labkit.memory", "labkit.incident", "labkit.cli_config"),
+               "labkit.memory", "labkit.incident", "labkit.cli_config", "labkit.classbook",
+               "labkit.class_report"),
     "display": ("labkit.widgets", "labkit.reports", "labkit.terminal"),
     "course": ("labkit.course", "labkit.catchup", "labkit.checkpoints", "labkit.notebook",
-               "labkit.progress", "labkit.outputs", "labkit.cli_steps"),
+               "labkit.progress", "labkit.outputs", "labkit.cli_steps", "labkit.classview",
+               "labkit.start_over"),
     "entry": ("labkit", "labkit.__main__"),  # `import labkit` and `python -m labkit`
 }
 ORDER = list(LAYERS)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import site
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ from labkit import sandbox
 from labkit.sandbox import owner as owners
 from labkit.sandbox import state
 from tests.jupyter_server_run import (
-    BIN, JUPYTER_CONFIG, REPO, Server, pid_running, start_server, stop_server, wait_for)
+    BIN, CLEARED, JUPYTER_CONFIG, REPO, Server, pid_running, start_server, stop_server, wait_for)
 
 CONSOLE_ARN = re.compile(r"arn:aws:iam::\d{12}:user/console-admin")
 # The watchdog checks every WATCH_INTERVAL seconds; "within a few minutes" has ample room.
@@ -49,12 +52,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
         sandbox.stop(srv.labkit_home)
 
 
-def test_the_shipped_config_file_enables_the_extension_and_culling() -> None:
+def test_the_shipped_config_file_enables_the_extension() -> None:
     config = json.loads((JUPYTER_CONFIG / "jupyter_server_config.d" / "labkit.json").read_text())
-    assert config["ServerApp"]["jpserver_extensions"] == {"labkit.serverext": True}
-    cull = config["MappingKernelManager"]
-    # Open notebook tabs keep their kernels connected: only cull_connected culls those.
-    assert cull["cull_idle_timeout"] == 900 and cull["cull_connected"] is True
+    # jupyter_server takes only jpserver_extensions from this folder: culling is the extension's.
+    assert config == {"ServerApp": {"jpserver_extensions": {"labkit.serverext": True}}}
     lab = json.loads((JUPYTER_CONFIG / "jupyter_lab_config.json").read_text())
     assert lab == {"LabApp": {"expose_app_in_browser": True}}
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
@@ -67,9 +68,21 @@ def test_the_shipped_config_file_enables_the_extension_and_culling() -> None:
         "etc/ipython": ["jupyter-config/ipython/ipython_kernel_config.json"]}
 
 
-@pytest.mark.slow
-def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
-    """`pip install` of the package, in a throwaway environment: Jupyter lists it as enabled."""
+@dataclass
+class Installed:
+    """labkit installed by `pip install` (not editable) in a throwaway environment."""
+
+    venv: Path
+    env: dict[str, str]
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    tmp_path = tmp_path_factory.mktemp("pip")
     src = tmp_path / "src"
     for name in ("labkit", "jupyter-config"):
         shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -88,17 +101,27 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
                             "import sysconfig; print(sysconfig.get_path('purelib'))"],
                            capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     (Path(inner) / "outer_environment.pth").write_text("\n".join(outer) + "\n")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("JUPYTER_CONFIG_PATH", "PYTHONPATH", "JUPYTER_CONFIG_DIR")}
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED and k != "PYTHONPATH"}
     env["HOME"] = str(tmp_path)
     installed = subprocess.run([sys.executable, "-m", "pip", "--python",
                                 str(venv / "bin" / "python"), "install", "-q", "--no-deps",
                                 str(src)],
                                env=env, capture_output=True, text=True, timeout=300, check=False)
     assert installed.returncode == 0, installed.stderr[-2000:]
+    where = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import labkit; print(labkit.__file__)"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert where.stdout.startswith(str(venv)), where.stdout + where.stderr
+    return Installed(venv, env)
+
+
+@pytest.mark.slow
+def test_pip_install_enables_the_extension(installed: Installed) -> None:
+    """`pip install` of the package, in a throwaway environment: Jupyter lists it as enabled."""
+    venv, env = installed.venv, installed.env
     assert (venv / "etc/jupyter/jupyter_server_config.d/labkit.json").exists()
     assert (venv / "etc/jupyter/jupyter_lab_config.json").exists()
-    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "jupyter_server", "extension",
+    listed = subprocess.run([installed.python, "-m", "jupyter_server", "extension",
                              "list"], env=env, capture_output=True, text=True, timeout=120,
                             check=False)
     text = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
@@ -112,7 +135,7 @@ def test_pip_install_enables_the_extension(tmp_path: Path) -> None:
              " user_expressions={'x': 'x'}, timeout=60)\n"
              "print(reply['content']['user_expressions']['x']['data']['text/plain'])\n"
              "km.shutdown_kernel(now=True)\n")
-    kernel = subprocess.run([str(venv / "bin" / "python"), "-c", probe], env=env,
+    kernel = subprocess.run([installed.python, "-c", probe], env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     assert "'labkit.notebook'" in kernel.stdout, kernel.stdout + kernel.stderr[-2000:]
 
@@ -249,3 +272,88 @@ def test_owner_identity_survives_pid_reuse() -> None:
     assert owners.parse(owners.format_owner(me)) == me
     assert owners.parse("not-a-pid") is None and owners.parse(None) is None
     assert os.getpid() == me["pid"]
+
+
+def _installed_server(installed: Installed, home: Path, *args: str) -> Server:
+    """`jupyter server` of the pip-installed environment, with nothing but its own config."""
+    home.mkdir(parents=True)
+    token = secrets.token_hex(16)
+    env = dict(installed.env, HOME=str(home), LABKIT_HOME=str(home / ".labkit"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), PATH="/usr/bin:/bin")
+    log = home / "server.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [installed.python, "-m", "jupyter_server", "--no-browser", "--port=0",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={home}", *(["--allow-root"] if os.getuid() == 0 else []),
+             *args], env=env, cwd=home, stdin=subprocess.DEVNULL, stdout=fh,
+            stderr=subprocess.STDOUT)
+    server = Server(proc, home, home / ".labkit", home / "runtime", token, log=log)
+    info = server.runtime / f"jpserver-{proc.pid}.json"
+
+    def answers() -> bool:
+        try:
+            server.port = json.loads(info.read_text())["port"]
+            return server.api("GET", "/api/status") is not None
+        except (ValueError, KeyError, OSError):
+            return False
+
+    if not wait_for(answers, 60, step=0.2):
+        stop_server(server)
+        raise AssertionError(server.log_text()[-3000:])
+    return server
+
+
+@pytest.mark.slow
+def test_an_installed_server_culls_idle_kernels_by_itself(installed: Installed,
+                                                          tmp_path: Path) -> None:
+    """Culling from a plain `pip install`: no command-line option, no config of the test's; and
+    a kernel of a server started with a bare PATH still finds this environment's `python`."""
+    from jupyter_client import BlockingKernelClient
+
+    server = _installed_server(installed, tmp_path / "learner")
+    try:
+        # jupyter_server starts its culler with the first kernel, and says how it is set.
+        kernel = server.api("POST", "/api/kernels", {"name": "python3"})
+        assert wait_for(lambda: "Culling kernels" in server.log_text(), 60), server.log_text()
+        # 15 idle minutes, kernels of open tabs too.
+        assert re.search(r"idle durations > 900 seconds at 60 second intervals",
+                         server.log_text()), server.log_text()[-3000:]
+        assert "Culling kernels even with connected clients" in server.log_text()
+        # The kernel's PATH starts with the environment's bin (python, and aws where pip put it).
+        client = BlockingKernelClient(connection_file=str(
+            server.runtime / f"kernel-{kernel['id']}.json"))
+        assert wait_for(lambda: Path(client.connection_file).exists(), 30)
+        client.load_connection_file()
+        client.start_channels(hb=False)
+        try:
+            client.wait_for_ready(timeout=120)
+            reply = client.execute_interactive(
+                "import shutil, os; w = shutil.which('python'), os.environ['PATH']",
+                user_expressions={"w": "w"}, timeout=60)
+        finally:
+            client.stop_channels()
+        python, path = ast.literal_eval(
+            reply["content"]["user_expressions"]["w"]["data"]["text/plain"])
+        assert python == f"{installed.venv}/bin/python"
+        assert path == f"{installed.venv}/bin:/usr/bin:/bin"  # the server was given /usr/bin:/bin
+    finally:
+        stop_server(server)
+        sandbox.stop(server.labkit_home)
+
+
+@pytest.mark.slow
+def test_an_idle_kernel_is_culled(installed: Installed, tmp_path: Path) -> None:
+    """The shipped culler at work (its timeout shortened through the extension's own setting)."""
+    server = _installed_server(installed, tmp_path / "learner",
+                               "--LabkitExtension.cull_idle_timeout=2",
+                               "--LabkitExtension.cull_interval=1")
+    try:
+        kernel = server.api("POST", "/api/kernels", {"name": "python3"})
+        assert wait_for(lambda: server.api("GET", "/api/kernels") == [], 60), \
+            server.log_text()[-3000:]
+        assert re.search(rf"Culling '\w+' kernel 'python3' \({kernel['id']}\) with \d+ "
+                         r"connections due to \d+ seconds of inactivity", server.log_text())
+    finally:
+        stop_server(server)
+        sandbox.stop(server.labkit_home)

@@ -1,9 +1,12 @@
-"""A real JupyterHub: two throwaway OS users, each with a server, a sandbox and two lessons run.
+"""A real JupyterHub started with the repository's docs/jupyterhub_config.py: throwaway OS users
+(two learners, an instructor), each learner with a server, a sandbox and lessons run; the class
+view in Chromium.
 
 JupyterHub from PyPI, configurable-http-proxy from npm, LocalProcessSpawner (one server per OS
-user, started as that user), the hub's REST API with a service token and per-user tokens. Each
-user's lessons run in a kernel that the user's own server started (the sessions API, as
-JupyterLab opens a notebook), driven cell by cell over the kernel's channels.
+user, started as that user), PAM logins through the hub's login page, the hub's REST API with a
+service token and per-user tokens. Each user's lessons run in a kernel that the user's own server
+started (the sessions API, as JupyterLab opens a notebook), driven cell by cell over the kernel's
+channels.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,19 +78,47 @@ def reachable() -> Iterator[None]:
             folder.chmod(mode)
 
 
+@dataclass
+class People:
+    """The hub's throwaway OS users: two learners (in the learners' group) and an instructor."""
+
+    learners: list[str]
+    instructor: str
+    group: str
+    password: str
+
+
+def account(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """useradd, userdel, groupadd...: again while another process holds /etc/passwd's lock."""
+    # By full path: /usr/sbin is not on every user's PATH.
+    path = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
+    command = (shutil.which(command[0], path=path) or command[0], *command[1:])
+    for _ in range(60):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode == 0 or "lock" not in done.stderr:
+            break
+        time.sleep(1)
+    if check:
+        assert done.returncode == 0, f"{' '.join(command)}: {done.stderr}"
+    return done
+
+
 @pytest.fixture(scope="module")
-def learners(reachable: None) -> Iterator[list[str]]:
-    """Two throwaway OS users with home folders, removed afterwards."""
+def people(reachable: None) -> Iterator[People]:
+    """Throwaway OS users made as an instructor would (`useradd -m`: 0755 homes on Debian),
+    with one password for the hub's login page; removed afterwards."""
     tag = secrets.token_hex(3)
-    names = [f"lkhub{tag}a", f"lkhub{tag}b"]
+    group = f"r25{tag}g"
+    names = [f"r25{tag}a", f"r25{tag}b", f"r25{tag}i"]
+    password = secrets.token_urlsafe(12)
     made = []
+    account("groupadd", group)
     try:
         for name in names:
-            subprocess.run(["/usr/sbin/useradd", "--create-home", "--shell", "/bin/bash", name],
-                           check=True, capture_output=True, timeout=60)
+            extra = ["-G", group] if not name.endswith("i") else []
+            account("useradd", "-m", "--shell", "/bin/bash", *extra, name)
             made.append(name)
             home = Path(pwd.getpwnam(name).pw_dir)
-            home.chmod(0o700)
             (home / "notebooks").mkdir()
             # As nbgitpuller pulls the course: the notebooks and their checks beside them.
             (home / "notebooks" / "checks").mkdir()
@@ -94,7 +127,13 @@ def learners(reachable: None) -> Iterator[list[str]]:
                 shutil.copy(REPO / "notebooks" / "checks" / f"{lesson}.py",
                             home / "notebooks" / "checks")
             subprocess.run(["chown", "-R", f"{name}:{name}", str(home)], check=True, timeout=60)
-        yield names
+        for _ in range(60):  # chpasswd too waits for the lock
+            if subprocess.run(["/usr/sbin/chpasswd"], input="".join(f"{n}:{password}\n" for n in names),
+                              text=True, capture_output=True, timeout=60,
+                              check=False).returncode == 0:
+                break
+            time.sleep(1)
+        yield People(names[:2], names[2], group, password)
     finally:
         for name in made:
             # Whatever the test left of this throwaway user (only ever started by this test).
@@ -103,8 +142,15 @@ def learners(reachable: None) -> Iterator[list[str]]:
             for pid in left:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["/usr/sbin/userdel", "--remove", name], check=False,
-                           capture_output=True, timeout=60)
+            wait_for(lambda n=name: subprocess.run(["pgrep", "-u", n], capture_output=True,
+                                                   check=False).returncode == 1, 30)
+            account("userdel", "--remove", name, check=False)
+        account("groupdel", group, check=False)
+
+
+@pytest.fixture(scope="module")
+def learners(people: People) -> list[str]:
+    return people.learners
 
 
 @dataclass
@@ -113,6 +159,7 @@ class Hub:
     url: str
     token: str
     log: Path
+    state: Path
 
     def api(self, method: str, path: str, data: Any = None, token: str | None = None,
             prefix: str = "/hub/api") -> tuple[int, Any]:
@@ -129,39 +176,35 @@ class Hub:
         return status, json.loads(text) if text.strip() else None
 
 
-HUB_CONFIG = """
+HUB_CONFIG = REPO / "docs" / "jupyterhub_config.py"
+# The repository's config as the instructor runs it, plus what only a test needs: its own ports,
+# a service token to drive the hub's API, a bare PATH for learners' servers (kernels must find
+# `aws` anyway), and labkit's Jupyter config for this checkout's editable install.
+TEST_CONFIG = """
 c = get_config()  # noqa: F821
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = {port}
-c.JupyterHub.hub_ip = "127.0.0.1"
+load_subconfig({config!r})  # noqa: F821
 c.JupyterHub.hub_port = {hub_port}
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
 c.ConfigurableHTTPProxy.command = [{chp!r}]
-c.JupyterHub.db_url = "sqlite:///{folder}/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "{folder}/cookie_secret"
 c.JupyterHub.pid_file = "{folder}/jupyterhub.pid"
-c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
-c.Authenticator.allowed_users = set({users!r})
-c.JupyterHub.services = [{{"name": "labkit-test", "api_token": {token!r}}}]
-c.JupyterHub.load_roles = [{{
+# The instructor is no hub admin here: the instructors group alone must open the class view.
+c.Authenticator.admin_users = set()
+c.JupyterHub.services.append({{"name": "labkit-test", "api_token": {token!r}}})
+c.JupyterHub.load_roles.append({{
     "name": "labkit-test",
     "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users"],
     "services": ["labkit-test"],
-}}]
-c.Spawner.cmd = [{python!r}, "-m", "jupyterhub.singleuser"]
-c.Spawner.environment = {{
-    "PATH": {path!r},
+}})
+c.Spawner.environment.update({{
+    "PATH": "/usr/bin:/bin",
     "PYTHONPATH": {repo!r},
-    # What `pip install` of the course enables: labkit's server extension and kernel culling.
     "JUPYTER_CONFIG_PATH": {jupyter_config!r},
-}}
-c.Spawner.start_timeout = 120
-c.Spawner.http_timeout = 120
+}})
 """
 
 
 @pytest.fixture(scope="module")
-def hub(learners: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+def hub(people: People, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     chp = shutil.which("configurable-http-proxy")
     if chp is None:
         pytest.skip("configurable-http-proxy (JupyterHub's proxy) is missing: install it with "
@@ -169,20 +212,25 @@ def hub(learners: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterat
     folder = tmp_path_factory.mktemp("hub")
     token = secrets.token_hex(32)
     port = free_port()
-    (folder / "jupyterhub_config.py").write_text(HUB_CONFIG.format(
-        port=port, hub_port=free_port(), proxy_api_port=free_port(), chp=chp, folder=folder,
-        users=sorted(learners), token=token, python=sys.executable,
-        path=f"{BIN}:/usr/bin:/bin", repo=str(REPO), jupyter_config=str(JUPYTER_CONFIG)))
+    (folder / "test_config.py").write_text(TEST_CONFIG.format(
+        config=str(HUB_CONFIG), hub_port=free_port(), proxy_api_port=free_port(), chp=chp,
+        folder=folder, token=token, repo=str(REPO), jupyter_config=str(JUPYTER_CONFIG)))
     log = folder / "hub.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "AWS_"))}
+    env.update(LAB_LEARNERS_GROUP=people.group, LAB_INSTRUCTORS=people.instructor,
+               LAB_HUB_PORT=str(port), LAB_HUB_STATE=str(folder / "state"),
+               LAB_CLASS_VIEW_PORT=str(free_port()))
     with open(log, "wb") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f",
-                                 str(folder / "jupyterhub_config.py")], cwd=folder, env=env,
+                                 str(folder / "test_config.py")], cwd=folder, env=env,
                                 stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT)
-    hub = Hub(proc, f"http://127.0.0.1:{port}", token, log)
+    hub = Hub(proc, f"http://127.0.0.1:{port}", token, log, folder / "state")
     try:
         up = wait_for(lambda: proc.poll() is None and _answers(hub), 120, step=0.5)
         assert up, log.read_text(errors="replace")[-4000:]
+        # Learners are allowed by their OS group; the hub knows them once they log in, or now.
+        status, body = hub.api("POST", "/users", {"usernames": people.learners})
+        assert status == 201, body
         yield hub
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -201,6 +249,8 @@ def _answers(hub: Hub) -> bool:
 
 
 def start_server(hub: Hub, user: str) -> None:
+    if (hub.api("GET", f"/users/{user}")[1] or {}).get("servers", {}).get("", {}).get("ready"):
+        return
     status, body = hub.api("POST", f"/users/{user}/server")
     assert status in (201, 202), body
     ready = wait_for(lambda: (hub.api("GET", f"/users/{user}")[1] or {}).get("servers", {})
@@ -208,8 +258,9 @@ def start_server(hub: Hub, user: str) -> None:
     assert ready, hub.log.read_text(errors="replace")[-4000:]
 
 
-def run_lesson(hub: Hub, user: str, user_token: str, lesson: str) -> None:
-    """Open the lesson as JupyterLab does (a session in the user's server), run its cells."""
+@contextlib.contextmanager
+def kernel_of(hub: Hub, user: str, user_token: str, lesson: str) -> Iterator[Any]:
+    """A kernel for the lesson, started as JupyterLab does (a session in the user's server)."""
     from jupyter_client import BlockingKernelClient
 
     status, session = hub.api("POST", "/sessions", {
@@ -225,24 +276,44 @@ def run_lesson(hub: Hub, user: str, user_token: str, lesson: str) -> None:
     client.start_channels(hb=False)
     try:
         client.wait_for_ready(timeout=120)
-        nb = nbformat.read(home / "notebooks" / f"{lesson}.ipynb", as_version=4)
+        yield client
+    finally:
+        client.stop_channels()
+        hub.api("DELETE", f"/sessions/{session['id']}", token=user_token,
+                prefix=f"/user/{user}/api")
+
+
+def execute(client: Any, source: str, where: str = "") -> str:
+    """Run one cell; what it printed or displayed as text (a red error fails the test)."""
+    out: list[str] = []
+    errors: list[str] = []
+
+    def hook(msg: dict[str, Any]) -> None:
+        content = msg["content"]
+        if msg["msg_type"] == "stream":
+            out.append(content["text"])
+        elif msg["msg_type"] in ("execute_result", "display_data"):
+            out.append(content["data"].get("text/plain", ""))
+        elif msg["msg_type"] == "error":
+            errors.append("\n".join(content["traceback"])[-2000:])
+
+    reply = client.execute_interactive(source, timeout=300, output_hook=hook)
+    assert reply["content"]["status"] == "ok", f"{where}: " + "\n".join(errors)
+    return "".join(out)
+
+
+def run_lesson(hub: Hub, user: str, user_token: str, lesson: str) -> None:
+    """Open the lesson as JupyterLab does (a session in the user's server), run its cells."""
+    home = Path(pwd.getpwnam(user).pw_dir)
+    nb = nbformat.read(home / "notebooks" / f"{lesson}.ipynb", as_version=4)
+    with kernel_of(hub, user, user_token, lesson) as client:
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            errors: list[str] = []
-
-            def hook(msg: dict[str, Any]) -> None:
-                if msg["msg_type"] == "error":
-                    errors.append("\n".join(msg["content"]["traceback"])[-2000:])
-
-            reply = client.execute_interactive(cell.source, timeout=300, output_hook=hook)
-            if "raises-exception" not in cell.metadata.get("tags", []):
-                assert reply["content"]["status"] == "ok", \
-                    f"{user} {lesson} cell {index}: " + "\n".join(errors)
-    finally:
-        client.stop_channels()
-    hub.api("DELETE", f"/sessions/{session['id']}", token=user_token,
-            prefix=f"/user/{user}/api")
+            if "raises-exception" in cell.metadata.get("tags", []):
+                client.execute_interactive(cell.source, timeout=300)
+            else:
+                execute(client, cell.source, f"{user} {lesson} cell {index}")
 
 
 def owner_uid(pid: int) -> int:
@@ -259,13 +330,125 @@ def progress_rows(*args: str, user: str | None = None) -> dict[str, dict[str, st
     return {row.pop("learner"): row for row in rows}
 
 
+def user_token(hub: Hub, user: str) -> str:
+    status, made = hub.api("POST", f"/users/{user}/tokens",
+                           {"note": "labkit hub test", "expires_in": 3600})
+    assert status in (200, 201), made
+    return made["token"]
+
+
+def log_in(page: Any, hub: Hub, user: str, password: str, then: str) -> Any:
+    """The hub's login page, as a person uses it; then `then` (a path on the hub)."""
+    page.goto(f"{hub.url}/hub/login?next={urllib.parse.quote(then)}")
+    page.fill("#username_input", user)
+    page.fill("#password_input", password)
+    with page.expect_navigation():
+        page.click("#login_submit")
+    page.wait_for_load_state()
+    return page
+
+
+CLASS_VIEW = "/services/labkit-class/"
+SCREENSHOTS = REPO / "docs" / "img"
+
+
+def test_the_class_view_live_for_an_instructor_and_refused_to_a_learner(
+        hub: Hub, people: People) -> None:
+    from tests.browser import jlab
+
+    chromium = jlab.find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium not found: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright for Python not installed: pip install playwright")
+    a, b = people.learners
+    # The instructor opens the view as a member of the hub group "instructors", not as an admin.
+    teacher = hub.api("GET", f"/users/{people.instructor}")[1]
+    assert teacher["admin"] is False and "instructors" in teacher["groups"], teacher
+    token = user_token(hub, a)
+    start_server(hub, a)
+    # useradd -m made a 0755 home; the hub's config closed it before the server started.
+    home = Path(pwd.getpwnam(a).pw_dir)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    with sync_playwright() as pw:
+        browser = jlab.launch_chromium(pw, chromium)
+        try:
+            page = log_in(browser.new_context(viewport={"width": 1400, "height": 700}).new_page(),
+                          hub, people.instructor, people.password, CLASS_VIEW)
+            shown = page.locator("#status:has-text('learner(s)')")
+            assert wait_for(lambda: shown.count() == 1, 60, step=0.5), \
+                page.url + page.content()[:3000] + hub.log.read_text(errors="replace")[-3000:]
+            assert page.url.startswith(hub.url + CLASS_VIEW), page.url
+
+            # Lesson 00 in the learner's kernel, as they run it: `ready` is green, `aws` found.
+            nb = nbformat.read(home / "notebooks" / "00_start_here.ipynb", as_version=4)
+            with kernel_of(hub, a, token, "00_start_here") as client:
+                shown = {cell.source: execute(client, cell.source, f"{a} lesson 00")
+                         for cell in nb.cells if cell.cell_type == "code"}
+                ready = shown['lesson.verify("ready")']
+                assert ready.startswith("✅"), ready
+                aws = execute(client, "!aws --version")
+                assert aws.startswith("aws-cli/"), aws
+
+                # A checkpoint of a later lesson, run too early: red, with a hint.
+                early = execute(client, 'import labkit\n'
+                                'labkit.start("03_create_access_keys").verify("key_created")')
+                said = [line for line in early.splitlines() if line.startswith("❌")]
+                assert said, early
+
+            # The instructor's page shows each of them without a reload: every check the learner's
+            # progress.json holds, done or failed with the hint the learner saw.
+            recorded = json.loads((home / ".labkit" / "progress.json").read_text())["lessons"]
+            assert set(recorded["00_start_here"]) == {"ready", "sandbox_mode"}
+            for lesson, results in recorded.items():
+                for name, result in results.items():
+                    state_ = "done" if result["ok"] else "failed"
+                    page.locator(f'td.{state_}[data-learner="{a}"]'
+                                 f'[data-check="{lesson}/{name}"]').wait_for(timeout=60_000)
+            failed = page.locator(f'td.failed[data-learner="{a}"]'
+                                  '[data-check="03_create_access_keys/key_created"]')
+            assert failed.get_attribute("title") == recorded["03_create_access_keys"][
+                "key_created"]["hint"]
+            assert said[0].removeprefix("❌ ").strip() in failed.get_attribute("title")
+            # ...and listed under "Failing now", in words.
+            listed = page.locator(f'#failing li[data-learner="{a}"]'
+                                  '[data-check="03_create_access_keys/key_created"] .hint')
+            assert listed.inner_text() == failed.get_attribute("title")
+            # Every learner is listed, the one who has not started too; not the instructor.
+            assert page.locator("td.learner").all_inner_texts() == sorted(people.learners)
+            assert page.locator(f'td.todo[data-learner="{b}"]').count() >= 1
+            failed.hover()
+            page.screenshot(path=str(SCREENSHOTS / "class-view.png"), full_page=True)
+            columns = page.locator("th.check").all_inner_texts()
+            assert {"ready", "sandbox_mode", "key_created"} <= set(columns), columns
+
+            # The export, from the view: a column per check, the time each was first passed.
+            text = page.evaluate("fetch('export.csv', {headers: {'X-XSRFToken': document."
+                                 "querySelector('meta[name=xsrf]').content}}).then(r => r.text())")
+            rows = {r["learner"]: r for r in csv.DictReader(io.StringIO(text))}
+            assert rows[a]["00_start_here/ready"].endswith("Z"), text
+            assert rows[a]["03_create_access_keys/key_created"] == ""  # failed: never passed
+
+            # A learner who is not an instructor is refused by the hub's own check.
+            other = log_in(browser.new_context().new_page(), hub, b, people.password, CLASS_VIEW)
+            assert "403" in other.content(), other.content()[:2000]
+            assert other.locator("#class").count() == 0
+            other.screenshot(path=str(SCREENSHOTS / "class-view-refused.png"))
+        finally:
+            browser.close()
+
+    # The same export from the command line, from the view's folder.
+    exported = subprocess.run([sys.executable, "-m", "labkit", "classview", "export", "--data",
+                               str(hub.state / "labkit-class")], capture_output=True, text=True,
+                              timeout=120, check=False)
+    assert exported.returncode == 0, exported.stderr
+    assert {r["learner"]: r for r in csv.DictReader(io.StringIO(exported.stdout))} == rows
+
+
 def test_two_learners_on_a_real_hub(hub: Hub, learners: list[str]) -> None:
-    tokens = {}
-    for user in learners:
-        status, made = hub.api("POST", f"/users/{user}/tokens",
-                               {"note": "labkit hub test", "expires_in": 3600})
-        assert status in (200, 201), made
-        tokens[user] = made["token"]
+    tokens = {user: user_token(hub, user) for user in learners}
     for user in learners:
         start_server(hub, user)
     a, b = learners
