@@ -364,3 +364,70 @@ def test_real_aws_has_no_clock_to_move(aws_account: dict[str, str],
         lab.advance_clock("20m")
     assert "no clock to move" in str(err.value)
     assert abs(lab.now() - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+# --- the parts connect() is made of, each on its own (no sandbox needed) ----------------------
+
+
+def test_a_sandbox_that_times_out_is_given_up_at_once_and_never_restarted(tmp_path: Path) -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    from labkit.sandbox_restart import Restarter, SandboxNotAnswering
+
+    adopted: list[object] = []
+    hook = Restarter(Settings(home=tmp_path), "http://127.0.0.1:9", adopted.append)
+    with pytest.raises(SandboxNotAnswering) as err:
+        hook(caught_exception=ReadTimeoutError(endpoint_url="http://127.0.0.1:9"))
+    assert "did not answer within 15 s" in str(err.value)
+    assert "nothing in it was lost" in str(err.value) and "labkit sandbox stop" in str(err.value)
+    assert adopted == [] and not (tmp_path / "sandbox.lock").exists()  # nothing was started
+
+
+def test_someone_elses_sandbox_that_refuses_connections_is_not_restarted(tmp_path: Path) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from labkit.sandbox_restart import Restarter
+
+    adopted: list[object] = []
+    cfg = Settings(home=tmp_path, sandbox_url="http://127.0.0.1:9")
+    hook = Restarter(cfg, "http://127.0.0.1:9", adopted.append)
+    assert hook(caught_exception=EndpointConnectionError(endpoint_url="http://127.0.0.1:9")) is None
+    assert hook(caught_exception=ValueError("not a connection error")) is None
+    assert adopted == [] and list(tmp_path.iterdir()) == []  # no sandbox of ours was started
+
+
+def test_connecting_points_child_processes_at_the_lab_and_drops_other_credentials(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit.child_env import point_child_processes_at, sandbox_exports
+
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    exports = sandbox_exports("http://127.0.0.1:5000", tmp_path / "credentials",
+                              tmp_path / "config")
+    point_child_processes_at(exports)
+    assert "AWS_PROFILE" not in os.environ and "AWS_ACCESS_KEY_ID" not in os.environ
+    assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
+    assert os.environ["AWS_SHARED_CREDENTIALS_FILE"] == str(tmp_path / "credentials")
+    assert os.environ["AWS_CONFIG_FILE"] == str(tmp_path / "config")
+    assert os.environ["AWS_DEFAULT_REGION"] == "us-east-1"
+
+
+def test_whoami_reads_sts_and_the_guardrail_refuses_root(tmp_path: Path) -> None:
+    """botocore's Stubber answers for AWS: the test is about labkit's reading of the answer."""
+    from botocore.stub import Stubber
+
+    from labkit.boto_session import new_session
+    from labkit.lab import Lab
+
+    cfg = Settings(backend="aws", home=tmp_path, aws_account=ACCOUNT)
+    lab = Lab(settings=cfg, session=new_session(aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                                                aws_secret_access_key="x" * 40),
+              identity=Identity("", "", ""))
+    with Stubber(lab.client("sts")) as sts:
+        sts.add_response("get_caller_identity", {
+            "UserId": ACCOUNT, "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:root"})
+        who = lab.whoami()
+        sts.assert_no_pending_responses()
+    assert who.is_root and who.account == ACCOUNT
+    with pytest.raises(LabError, match="root user credentials"):
+        session.guard_identity(who, cfg)
