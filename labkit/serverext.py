@@ -170,8 +170,8 @@ class LabkitExtension(ExtensionApp):
 
     def _set_up_terminals(self, serverapp: Any) -> None:
         """Terminals: a login shell's profile, then the lab's settings (see RC_TEMPLATE)."""
-        from labkit.sandbox import state
         from labkit.child_env import SHADOWING
+        from labkit.sandbox import state
 
         settings_ = serverapp.terminado_settings
         if settings_.get("shell_command"):

@@ -107,7 +107,7 @@ def bootstrap(console: dict[str, str]) -> None:
         del backend.access_keys[key.access_key_id]
         key.access_key_id = console["access_key_id"]
         key.secret_access_key = console["secret_access_key"]
-        fidelity._remember(key.secret_access_key)
+        fidelity.remember(key.secret_access_key)
         backend.access_keys[key.access_key_id] = key
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 

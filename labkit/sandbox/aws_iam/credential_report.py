@@ -9,8 +9,8 @@ from typing import Any
 
 from moto.utilities.utils import get_partition
 
+from labkit.sandbox.account_state import REPORT_HEADER as HEADER
 from labkit.sandbox.clock import CLOCK
-from labkit.sandbox.fidelity import REPORT_HEADER as HEADER
 
 _DATE = "%Y-%m-%dT%H:%M:%S+00:00"
 _NO_KEY = ["false", "N/A", "N/A", "N/A", "N/A"]

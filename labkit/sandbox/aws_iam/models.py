@@ -8,17 +8,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from moto.core.utils import utcnow
 from moto.iam.exceptions import (
     DeleteConflictException,
     EntityAlreadyExists,
     NotFoundException,
+    ReportNotPresentException,
     ValidationError,
 )
-from moto.core.utils import utcnow
-from moto.iam.exceptions import ReportNotPresentException
 from moto.iam.models import AWSManagedPolicy, IAMBackend, generate_access_key_id_from_account_id
 
-from labkit.sandbox import fidelity
+from labkit.sandbox import account_state
 from labkit.sandbox.aws_iam import credential_report
 
 # AWS's secret access keys: 40 characters of base64's alphabet.
@@ -71,7 +71,7 @@ class SandboxIAMBackend(IAMBackend):
     def delete_user(self, user_name: str) -> None:
         user = self.get_user(user_name)
         # AWS refuses while anything still hangs off the user, naming the first thing found.
-        for attribute, what in fidelity.USER_ATTACHMENTS:
+        for attribute, what in account_state.USER_ATTACHMENTS:
             if getattr(user, attribute, None):  # (older motos lack service_specific_credentials)
                 raise DeleteConflictException(f"Cannot delete entity, {what} first.")
         if any(user in g.users for g in self.groups.values()):
@@ -94,7 +94,7 @@ class SandboxIAMBackend(IAMBackend):
     def generate_report(self) -> None:
         # A fresh snapshot each time (AWS reuses one for 4 hours; the lab wants what just changed).
         self.labkit_report = (utcnow(), credential_report.report(
-            self, fidelity.ROOT_KEY, fidelity.ACCOUNT_CREATED))
+            self, account_state.ROOT_KEY, account_state.ACCOUNT_CREATED))
         self.credential_report = True
 
     def get_credential_report(self) -> str:
@@ -209,7 +209,7 @@ class SandboxIAMBackend(IAMBackend):
                           status: str = "Active") -> Any:
         key = super().create_access_key(user_name, prefix=prefix, status=status)
         key.secret_access_key = new_secret()
-        from labkit.sandbox.fidelity import remember
+        from labkit.sandbox.account_state import remember
 
         remember(key.secret_access_key)
         return key

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.core.exceptions import ServiceException
+from moto.core.exceptions import AccessDeniedError, ServiceException
 from moto.core.responses import ActionResult
 from moto.core.serialize import never_return
-from moto.iam.responses import IamResponse
-
-from moto.core.exceptions import AccessDeniedError
 from moto.iam.exceptions import NotFoundException
+from moto.iam.responses import IamResponse
 
 from labkit.sandbox.aws_iam.models import must_name_user
 from labkit.sandbox.unmodelled import AnswersUnmodelled
@@ -75,7 +73,7 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
 
     def get_account_summary(self) -> ActionResult:
         result = super().get_account_summary()
-        from labkit.sandbox.fidelity import ROOT_KEY
+        from labkit.sandbox.account_state import ROOT_KEY
 
         answer: Any = result.result
         # Agrees with the credential report's <root_account> row (a lesson may plant a root key).
@@ -111,7 +109,7 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
 
 def access_denied(caller: str, action: str, resource: str) -> AccessDeniedError:
     """moto's AccessDenied, with AWS's whole message (moto's stops after the action)."""
-    from labkit.sandbox.fidelity import reword
+    from labkit.sandbox.account_state import reword
 
     error = AccessDeniedError(user_arn=caller, action=action)
     reword(error, f"User: {caller} is not authorized to perform: {action} on resource: "

@@ -34,7 +34,7 @@ class SandboxSTSBackend(STSBackend):
         # moto's secret and token come from `random`; AWS's cannot be guessed.
         role.secret_access_key = role.access_key.secret_access_key = new_secret()
         role.session_token = session_token()
-        from labkit.sandbox.fidelity import remember
+        from labkit.sandbox.account_state import remember
 
         remember(role.secret_access_key, role.session_token)
         return role
@@ -42,7 +42,7 @@ class SandboxSTSBackend(STSBackend):
     def issue(self, expiration: Any) -> Credentials:
         """Fresh credentials for a GetSessionToken / GetFederationToken answer."""
         credentials = Credentials(expiration)
-        from labkit.sandbox.fidelity import remember
+        from labkit.sandbox.account_state import remember
 
         remember(credentials.secret_access_key, credentials.session_token)
         return credentials

@@ -13,7 +13,6 @@ from moto.sts.responses import TokenResponse
 from labkit.sandbox.aws_sts.models import SandboxSTSBackend
 from labkit.sandbox.unmodelled import AnswersUnmodelled
 
-
 MAX_DURATION = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
 
 
