@@ -176,6 +176,7 @@ def test_reset_empties_the_account_but_keeps_the_console_identity(home: Path) ->
     assert names == ["console-admin"]
 
 
+@pytest.mark.slow
 def test_stop_and_status(home: Path) -> None:
     assert sandbox.status(home) is None
     box = sandbox.ensure(home)
@@ -187,6 +188,7 @@ def test_stop_and_status(home: Path) -> None:
         socket.create_connection(("127.0.0.1", int(box.url.rsplit(":", 1)[1])), timeout=1)
 
 
+@pytest.mark.slow
 def test_requests_are_not_logged_with_secrets(home: Path) -> None:
     box = sandbox.ensure(home)
     made = _iam(box).create_user(UserName="temporary-iam-user")
@@ -197,6 +199,7 @@ def test_requests_are_not_logged_with_secrets(home: Path) -> None:
     assert box.console.reveal_secret() not in log
 
 
+@pytest.mark.slow
 def test_health_is_not_confused_by_http_errors(home: Path) -> None:
     box = sandbox.ensure(home)
     from labkit.sandbox.tls import client_context

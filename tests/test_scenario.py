@@ -118,6 +118,7 @@ def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
                           timeout=120, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
 
 
+@pytest.mark.slow
 def test_table_modules_import_pandas_only_when_a_table_is_made() -> None:
     code = ("import sys\n"
             "import labkit, labkit.course, labkit.reports, labkit.trail, labkit.scenario\n"

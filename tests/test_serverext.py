@@ -249,6 +249,7 @@ def test_a_server_that_finds_a_running_sandbox_adopts_it(
         sandbox.stop(home)
 
 
+@pytest.mark.slow
 def test_release_stops_only_the_owners_sandbox(tmp_path: Path,
                                                parent: subprocess.Popen[bytes]) -> None:
     home = tmp_path / ".labkit"
