@@ -202,7 +202,7 @@ def test_delete_access_key_without_user_name_from_a_role_session(account: Accoun
     iam = boto3.session.Session(
         aws_access_key_id=made["AccessKeyId"], aws_secret_access_key=made["SecretAccessKey"],
         aws_session_token=made["SessionToken"], region_name="us-east-1",
-    ).client("iam", endpoint_url=account.url)
+    ).client("iam", endpoint_url=account.url, verify=account.ca)
     try:
         got = _error(lambda: iam.delete_access_key(AccessKeyId=victim.access_key_id))
         assert got["Code"] == "ValidationError" and got["status"] == 400
@@ -343,7 +343,7 @@ def _role_session(acct: Account, role_name: str, policy_arn: str | None):
     return boto3.session.Session(
         aws_access_key_id=made["AccessKeyId"], aws_secret_access_key=made["SecretAccessKey"],
         aws_session_token=made["SessionToken"], region_name="us-east-1",
-    ).client("iam", endpoint_url=acct.url)
+    ).client("iam", endpoint_url=acct.url, verify=acct.ca)
 
 
 def test_last_used_refused_to_a_role_names_its_session_and_the_key(account: Account) -> None:
