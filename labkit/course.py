@@ -14,10 +14,16 @@ from labkit.answers import LAST, install_masking, install_tagging, plain
 from labkit.catchup import CATCH_UP, LESSONS, NEEDS, WARM_UP
 from labkit.downloads import forget_downloads, save_key_csv
 from labkit.keys import AccessKey
-from labkit.lab_profiles import (PROFILE, configure, remove_profiles_of, repair_default,
-                                 show_aws_file, switch_profiles)
-from labkit.profiles import read_profile
 from labkit.lab import Lab
+from labkit.lab_profiles import (
+    PROFILE,
+    configure,
+    remove_profiles_of,
+    repair_default,
+    show_aws_file,
+    switch_profiles,
+)
+from labkit.profiles import read_profile
 from labkit.session import connect
 from labkit.settings import LabError
 from labkit.verdicts import Verdict

@@ -19,6 +19,7 @@ from labkit.keys import (
     validate_key_id,
     validate_secret,
 )
+from labkit.lab import Identity
 from labkit.profiles import (
     ProfileNameError,
     RegionError,
@@ -26,7 +27,6 @@ from labkit.profiles import (
     validate_profile_name,
     validate_region,
 )
-from labkit.lab import Identity
 from labkit.verdicts import Verdict, failure
 
 CHECKING = "Checking the key pair"

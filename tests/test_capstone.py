@@ -14,6 +14,8 @@ import pytest
 from labkit import course, incident, trail
 from tests.test_profiles import aws_cli
 
+pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
+
 LESSON = "10_respond_to_a_leaked_key"
 CI, LEE, INTRUDER = incident.CI_USER, incident.COLLEAGUE, incident.INTRUDER_USER
 

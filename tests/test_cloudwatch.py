@@ -12,6 +12,8 @@ import pytest
 from labkit import course
 from tests.test_profiles import aws_cli
 
+pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
+
 LESSON = "06_monitor_key_age_and_usage"
 GROUP = "labkit-cloudtrail-logs"
 ROOT = ('{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '

@@ -21,6 +21,8 @@ import pytest
 
 from labkit import checks
 
+pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 # Cells that need a browser (widgets) are left out; their work is not what these checks look at.
 BROWSER_ONLY = ("widgets.", "lesson.reveal(", "form.", "lesson.quiz(")

@@ -23,6 +23,8 @@ from tests.test_fidelity import (  # noqa: F401  (fixtures)
     stock_account,
 )
 
+pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
+
 ALLOW_ALL_S3 = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]})
 ALLOW_ASSUME = json.dumps({"Version": "2012-10-17", "Statement": [

@@ -22,6 +22,8 @@ from labkit import sandbox
 from tests.jupyter_server_run import Server, start_server, stop_server, wait_for
 from tests.test_security import other_user  # noqa: F401 - a fixture
 
+pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
+
 # Run as the other user: try every socket of the kernel's connection file, say what happened.
 SNOOP = textwrap.dedent("""
     import json, socket, sys

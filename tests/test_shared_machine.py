@@ -26,6 +26,8 @@ from labkit.sandbox import gate, state
 from labkit.sandbox.tls import client_context
 from tests.test_security import _iam, other_user  # noqa: F401 - other_user is a fixture
 
+pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
+
 # Run as the other user with the system's python (no labkit): connect from ADDRESS to the port,
 # send the request (its body: BODY_MB megabytes of "x"), print what came back.
 ATTACK = textwrap.dedent("""

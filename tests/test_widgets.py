@@ -478,4 +478,4 @@ def test_the_widgets_javascript_and_css_ship_with_the_package() -> None:
         assert "export default" in widget._esm
         assert "outline: 2px solid" in widget._css
     assert sorted(p.name for p in FILES.iterdir()) == [
-        "choice.js", "labkit.css", "reveal.js", "secret_input.js", "status.js"]
+        "choice.js", "labkit.css", "reveal.js", "secret_input.js", "status.js", "terminal.js"]

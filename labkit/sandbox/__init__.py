@@ -20,11 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from labkit.files import HomeError
-from labkit.sandbox import owner as owners
 from labkit.sandbox import external, state
+from labkit.sandbox import owner as owners
 from labkit.sandbox.fidelity import FIXES
-from labkit.sandbox.handle import (CONSOLE_USER, TOKEN_HEADER, Sandbox, SandboxError,
-                                   console_key, request)
+from labkit.sandbox.handle import (
+    CONSOLE_USER,
+    TOKEN_HEADER,
+    Sandbox,
+    SandboxError,
+    console_key,
+    request,
+)
 
 __all__ = ["CONSOLE_USER", "TOKEN_HEADER", "HomeError", "Sandbox", "SandboxError", "attach",
            "console_key", "ensure", "release", "request", "reset", "status", "stop"]

@@ -10,6 +10,16 @@ import json
 from typing import Any, NoReturn
 
 from labkit.sandbox import moto_adapter
+from labkit.sandbox.account_state import (  # noqa: F401 - also fidelity's names
+    ACCOUNT_CREATED,
+    ISSUED,
+    REPORT_HEADER,
+    ROOT_KEY,
+    USER_ATTACHMENTS,
+    issued,
+    remember,
+    reword,
+)
 
 FIXES = (
     "inactive-keys-rejected",
@@ -38,16 +48,6 @@ MANAGED_POLICIES = (
     "AWSCloudTrail_ReadOnlyAccess",
 )
 
-from labkit.sandbox.account_state import (  # noqa: F401 - fidelity's names, kept
-    ACCOUNT_CREATED,
-    ISSUED,
-    REPORT_HEADER,
-    ROOT_KEY,
-    USER_ATTACHMENTS,
-    issued,
-    remember,
-    reword,
-)
 
 _installed = False
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-
 Owner = dict[str, int]
 
 # How often a sandbox with an owner checks that its server still runs (seconds).

@@ -24,9 +24,14 @@ from labkit.sandbox import connections, fidelity, gate, owner, state
 from labkit.sandbox.activity import Trail, event
 from labkit.sandbox.admin import Admin, bootstrap
 from labkit.sandbox.clock import DurationError
+from labkit.sandbox.process_log import (
+    LOG_FORMAT,
+    LOG_MAX_BYTES,
+    one_malloc_arena,
+    raise_fd_limit,
+    rotating_log,
+)
 from labkit.sandbox.tls import CERT, server_context
-from labkit.sandbox.process_log import (LOG_FORMAT, LOG_MAX_BYTES, one_malloc_arena,
-                                        raise_fd_limit, rotating_log)
 
 __all__ = ["LOG_FORMAT", "LOG_MAX_BYTES", "SandboxApp", "one_malloc_arena", "rotating_log", "serve"]
 
