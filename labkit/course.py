@@ -111,13 +111,13 @@ class Lesson:
 
     def quiz(self, name: str = "quiz") -> Any:
         """The lesson's quiz (its questions live in checks/<lesson>.py, not in the cell)."""
-        from labkit import widgets
+        from labkit import quiz as quizzes
 
         if name not in self.checks.quizzes:
             raise LabError(f"This lesson has no quiz {name!r} (its checks file: "
                            f"{self.checks.source or 'not found beside the notebook'}).")
-        questions = [widgets.Question(*q) for q in self.checks.quizzes[name]]
-        return widgets.Quiz(questions, lesson=self.name, name=name)
+        questions = [quizzes.Question(*q) for q in self.checks.quizzes[name]]
+        return quizzes.Quiz(questions, lesson=self.name, name=name)
 
     def reveal(self, answer: Any) -> Any:
         """The console's one-time "Retrieve access keys" page for a CreateAccessKey answer."""

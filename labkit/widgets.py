@@ -8,8 +8,7 @@ only in the DOM or in a private Python attribute, and is dropped after one use.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ NOT_AVAILABLE = ("This key's secret is not available here: AWS shows it only onc
 _LABEL_WIDTH = "11em"
 # The widgets' JavaScript and CSS, shipped with the package (pyproject's package-data).
 FILES = Path(__file__).resolve().parent / "widget_files"
-_CSS = FILES / "labkit.css"
+CSS = FILES / "labkit.css"
 
 
 def _bundle(item: object) -> dict[str, Any]:
@@ -65,7 +64,7 @@ class Status(anywidget.AnyWidget):
     """Where a widget's verdicts appear: a live region, so screen readers announce each one."""
 
     _esm = FILES / "status.js"
-    _css = _CSS
+    _css = CSS
     outputs = traitlets.List(traitlets.Dict()).tag(sync=True)
     urgent = traitlets.Bool(False).tag(sync=True)
 
@@ -80,7 +79,7 @@ class SecretInput(anywidget.AnyWidget):
     """A password box whose value reaches the kernel in custom messages only, never in state."""
 
     _esm = FILES / "secret_input.js"
-    _css = _CSS
+    _css = CSS
     description = traitlets.Unicode("").tag(sync=True)
     placeholder = traitlets.Unicode("").tag(sync=True)
     disabled = traitlets.Bool(False).tag(sync=True)
@@ -241,7 +240,7 @@ class SecretReveal(anywidget.AnyWidget):
     """The console's one-time "Retrieve access keys" page: show or copy the secret, then forget it."""
 
     _esm = FILES / "reveal.js"
-    _css = _CSS
+    _css = CSS
     key_id = traitlets.Unicode("").tag(sync=True)
     user_name = traitlets.Unicode("").tag(sync=True)
     created = traitlets.Unicode("").tag(sync=True)
@@ -304,99 +303,3 @@ class SecretReveal(anywidget.AnyWidget):
 
 
 # ---------------------------------------------------------------- Quiz
-
-
-@dataclass(frozen=True)
-class Question:
-    """A multiple-choice question: `answer` is the index of the right option in `options`."""
-
-    prompt: str
-    options: list[str]
-    answer: int
-    why: str
-
-    def __post_init__(self) -> None:
-        if len(set(self.options)) != len(self.options) or len(self.options) < 2:
-            raise ValueError(f"Question {self.prompt!r} needs two or more different options.")
-        if not 0 <= self.answer < len(self.options):
-            raise ValueError(f"Question {self.prompt!r}: answer {self.answer} is not an option.")
-
-
-class Choice(anywidget.AnyWidget):
-    """One question's options as a radio group labelled by the question (one Tab stop, arrows
-    move between options); `value` and `index` work as in ipywidgets' RadioButtons."""
-
-    _esm = FILES / "choice.js"
-    _css = _CSS
-    description = traitlets.Unicode("").tag(sync=True)
-    options = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    index = traitlets.Int(None, allow_none=True).tag(sync=True)
-    disabled = traitlets.Bool(False).tag(sync=True)
-
-    def __init__(self, options: Sequence[str], *, description: str = "",
-                 value: str | None = None, **kwargs: Any) -> None:
-        super().__init__(options=list(options), description=description, **kwargs)
-        self.value = value
-
-    @traitlets.validate("index")
-    def _valid_index(self, proposal: dict[str, Any]) -> int | None:
-        index = proposal["value"]
-        if index is not None and not 0 <= index < len(self.options):
-            raise traitlets.TraitError(f"Option {index} does not exist.")
-        return index
-
-    @property
-    def value(self) -> str | None:
-        """The chosen option's text, or None."""
-        return None if self.index is None else self.options[self.index]
-
-    @value.setter
-    def value(self, text: str | None) -> None:
-        if text is None:
-            self.index = None
-        elif text in self.options:
-            self.index = self.options.index(text)
-        else:
-            raise traitlets.TraitError(f"{text!r} is not one of the options.")
-
-    def __repr__(self) -> str:
-        return f"Choice(description={self.description!r}, value={self.value!r})"
-
-
-class Quiz(widgets.VBox):
-    """Multiple-choice questions with a "Check answers" button that says why, one by one."""
-
-    def __init__(self, questions: Sequence[Question], *, lesson: str | None = None,
-                 name: str = "quiz") -> None:
-        self.questions = list(questions)
-        self.radios = [Choice(q.options, description=f"{n}. {q.prompt}")
-                       for n, q in enumerate(self.questions, 1)]
-        self.check_button = widgets.Button(description="Check answers", button_style="primary")
-        self.output = Status()
-        self.result: Verdict | None = None
-        self.marks: list[bool] = []
-        self._lesson = lesson
-        self._name = name
-        super().__init__(children=[*self.radios, self.check_button, self.output])
-        self.add_class("labkit-widget")
-        self.check_button.on_click(self._on_click)
-
-    def _on_click(self, _button: Any = None) -> None:
-        lines: list[Verdict] = []
-        self.marks = []
-        for n, (q, radio) in enumerate(zip(self.questions, self.radios), 1):
-            right = radio.index == q.answer
-            self.marks.append(right)
-            if radio.index is None:
-                lines.append(Verdict(False, f"{n}. Not answered yet.", "Pick one option."))
-            else:
-                verdict = "Right" if right else "Not quite"
-                lines.append(Verdict(right, f"{n}. {verdict}: {radio.value}", q.why))
-        score = sum(self.marks)
-        ok = score == len(self.marks)
-        self.result = Verdict(ok, f"{score} of {len(self.marks)} right."
-                              + (" Well done." if ok else " Change the ❌ answers and check again."))
-        if self._lesson:
-            checks.record(self._lesson, self._name, ok)
-        # The score first: it is what a screen reader announces before the details.
-        show_in(self.output, self.result, *lines)

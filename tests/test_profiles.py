@@ -15,7 +15,7 @@ from pathlib import Path
 import botocore.configloader
 import pytest
 
-from labkit import profiles
+from labkit import aws_ini, profiles
 from labkit.files import HomeError
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET, AccessKey, KeyFormatError
 from labkit.profiles import (
@@ -999,13 +999,13 @@ def test_profile_still_there_after_removing_puts_files_back(
 ) -> None:
     configure_profile("lab", fake_key(), **files.kw)
     before = files.snapshot()
-    real = profiles._remove_sections
+    real = aws_ini.remove_sections
 
     def misses_the_config(text: str, name: str, *, config: bool) -> str:
         # As if the config file's section were missed: only a comment changes there.
         return text + "# edited\n" if config else real(text, name, config=config)
 
-    monkeypatch.setattr(profiles, "_remove_sections", misses_the_config)
+    monkeypatch.setattr(aws_ini, "remove_sections", misses_the_config)
     with pytest.raises(ProfileFileError) as err:
         remove_profile("lab", **files.kw)
     assert str(err.value) == (

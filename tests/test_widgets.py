@@ -19,11 +19,10 @@ import traitlets
 from labkit import checks
 from labkit.checks import Verdict
 from labkit.keys import EXAMPLE_KEY_ID, EXAMPLE_SECRET, AccessKey
+from labkit.quiz import Question, Quiz
 from labkit.widgets import (
     SAVED,
     KeyEntryForm,
-    Question,
-    Quiz,
     SecretInput,
     SecretReveal,
     Status,

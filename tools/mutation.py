@@ -1,6 +1,6 @@
 """Mutation score of the code that guards secrets and files, each module against its own tests.
 
-Usage: python tools/mutation.py [--max-children N] [--survivors] [keys scan profiles state files credential_report cis]
+Usage: python tools/mutation.py [--max-children N] [--survivors] [keys scan profiles aws_ini profile_validation state files credential_report cis]
 
 Each module is mutated by mutmut (3.8) in a copy of the project under mutants/<module>/ and
 checked against its own unit test file only. Mutants that only change the words of a message
@@ -33,6 +33,8 @@ MODULES: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "keys": ("labkit/keys.py", "tests/test_keys.py", None),
     "scan": ("labkit/scan.py", "tests/test_scan.py", None),
     "profiles": ("labkit/profiles.py", "tests/test_profiles.py", None),
+    "aws_ini": ("labkit/aws_ini.py", "tests/test_profiles.py", None),
+    "profile_validation": ("labkit/profile_validation.py", "tests/test_profiles.py", None),
     # Whose LABKIT_HOME the lab trusts. (The sandbox-state readers that recover from damaged
     # files are tested as attacks in tests/test_security.py, which is too slow to run per mutant.)
     "state": ("labkit/sandbox/state.py", "tests/test_state.py",
@@ -129,6 +131,8 @@ SLOW_TESTS = {
         "tests/test_profiles.py::test_same_format_as_aws_configure_set",
     ],
 }
+# profiles.py's helpers are measured against the same test file, leaving out the same tests.
+SLOW_TESTS["aws_ini"] = SLOW_TESTS["profile_validation"] = SLOW_TESTS["profiles"]
 
 
 def _prepare(name: str, source: str, tests: str) -> Path:

@@ -133,7 +133,7 @@ def test_status_javascript_announces_in_live_regions_made_before_the_verdict(
 
 @pytest.mark.browser
 def test_choice_javascript_is_one_labelled_group_and_keeps_arrow_keys(browser: Any) -> None:
-    from labkit.widgets import Choice
+    from labkit.quiz import Choice
 
     page = render(browser, Choice(["Yes", "No", "Maybe"], description="1. Are keys free?"))
     group = page.get_by_role("group", name="1. Are keys free?")
