@@ -12,9 +12,8 @@ import json
 import subprocess
 import textwrap
 import time
-from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import boto3
 import psutil
@@ -24,7 +23,7 @@ from botocore.config import Config
 from labkit import sandbox
 from labkit.sandbox import gate, state
 from labkit.sandbox.tls import client_context
-from tests.test_security import _iam, other_user  # noqa: F401 - other_user is a fixture
+from tests.test_security import _iam, box, home, other_user  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
 
@@ -73,18 +72,6 @@ FLOOD_FROM = textwrap.dedent("""
         time.sleep(0.05)
     print(made, flush=True)
 """)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    h = tmp_path / "labkit"
-    yield h
-    sandbox.stop(h)
-
-
-@pytest.fixture
-def box(home: Path) -> sandbox.Sandbox:
-    return sandbox.ensure(home)
 
 
 def _port(box: sandbox.Sandbox) -> str:
