@@ -117,25 +117,23 @@ class SandboxIAMBackend(IAMBackend):
         with _says(f"Policy {policy_arn} was not found."):
             return super().get_policy(policy_arn)
 
+    def _inline_policy(self, kind: str, owner: str, policy_name: str, call: Any) -> Any:
+        """An inline policy call: the owner's own NoSuchEntity first, then AWS's for the policy."""
+        getattr(self, f"get_{kind}")(owner)
+        with _says(f"The {kind} policy with name {policy_name} cannot be found."):
+            return call(owner, policy_name)
+
     def get_user_policy(self, user_name: str, policy_name: str) -> Any:
-        self.get_user(user_name)
-        with _says(f"The user policy with name {policy_name} cannot be found."):
-            return super().get_user_policy(user_name, policy_name)
+        return self._inline_policy("user", user_name, policy_name, super().get_user_policy)
 
     def get_role_policy(self, role_name: str, policy_name: str) -> Any:
-        self.get_role(role_name)
-        with _says(f"The role policy with name {policy_name} cannot be found."):
-            return super().get_role_policy(role_name, policy_name)
+        return self._inline_policy("role", role_name, policy_name, super().get_role_policy)
 
     def get_group_policy(self, group_name: str, policy_name: str) -> Any:
-        self.get_group(group_name)
-        with _says(f"The group policy with name {policy_name} cannot be found."):
-            return super().get_group_policy(group_name, policy_name)
+        return self._inline_policy("group", group_name, policy_name, super().get_group_policy)
 
     def delete_user_policy(self, user_name: str, policy_name: str) -> None:
-        self.get_user(user_name)
-        with _says(f"The user policy with name {policy_name} cannot be found."):
-            super().delete_user_policy(user_name, policy_name)
+        self._inline_policy("user", user_name, policy_name, super().delete_user_policy)
 
     def create_group(self, group_name: str, path: str = "/") -> Any:
         if group_name in self.groups:
