@@ -200,7 +200,8 @@ def test_no_secret_from_a_command_in_the_sandbox(tmp_path: Path,
         assert box.admin("POST", "issued", {"candidates": [box.console.reveal_secret()]})["issued"]
         assert box.console.reveal_secret() not in shown[5]
         assert mask_secret(box.console.reveal_secret()) in shown[5]
-        iam = boto3_client(box.url, box.console.access_key_id, box.console.reveal_secret())
+        iam = boto3_client(box.url, box.console.access_key_id, box.console.reveal_secret(),
+                           box.ca)
         key_ids = [k["AccessKeyId"] for user in ("mask-a", "mask-b", "mask-c", "mask-d")
                    for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]]
         _assert_made_and_masked(shown, key_ids)
@@ -208,10 +209,10 @@ def test_no_secret_from_a_command_in_the_sandbox(tmp_path: Path,
         sandbox.stop(home)
 
 
-def boto3_client(url: str, key_id: str, secret: str):
+def boto3_client(url: str, key_id: str, secret: str, ca: str | None = None):
     import boto3
 
-    return boto3.client("iam", endpoint_url=url, region_name="us-east-1",
+    return boto3.client("iam", endpoint_url=url, region_name="us-east-1", verify=ca,
                         aws_access_key_id=key_id, aws_secret_access_key=secret)
 
 
