@@ -6,6 +6,7 @@ subprocesses: it only takes messages carrying a random token, and sends nothing.
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 import subprocess
 import sys
@@ -72,6 +73,23 @@ SUBSCRIBE = textwrap.dedent("""
 SITE_PACKAGES = next(p for p in sys.path if p.endswith("site-packages"))
 
 
+@pytest.fixture(scope="module")
+def readable_zmq() -> Iterator[Path]:
+    """A copy of pyzmq the other user can read: the environment may sit in a folder only its owner
+    may enter (a fresh venv in a 0700 temporary folder, as .ci/run makes)."""
+    code = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        code.chmod(0o755)
+        for name in ("zmq", "pyzmq.libs"):
+            if (Path(SITE_PACKAGES) / name).is_dir():
+                shutil.copytree(Path(SITE_PACKAGES) / name, code / name)
+        for path in code.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        yield code
+    finally:
+        shutil.rmtree(code, ignore_errors=True)
+
+
 @pytest.fixture
 def learner(other_user: str) -> Iterator[Server]:  # noqa: F811
     """A learner's server whose home the other user may walk through (as on a hub, /home/x is
@@ -90,7 +108,7 @@ def learner(other_user: str) -> Iterator[Server]:  # noqa: F811
 
 
 def test_another_user_can_neither_reach_nor_read_a_learners_kernel(
-        learner: Server, other_user: str) -> None:  # noqa: F811
+        learner: Server, other_user: str, readable_zmq: Path) -> None:  # noqa: F811
     kernel = learner.api("POST", "/api/kernels", {"name": "python3"})
     connection = learner.runtime / f"kernel-{kernel['id']}.json"
     assert wait_for(connection.exists, 30), learner.log_text()[-2000:]
@@ -112,7 +130,7 @@ def test_another_user_can_neither_reach_nor_read_a_learners_kernel(
     addresses = [f"ipc://{info['ip']}-{info[n]}" for n in
                  ("iopub_port", "shell_port", "control_port", "stdin_port", "hb_port")]
     addresses += [f"tcp://127.0.0.1:{port}" for port in ports]
-    spy = subprocess.Popen(["runuser", "-u", other_user, "--", "env", f"PYTHONPATH={SITE_PACKAGES}",
+    spy = subprocess.Popen(["runuser", "-u", other_user, "--", "env", f"PYTHONPATH={readable_zmq}",
                             "/usr/bin/python3", "-c", SUBSCRIBE,
                             json.dumps(addresses), "8"], cwd="/", stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
