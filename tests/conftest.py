@@ -97,3 +97,43 @@ def root_sts() -> Iterator[str]:
     threading.Thread(target=web.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{web.server_address[1]}"
     web.shutdown()
+
+
+# ---------------------------------------------------------------- Chromium (browser and hub tests)
+# One Playwright for the whole run: a second sync_playwright() while one is alive fails.
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    from tests.browser import jlab
+
+    path = jlab.find_chromium()
+    if path is None:
+        pytest.skip(f"Chromium not found at {jlab.DEFAULT_CHROMIUM}: apt-get install chromium")
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[object]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright for Python not installed: pip install playwright")
+    pw = sync_playwright().start()
+    try:
+        yield pw
+    finally:
+        pw.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance, chromium_path: str) -> Iterator[object]:
+    from tests.browser import jlab
+
+    try:
+        b = jlab.launch_chromium(playwright_instance, chromium_path)
+    except jlab.PlaywrightError as exc:  # e.g. missing shared libraries in a slim image
+        pytest.skip(f"Chromium at {chromium_path} did not start: {exc}")
+    try:
+        yield b
+    finally:
+        b.close()

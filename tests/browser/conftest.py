@@ -48,37 +48,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 # ---------------------------------------------------------------- browser
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    path = jlab.find_chromium()
-    if path is None:
-        pytest.skip(f"Chromium not found at {jlab.DEFAULT_CHROMIUM}: apt-get install chromium")
-    return path
-
-
-@pytest.fixture(scope="session")
-def playwright_instance() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright for Python not installed: pip install playwright")
-    pw = sync_playwright().start()
-    try:
-        yield pw
-    finally:
-        pw.stop()
-
-
-@pytest.fixture(scope="session")
-def browser(playwright_instance, chromium_path: str) -> Iterator[object]:
-    try:
-        b = jlab.launch_chromium(playwright_instance, chromium_path)
-    except jlab.PlaywrightError as exc:  # e.g. missing shared libraries in a slim image
-        pytest.skip(f"Chromium at {chromium_path} did not start: {exc}")
-    try:
-        yield b
-    finally:
-        b.close()
+# chromium_path, playwright_instance and browser: tests/conftest.py (the hub test uses them too).
 
 
 # ---------------------------------------------------------------- lab server

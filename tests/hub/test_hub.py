@@ -353,16 +353,7 @@ SCREENSHOTS = REPO / "docs" / "img"
 
 
 def test_the_class_view_live_for_an_instructor_and_refused_to_a_learner(
-        hub: Hub, people: People) -> None:
-    from tests.browser import jlab
-
-    chromium = jlab.find_chromium()
-    if chromium is None:
-        pytest.skip("Chromium not found: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright for Python not installed: pip install playwright")
+        hub: Hub, people: People, browser) -> None:
     a, b = people.learners
     # The instructor opens the view as a member of the hub group "instructors", not as an admin.
     teacher = hub.api("GET", f"/users/{people.instructor}")[1]
@@ -372,72 +363,67 @@ def test_the_class_view_live_for_an_instructor_and_refused_to_a_learner(
     # useradd -m made a 0755 home; the hub's config closed it before the server started.
     home = Path(pwd.getpwnam(a).pw_dir)
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
-    with sync_playwright() as pw:
-        browser = jlab.launch_chromium(pw, chromium)
-        try:
-            page = log_in(browser.new_context(viewport={"width": 1400, "height": 700}).new_page(),
-                          hub, people.instructor, people.password, CLASS_VIEW)
-            shown = page.locator("#status:has-text('learner(s)')")
-            assert wait_for(lambda: shown.count() == 1, 60, step=0.5), \
-                page.url + page.content()[:3000] + hub.log.read_text(errors="replace")[-3000:]
-            assert page.url.startswith(hub.url + CLASS_VIEW), page.url
+    page = log_in(browser.new_context(viewport={"width": 1400, "height": 700}).new_page(),
+                  hub, people.instructor, people.password, CLASS_VIEW)
+    shown = page.locator("#status:has-text('learner(s)')")
+    assert wait_for(lambda: shown.count() == 1, 60, step=0.5), \
+        page.url + page.content()[:3000] + hub.log.read_text(errors="replace")[-3000:]
+    assert page.url.startswith(hub.url + CLASS_VIEW), page.url
 
-            # Lesson 00 in the learner's kernel, as they run it: `ready` is green, `aws` found.
-            nb = nbformat.read(home / "notebooks" / "00_start_here.ipynb", as_version=4)
-            with kernel_of(hub, a, token, "00_start_here") as client:
-                shown = {cell.source: execute(client, cell.source, f"{a} lesson 00")
-                         for cell in nb.cells if cell.cell_type == "code"}
-                ready = shown['lesson.verify("ready")']
-                assert ready.startswith("✅"), ready
-                aws = execute(client, "!aws --version")
-                assert aws.startswith("aws-cli/"), aws
+    # Lesson 00 in the learner's kernel, as they run it: `ready` is green, `aws` found.
+    nb = nbformat.read(home / "notebooks" / "00_start_here.ipynb", as_version=4)
+    with kernel_of(hub, a, token, "00_start_here") as client:
+        shown = {cell.source: execute(client, cell.source, f"{a} lesson 00")
+                 for cell in nb.cells if cell.cell_type == "code"}
+        ready = shown['lesson.verify("ready")']
+        assert ready.startswith("✅"), ready
+        aws = execute(client, "!aws --version")
+        assert aws.startswith("aws-cli/"), aws
 
-                # A checkpoint of a later lesson, run too early: red, with a hint.
-                early = execute(client, 'import labkit\n'
-                                'labkit.start("03_create_access_keys").verify("key_created")')
-                said = [line for line in early.splitlines() if line.startswith("❌")]
-                assert said, early
+        # A checkpoint of a later lesson, run too early: red, with a hint.
+        early = execute(client, 'import labkit\n'
+                        'labkit.start("03_create_access_keys").verify("key_created")')
+        said = [line for line in early.splitlines() if line.startswith("❌")]
+        assert said, early
 
-            # The instructor's page shows each of them without a reload: every check the learner's
-            # progress.json holds, done or failed with the hint the learner saw.
-            recorded = json.loads((home / ".labkit" / "progress.json").read_text())["lessons"]
-            assert set(recorded["00_start_here"]) == {"ready", "sandbox_mode"}
-            for lesson, results in recorded.items():
-                for name, result in results.items():
-                    state_ = "done" if result["ok"] else "failed"
-                    page.locator(f'td.{state_}[data-learner="{a}"]'
-                                 f'[data-check="{lesson}/{name}"]').wait_for(timeout=60_000)
-            failed = page.locator(f'td.failed[data-learner="{a}"]'
-                                  '[data-check="03_create_access_keys/key_created"]')
-            assert failed.get_attribute("title") == recorded["03_create_access_keys"][
-                "key_created"]["hint"]
-            assert said[0].removeprefix("❌ ").strip() in failed.get_attribute("title")
-            # ...and listed under "Failing now", in words.
-            listed = page.locator(f'#failing li[data-learner="{a}"]'
-                                  '[data-check="03_create_access_keys/key_created"] .hint')
-            assert listed.inner_text() == failed.get_attribute("title")
-            # Every learner is listed, the one who has not started too; not the instructor.
-            assert page.locator("td.learner").all_inner_texts() == sorted(people.learners)
-            assert page.locator(f'td.todo[data-learner="{b}"]').count() >= 1
-            failed.hover()
-            page.screenshot(path=str(SCREENSHOTS / "class-view.png"), full_page=True)
-            columns = page.locator("th.check").all_inner_texts()
-            assert {"ready", "sandbox_mode", "key_created"} <= set(columns), columns
+    # The instructor's page shows each of them without a reload: every check the learner's
+    # progress.json holds, done or failed with the hint the learner saw.
+    recorded = json.loads((home / ".labkit" / "progress.json").read_text())["lessons"]
+    assert set(recorded["00_start_here"]) == {"ready", "sandbox_mode"}
+    for lesson, results in recorded.items():
+        for name, result in results.items():
+            state_ = "done" if result["ok"] else "failed"
+            page.locator(f'td.{state_}[data-learner="{a}"]'
+                         f'[data-check="{lesson}/{name}"]').wait_for(timeout=60_000)
+    failed = page.locator(f'td.failed[data-learner="{a}"]'
+                          '[data-check="03_create_access_keys/key_created"]')
+    assert failed.get_attribute("title") == recorded["03_create_access_keys"][
+        "key_created"]["hint"]
+    assert said[0].removeprefix("❌ ").strip() in failed.get_attribute("title")
+    # ...and listed under "Failing now", in words.
+    listed = page.locator(f'#failing li[data-learner="{a}"]'
+                          '[data-check="03_create_access_keys/key_created"] .hint')
+    assert listed.inner_text() == failed.get_attribute("title")
+    # Every learner is listed, the one who has not started too; not the instructor.
+    assert page.locator("td.learner").all_inner_texts() == sorted(people.learners)
+    assert page.locator(f'td.todo[data-learner="{b}"]').count() >= 1
+    failed.hover()
+    page.screenshot(path=str(SCREENSHOTS / "class-view.png"), full_page=True)
+    columns = page.locator("th.check").all_inner_texts()
+    assert {"ready", "sandbox_mode", "key_created"} <= set(columns), columns
 
-            # The export, from the view: a column per check, the time each was first passed.
-            text = page.evaluate("fetch('export.csv', {headers: {'X-XSRFToken': document."
-                                 "querySelector('meta[name=xsrf]').content}}).then(r => r.text())")
-            rows = {r["learner"]: r for r in csv.DictReader(io.StringIO(text))}
-            assert rows[a]["00_start_here/ready"].endswith("Z"), text
-            assert rows[a]["03_create_access_keys/key_created"] == ""  # failed: never passed
+    # The export, from the view: a column per check, the time each was first passed.
+    text = page.evaluate("fetch('export.csv', {headers: {'X-XSRFToken': document."
+                         "querySelector('meta[name=xsrf]').content}}).then(r => r.text())")
+    rows = {r["learner"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert rows[a]["00_start_here/ready"].endswith("Z"), text
+    assert rows[a]["03_create_access_keys/key_created"] == ""  # failed: never passed
 
-            # A learner who is not an instructor is refused by the hub's own check.
-            other = log_in(browser.new_context().new_page(), hub, b, people.password, CLASS_VIEW)
-            assert "403" in other.content(), other.content()[:2000]
-            assert other.locator("#class").count() == 0
-            other.screenshot(path=str(SCREENSHOTS / "class-view-refused.png"))
-        finally:
-            browser.close()
+    # A learner who is not an instructor is refused by the hub's own check.
+    other = log_in(browser.new_context().new_page(), hub, b, people.password, CLASS_VIEW)
+    assert "403" in other.content(), other.content()[:2000]
+    assert other.locator("#class").count() == 0
+    other.screenshot(path=str(SCREENSHOTS / "class-view-refused.png"))
 
     # The same export from the command line, from the view's folder.
     exported = subprocess.run([sys.executable, "-m", "labkit", "classview", "export", "--data",
