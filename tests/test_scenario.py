@@ -124,7 +124,7 @@ def test_table_modules_import_pandas_only_when_a_table_is_made() -> None:
             "import labkit, labkit.course, labkit.reports, labkit.trail, labkit.scenario\n"
             "assert 'pandas' not in sys.modules, 'imported too early'\n"
             "import labkit.reports as r\n"
-            "from labkit.sandbox.fidelity import REPORT_HEADER\n"
+            "from labkit.sandbox.account_state import REPORT_HEADER\n"
             "r.credential_report_frame(REPORT_HEADER.encode() + b'\\n')\n"
             "assert 'pandas' in sys.modules\n"
             "print('ok')")

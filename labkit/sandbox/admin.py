@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from labkit.sandbox import fidelity, state
+from labkit.sandbox import account_state, fidelity, state
 from labkit.sandbox.activity import Trail
 from labkit.sandbox.clock import CLOCK
 
@@ -67,7 +67,7 @@ def _clock(admin: Admin, request: dict[str, Any], data: dict[str, Any]) -> dict[
 
 
 def _root_key(admin: Admin, request: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    fidelity.ROOT_KEY.update({k: data.get(k) for k in fidelity.ROOT_KEY})
+    account_state.ROOT_KEY.update({k: data.get(k) for k in account_state.ROOT_KEY})
     return {"status": "ok"}
 
 
@@ -80,7 +80,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("DELETE", "users"): lambda admin, request, data: delete_users(data),
     ("*", "clock"): _clock,
     ("POST", "issued"): lambda admin, request, data: {
-        "issued": fidelity.issued(data["candidates"])},
+        "issued": account_state.issued(data["candidates"])},
     ("POST", "root-key"): _root_key,
 }
 
@@ -107,7 +107,7 @@ def bootstrap(console: dict[str, str]) -> None:
         del backend.access_keys[key.access_key_id]
         key.access_key_id = console["access_key_id"]
         key.secret_access_key = console["secret_access_key"]
-        fidelity.remember(key.secret_access_key)
+        account_state.remember(key.secret_access_key)
         backend.access_keys[key.access_key_id] = key
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 
@@ -118,7 +118,7 @@ def reset(console: dict[str, str]) -> None:
 
     moto_api_backend.reset()
     CLOCK.reset()  # a fresh account lives in real time again
-    fidelity.ROOT_KEY.update({"active": None, "created": None, "last_used": None})
+    account_state.ROOT_KEY.update({"active": None, "created": None, "last_used": None})
     bootstrap(console)
 
 

@@ -10,16 +10,7 @@ import json
 from typing import Any, NoReturn
 
 from labkit.sandbox import moto_adapter
-from labkit.sandbox.account_state import (  # noqa: F401 - also fidelity's names
-    ACCOUNT_CREATED,
-    ISSUED,
-    REPORT_HEADER,
-    ROOT_KEY,
-    USER_ATTACHMENTS,
-    issued,
-    remember,
-    reword,
-)
+from labkit.sandbox.account_state import reword
 
 FIXES = (
     "inactive-keys-rejected",
