@@ -50,6 +50,10 @@ RELIES_ON: dict[str, str] = {
     "moto.iam.models.mark_account_as_visited": "an inactive key is not marked used",
     "moto.iam.aws_managed_policies.aws_managed_policies_data": "the course's managed policies",
     "moto.core.utils.utcnow": "the sandbox's clock",
+    # public, relied on for speed only
+    "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_application":
+        "server.warm_up(): the course's services built at start",
+    "moto.core.routing.get_service_router": "server.warm_up(): the course's services built at start",
 }
 
 # Attributes moto's request objects set in __init__ (IAMRequestBase, IAMUserAccessKey): checked

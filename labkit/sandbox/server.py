@@ -32,10 +32,15 @@ from labkit.sandbox.process_log import (
     rotating_log,
 )
 from labkit.sandbox.tls import CERT, server_context
+from labkit.sandbox.unmodelled import unmodelled_error
 
 __all__ = ["LOG_FORMAT", "LOG_MAX_BYTES", "SandboxApp", "one_malloc_arena", "rotating_log", "serve"]
 
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
+# The services the course calls, by signing name and model name: their moto apps and request
+# routers are built as the sandbox starts, not by a learner's first call to each (30-110 ms).
+COURSE_SERVICES = (("iam", "iam"), ("sts", "sts"), ("logs", "logs"), ("sns", "sns"),
+                   ("monitoring", "cloudwatch"), ("cloudtrail", "cloudtrail"))
 
 Start = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -63,8 +68,8 @@ class SandboxApp:
                 return self.admin(environ, start_response)
             return self.moto_app(environ, start_response)
         refused = gate.body_refusal(environ)
-        if refused is not None:  # not a byte of the body is read (werkzeug closes every
-            environ["wsgi.input"] = io.BytesIO()  # connection after one answer)
+        if refused is not None:  # not a byte of the body is read (so the connection is closed
+            environ["wsgi.input"] = io.BytesIO()  # after the answer: keepalive.py)
             return _aws_error(environ, start_response, *refused)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
@@ -77,15 +82,26 @@ class SandboxApp:
     def aws_request(self, environ: dict[str, Any], start_response: Start,
                     body: bytes) -> Iterable[bytes]:
         captured: dict[str, Any] = {}
+        written: list[bytes] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured["status"] = int(status.split()[0])
-            return start_response(status, headers, exc_info) if exc_info else start_response(
-                status, headers)
+            captured.update(status=status, headers=headers)
+            return written.append  # answered below, once it is known to be AWS's kind of answer
 
-        chunks = list(self.moto_app(environ, capture))
         try:
-            self.trail.record(event(environ, body, captured.get("status", 0), b"".join(chunks)))
+            chunks = written + list(self.moto_app(environ, capture))
+            status, headers = captured.get("status", "500 "), captured.get("headers", [])
+            unmodelled = status.startswith("500") and any(
+                k.lower() == "content-type" and "html" in v for k, v in headers)
+        except NotImplementedError:  # an operation moto lacks (it would answer an HTML page)
+            unmodelled = True
+        if unmodelled:
+            chunks = _aws_error(environ, start_response, *unmodelled_error(environ, body))
+            status = "400"
+        else:
+            start_response(status, headers)
+        try:
+            self.trail.record(event(environ, body, int(status.split()[0]), b"".join(chunks)))
         except Exception:  # the trail must never break a request
             logging.getLogger("labkit.sandbox").exception("trail")
         return chunks
@@ -104,6 +120,21 @@ class SandboxApp:
         if answer is None:
             return _json(start_response, 404, {"message": f"no such admin call: {path}"})
         return _json(start_response, 200, answer)
+
+
+def warm_up(moto_app: Any, services: Iterable[tuple[str, str]] = COURSE_SERVICES) -> None:
+    """Build moto's app and request router for each of `services`, as a first call would."""
+    from moto.core.routing import get_service_router
+
+    for signing_name, model in services:
+        environ = {"HTTP_HOST": "127.0.0.1", "PATH_INFO": "/", "REQUEST_METHOD": "POST",
+                   "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=AKIAWARMUP/20260101/"
+                   f"us-east-1/{signing_name}/aws4_request, Signature=warm-up"}
+        try:
+            moto_app.get_application(environ)
+            get_service_router(model)
+        except Exception:  # noqa: BLE001 - a service moto lacks: its first call says so
+            logging.getLogger("labkit.sandbox").exception("warm-up of %s", model)
 
 
 def close_public_operations() -> None:
@@ -150,9 +181,9 @@ def _json(start_response: Start, status: int, data: dict[str, Any]) -> list[byte
 
 
 def _make_server(port: int, app: Any, tls: Any) -> Any:
-    from werkzeug.serving import WSGIRequestHandler
+    from labkit.sandbox.keepalive import KeepAliveHandler
 
-    class QuietHandler(WSGIRequestHandler):
+    class QuietHandler(KeepAliveHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass  # the trail records requests; the log keeps only errors
 
@@ -237,6 +268,8 @@ def serve(home: Path) -> int:
                    "url": f"https://127.0.0.1:{port}", "ca": str(home / CERT),
                    "started": app.started})
     state.write_private(home / state.STATE, launch)
+    threading.Thread(target=warm_up, args=(app.moto_app,), name="labkit-warm-up",
+                     daemon=True).start()
 
     def stop(*_: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

@@ -3,12 +3,16 @@
 moto raises NotImplementedError for an operation it lacks; Flask turns that into an HTML page that
 botocore cannot parse (a ResponseParserError), and the request never reaches the activity trail.
 `AnswersUnmodelled` is mixed into labkit's response classes (IAM, STS, Organizations): the caller
-gets AWS's InvalidAction error instead, after authentication, and the trail records it.
+gets AWS's InvalidAction error instead, after authentication, and the trail records it. Any other
+service's HTML 500 is turned into the same error by the server (`unmodelled_error`), in the
+protocol the caller speaks.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
@@ -39,3 +43,20 @@ class AnswersUnmodelled:
             status, headers, body = this.serialized(ActionResult(error))
             headers.pop("status", None)
             return status, headers, body
+
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/(?P<service>[^/]+)/")
+
+
+def unmodelled_error(environ: dict[str, Any], body: bytes) -> tuple[str, int, str]:
+    """AWS's InvalidAction (code, HTTP status, message) for a request to an operation that moto
+    answered with its HTML page: the service from the signature's scope, the operation from the
+    X-Amz-Target header, the Action parameter, or the method and path (REST APIs)."""
+    scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    service = scope["service"] if scope else "aws"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    form = parse_qs(body.decode("utf-8", "replace")) if b"Action=" in body else parse_qs(
+        environ.get("QUERY_STRING", ""))
+    action = target.rsplit(".", 1)[-1] if target else (form.get("Action") or [
+        f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')}"])[0]
+    return "InvalidAction", 400, INVALID_ACTION.format(service=service, action=action)
