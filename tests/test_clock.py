@@ -220,3 +220,18 @@ def test_advance_clock_on_a_stock_moto_server_says_there_is_no_clock(
             lab.advance_clock("20m")
         assert "no clock to move" in str(err.value)
         assert abs(lab.now() - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+@pytest.mark.slow
+def test_session_token_credentials_expire_when_the_clock_passes_their_expiration(lab) -> None:
+    made = lab.client("iam").create_access_key(UserName="console-admin")["AccessKey"]
+    user = AccessKey(made["AccessKeyId"], made["SecretAccessKey"])
+    got = lab.client_for(user, "sts").get_session_token(DurationSeconds=900)["Credentials"]
+    session = AccessKey(got["AccessKeyId"], got["SecretAccessKey"],
+                        session_token=got["SessionToken"])
+    sts = lab.client_for(session, "sts")
+    assert sts.get_caller_identity()["Arn"].endswith(":user/console-admin")  # signs as the user
+    lab.advance_clock("16m")  # past the 15-minute Expiration
+    with pytest.raises(ClientError) as err:
+        sts.get_caller_identity()
+    assert err.value.response["Error"]["Code"] == "ExpiredToken"

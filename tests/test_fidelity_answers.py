@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import boto3
 import pytest
 
 from tests.test_fidelity import (  # noqa: F401  (fixtures)
@@ -22,6 +23,10 @@ from tests.test_fidelity import (  # noqa: F401  (fixtures)
     labkit_account,
     stock_account,
 )
+
+# An access key ID: AKIA (a user's) or ASIA (temporary) and 16 more, 20 in all (AWS's examples:
+# AKIAIOSFODNN7EXAMPLE, ASIAIOSFODNN7EXAMPLE); moto's server finds the key only at that length.
+AWS_KEY_ID = r"^{}[A-Z0-9]{{16}}$"
 
 pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
 
@@ -146,6 +151,15 @@ def test_packed_policy_size_only_with_a_session_policy(account: Account) -> None
     assert scoped["PackedPolicySize"] > 0
 
 
+def test_federation_token_without_a_policy_has_packed_policy_size_zero(account: Account) -> None:
+    # Recorded from AWS (LocalStack's AWS-validated snapshot, test_sts.py::test_get_federation_token):
+    # GetFederationToken without Policy answers "PackedPolicySize": 0.
+    account.iam.put_user_policy(UserName=USER, PolicyName="tokens", PolicyDocument=ALLOW_ASSUME
+                                .replace("sts:AssumeRole", "sts:GetFederationToken"))
+    got = account.client("sts", _key(account)).get_federation_token(Name="lab-federated")
+    assert got["PackedPolicySize"] == 0
+
+
 @pytest.mark.parametrize("call", ["get_session_token", "get_federation_token"])
 def test_temporary_credentials_are_fresh_each_call(account: Account, call: str) -> None:
     account.iam.put_user_policy(UserName=USER, PolicyName="tokens", PolicyDocument=json.dumps(
@@ -156,7 +170,7 @@ def test_temporary_credentials_are_fresh_each_call(account: Account, call: str) 
     first = getattr(sts, call)(**kwargs)["Credentials"]
     second = getattr(sts, call)(**kwargs)["Credentials"]
     for made in (first, second):
-        assert re.match(AWS_UNIQUE_ID.format("ASIA"), made["AccessKeyId"]), made["AccessKeyId"]
+        assert re.match(AWS_KEY_ID.format("ASIA"), made["AccessKeyId"]), made["AccessKeyId"]
         assert len(made["SecretAccessKey"]) == 40 and "EXAMPLE" not in made["SecretAccessKey"]
     assert first["AccessKeyId"] != second["AccessKeyId"]
     assert first["SecretAccessKey"] != second["SecretAccessKey"]
@@ -199,8 +213,6 @@ def test_delete_access_key_without_user_name_from_a_role_session(account: Accoun
                                    PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
     made = account.client("sts", _key(account)).assume_role(
         RoleArn=role["Arn"], RoleSessionName="lesson-07")["Credentials"]
-    import boto3
-
     iam = boto3.session.Session(
         aws_access_key_id=made["AccessKeyId"], aws_secret_access_key=made["SecretAccessKey"],
         aws_session_token=made["SessionToken"], region_name="us-east-1",
@@ -228,6 +240,28 @@ def test_an_unmodelled_operation_gets_aws_invalid_action(account: Account) -> No
     assert got["Message"] == INVALID_ACTION.format("iam:GenerateServiceLastAccessedDetails")
     got = _error(lambda: account.client("sts").decode_authorization_message(EncodedMessage="x"))
     assert got["Code"] == "InvalidAction"
+
+
+@pytest.mark.parametrize("service, call, operation", [
+    ("ec2", lambda c: c.advertise_byoip_cidr(Cidr="203.0.113.0/24"), "AdvertiseByoipCidr"),
+    ("logs", lambda c: c.cancel_import_task(importId="lab-import"), "CancelImportTask"),
+    ("sns", lambda c: c.get_sms_sandbox_account_status(), "GetSMSSandboxAccountStatus"),
+], ids=["ec2-query", "logs-json", "sns-query"])
+def test_an_unmodelled_operation_of_any_service_gets_invalid_action(
+        account: Account, service: str, call, operation: str) -> None:
+    # What a scanner such as Prowler meets: AWS's error in the service's protocol, no HTML page.
+    got = _error(lambda: call(account.client(service)))
+    assert got["Code"] == "InvalidAction" and got["status"] == 400
+    assert got["Message"] == INVALID_ACTION.format(f"{service}:{operation}")
+
+
+def test_an_unmodelled_operation_of_another_service_is_in_the_trail(
+        labkit_account: Account) -> None:
+    since = labkit_account.box.admin("GET", "trail?since=0")["events"]
+    _error(lambda: labkit_account.client("logs").cancel_import_task(importId="lab-import"))
+    events = labkit_account.box.admin("GET", "trail?since=0")["events"][len(since):]
+    assert [(e["service"], e["event"], e["status"], e["error"]) for e in events] == \
+        [("logs", "CancelImportTask", 400, "InvalidAction")]
 
 
 def test_an_unmodelled_operation_is_in_the_activity_trail(labkit_account: Account) -> None:
@@ -385,7 +419,79 @@ def test_every_secret_and_token_issued_is_remembered(labkit_account: Account) ->
 def test_get_session_token_needs_no_permission(account: Account) -> None:
     # STS API reference: "No permissions are required for users to perform this operation."
     got = account.client("sts", _key(account)).get_session_token()["Credentials"]
-    assert re.match(AWS_UNIQUE_ID.format("ASIA"), got["AccessKeyId"])
+    assert re.match(AWS_KEY_ID.format("ASIA"), got["AccessKeyId"])
+
+
+ALLOW_SNS_AND_TOKENS = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["sns:ListTopics", "sts:GetFederationToken"],
+     "Resource": "*"}]})
+ALLOW_S3_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+
+
+def _temporary_client(acct: Account, service: str, got: dict):
+    return boto3.session.Session(
+        aws_access_key_id=got["AccessKeyId"], aws_secret_access_key=got["SecretAccessKey"],
+        aws_session_token=got["SessionToken"], region_name="us-east-1").client(
+            service, endpoint_url=acct.url, verify=acct.ca)
+
+
+def test_session_token_credentials_sign_as_the_user(account: Account) -> None:
+    account.iam.put_user_policy(UserName=USER, PolicyName="sns", PolicyDocument=ALLOW_SNS_AND_TOKENS)
+    user = account.iam.get_user(UserName=USER)["User"]
+    got = account.client("sts", _key(account)).get_session_token()["Credentials"]
+    me = _temporary_client(account, "sts", got).get_caller_identity()
+    assert (me["Arn"], me["UserId"]) == (user["Arn"], user["UserId"])
+    assert _temporary_client(account, "sns", got).list_topics()["Topics"] == []  # the user's own
+    # Compare AWS STS credentials (IAM User Guide): no IAM without MFA, no STS but AssumeRole and
+    # GetCallerIdentity.
+    refused = _error(lambda: _temporary_client(account, "iam", got).list_users())
+    assert refused["Code"] == "InvalidClientTokenId" and refused["status"] == 403
+    refused = _error(lambda: _temporary_client(account, "sts", got).get_session_token())
+    assert (refused["Code"], refused["Message"]) == (
+        "AccessDenied", "Cannot call GetSessionToken with session credentials")
+    forged = dict(got, SessionToken="x" + got["SessionToken"][1:])
+    assert _error(lambda: _temporary_client(account, "sts", forged).get_caller_identity())[
+        "Code"] == "InvalidClientTokenId"
+
+
+def test_federation_token_credentials_do_what_both_policies_allow(account: Account) -> None:
+    account.iam.put_user_policy(UserName=USER, PolicyName="sns", PolicyDocument=ALLOW_SNS_AND_TOKENS)
+    sts = account.client("sts", _key(account))
+    allow_sns = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sns:*", "Resource": "*"}]})
+    both = sts.get_federation_token(Name="lab-federated", Policy=allow_sns)
+    assert both["FederatedUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:federated-user/lab-federated"
+    me = _temporary_client(account, "sts", both["Credentials"]).get_caller_identity()
+    assert (me["Arn"], me["UserId"]) == (both["FederatedUser"]["Arn"],
+                                         f"{ACCOUNT_ID}:lab-federated")
+    assert _temporary_client(account, "sns", both["Credentials"]).list_topics()["Topics"] == []
+    other = sts.get_federation_token(Name="lab-federated", Policy=ALLOW_S3_ONLY)["Credentials"]
+    refused = _error(lambda: _temporary_client(account, "sns", other).list_topics())
+    assert refused["Code"] == "AccessDenied"
+    assert refused["Message"].endswith("because no session policy allows the sns:ListTopics action")
+    bare = sts.get_federation_token(Name="lab-federated")["Credentials"]  # no policy: no rights
+    assert _error(lambda: _temporary_client(account, "sns", bare).list_topics())[
+        "Code"] == "AccessDenied"
+    assert _error(lambda: _temporary_client(account, "iam", both["Credentials"]).list_users())[
+        "Code"] == "InvalidClientTokenId"
+
+
+def test_session_credentials_are_in_the_trail_as_cloudtrail_names_them(
+        labkit_account: Account) -> None:
+    acct = labkit_account
+    _fresh_user(acct)
+    acct.iam.put_user_policy(UserName=USER, PolicyName="sns", PolicyDocument=ALLOW_SNS_AND_TOKENS)
+    sts = acct.client("sts", _key(acct))
+    session = sts.get_session_token()["Credentials"]
+    federated = sts.get_federation_token(Name="lab-federated", Policy=ALLOW_S3_ONLY)["Credentials"]
+    since = len(acct.box.admin("GET", "trail?since=0")["events"])
+    _temporary_client(acct, "sts", session).get_caller_identity()
+    _temporary_client(acct, "sts", federated).get_caller_identity()
+    events = acct.box.admin("GET", "trail?since=0")["events"][since:]
+    assert [(e["access_key_id"], e["user"], e["session"]) for e in events] == [
+        (session["AccessKeyId"], USER, ""),
+        (federated["AccessKeyId"], USER, f"arn:aws:sts::{ACCOUNT_ID}:federated-user/lab-federated")]
 
 
 def test_federation_token_validates_name_and_policy_length(account: Account) -> None:

@@ -58,8 +58,12 @@ def event(environ: dict[str, Any], body: bytes, status: int, response: bytes) ->
     if key_id.startswith("ASIA"):  # temporary credentials: whose session, as CloudTrail's ARN
         from moto.sts.models import sts_backends
 
-        assumed = sts_backends[state.ACCOUNT]["aws"].get_assumed_role_from_access_key(key_id)
+        backend = sts_backends[state.ACCOUNT]["aws"]
+        assumed = backend.get_assumed_role_from_access_key(key_id)
         session = assumed.arn if assumed is not None else ""
+        issued = getattr(backend, "sessions", {}).get(key_id)  # GetSessionToken's: the user's
+        if issued is not None:  # as CloudTrail names them: the user, and a federated user's ARN
+            user, session = issued.user_name, issued.arn if issued.federated is not None else ""
     code = ""
     if status >= 400:
         m = _CODE_RE.search(response) or _JSON_CODE_RE.search(response)

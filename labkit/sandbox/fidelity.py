@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from labkit.sandbox import moto_adapter
 from labkit.sandbox.account_state import reword
+from labkit.sandbox.aws_sts.sessions import SESSION_CREDENTIALS, SessionCaller, refusal
 
 FIXES = (
     "inactive-keys-rejected",
@@ -139,6 +140,8 @@ def _inactive_keys_rejected() -> None:
 EXPIRED_TOKEN = "The security token included in the request is expired"
 _NO_ALLOW = "because no identity-based policy allows the {action} action"
 _EXPLICIT_DENY = "with an explicit deny in an identity-based policy"
+_NO_SESSION_ALLOW = "because no session policy allows the {action} action"
+_EXPLICIT_SESSION_DENY = "with an explicit deny in a session policy"
 # List calls whose AccessDenied names the path of what they list (AWS: "on resource: ...:user/").
 _LIST_RESOURCES = {"iam:ListUsers": "user/", "iam:ListRoles": "role/", "iam:ListGroups": "group/",
                    "iam:ListPolicies": "policy/"}
@@ -198,6 +201,22 @@ def _denied(request: Any, why: str | None) -> NoReturn:
     error = AccessDeniedError(user_arn=caller, action=action)
     reword(error, message)  # moto's own message stops after the action's name
     raise error
+
+
+def _refuse(kind: str, message: str) -> NoReturn:
+    from moto.core.exceptions import AccessDeniedError, InvalidClientTokenIdError
+
+    if kind == "token":
+        raise InvalidClientTokenIdError()
+    error = AccessDeniedError(user_arn="", action="")
+    reword(error, message)
+    raise error
+
+
+def _session_refusal(caller: Any, action: str) -> None:
+    found = refusal(caller, action)
+    if found is not None:
+        _refuse(*found)
 
 
 def _principal_matches(expected: Any, *principals: str | None) -> bool:
@@ -272,6 +291,22 @@ def _authorization() -> None:
             raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
 
     access_control.AssumedRoleAccessKey.__init__ = role_key_init
+    original_create = access_control.create_access_key
+
+    def create_access_key(account_id: str, partition: str, access_key_id: str,
+                          headers: Any) -> Any:
+        """moto knows the callers of user keys and role sessions; GetSessionToken's and
+        GetFederationToken's credentials are the sandbox's own (aws_sts/sessions.py)."""
+        session = sts_backends[account_id][partition].sessions.get(access_key_id)
+        if session is None:
+            return original_create(account_id, partition, access_key_id, headers)
+        if headers.get("X-Amz-Security-Token") != session.session_token:
+            raise access_control.CreateAccessKeyFailure(reason="InvalidToken")
+        if CLOCK.now().replace(tzinfo=None) >= session.expiration.replace(tzinfo=None):
+            raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
+        return SessionCaller(session, account_id, partition)
+
+    access_control.create_access_key = create_access_key
     def expired_token_first(original: Any) -> Any:
         def raise_invalid_access_key(self: Any, reason: str) -> None:
             if reason == "ExpiredToken":
@@ -287,15 +322,28 @@ def _authorization() -> None:
     def check_action_permitted(self: Any, resource: str) -> None:
         action, data = moto_adapter.action(self), moto_adapter.params(self)
         validate(action, data)  # AWS checks the parameters before the permissions
+        caller = moto_adapter.caller(self)
+        _session_refusal(caller, action)
+        if action in ("sts:GetSessionToken", "sts:GetFederationToken") and \
+                isinstance(caller, access_control.AssumedRoleAccessKey):
+            _refuse("denied", SESSION_CREDENTIALS.format(operation=action.split(":", 1)[1]))
         if action in ("sts:GetCallerIdentity", "sts:GetSessionToken"):
             return  # AWS answers them whatever the policies say (STS API reference)
         allowed = explicit_deny = False
-        for policy in moto_adapter.caller(self).collect_policies():
+        for policy in caller.collect_policies():
             result = IAMPolicy(policy).is_action_permitted(action, resource)
             if result == PermissionResult.DENIED:
                 explicit_deny = True
             elif result == PermissionResult.PERMITTED:
                 allowed = True
+        if isinstance(caller, SessionCaller) and caller.session.federated is not None:
+            # A federated user may do what both the user's policies and the session policy allow.
+            session = caller.session.policy
+            result = IAMPolicy(session).is_action_permitted(action, resource) if session else None
+            if result == PermissionResult.DENIED and not explicit_deny:
+                _denied(self, _EXPLICIT_SESSION_DENY)
+            if allowed and result != PermissionResult.PERMITTED:
+                _denied(self, _NO_SESSION_ALLOW.format(action=action))
         if action == "sts:AssumeRole":
             try:
                 role = self.backend.get_role_by_arn(resource)

@@ -90,7 +90,8 @@ def _credentials(key_id: str, token: str | None) -> tuple[str, str | None] | Non
         key = iam_backends[state.ACCOUNT]["aws"].access_keys.get(key_id)
         return (key.secret_access_key, None) if key is not None and key.user_name else None
     for account in list(sts_backends.keys()):  # temporary credentials (moto keeps them here)
-        for role in list(sts_backends[account]["aws"].assumed_roles):
+        backend = sts_backends[account]["aws"]
+        for role in list(backend.assumed_roles) + list(getattr(backend, "sessions", {}).values()):
             if role.access_key_id == key_id:
                 same = hmac.compare_digest(role.session_token.encode(), token.encode())
                 return (role.secret_access_key, token) if same else None

@@ -45,6 +45,8 @@ RELIES_ON: dict[str, str] = {
     "moto.iam.access_control.IAMUserAccessKey.__init__": "inactive keys rejected",
     "moto.iam.access_control.AssumedRoleAccessKey.__init__": "credentials expire",
     "moto.iam.access_control.CreateAccessKeyFailure": "inactive keys, expired credentials",
+    "moto.iam.access_control.create_access_key": "GetSessionToken's credentials sign",
+    "moto.iam.access_control.IAMUserAccessKey.collect_policies": "a session has its user's rights",
     "moto.iam.access_control.IAMPolicyStatement._check_element_matches": "same-account trust",
     "moto.iam.access_control.IAMPolicyStatement._check_conditions": "same-account trust",
     "moto.iam.models.mark_account_as_visited": "an inactive key is not marked used",

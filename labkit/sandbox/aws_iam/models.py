@@ -37,6 +37,11 @@ def unique_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
 
 
+def access_key_id(prefix: str) -> str:
+    """An access key ID as AWS makes them: 20 characters, AKIA (a user's) or ASIA (temporary)."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+
+
 @contextmanager
 def _says(message: str, error: type[Exception] = NotFoundException) -> Iterator[None]:
     """Re-raise moto's `error` with AWS's message."""

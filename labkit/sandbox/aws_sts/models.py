@@ -8,22 +8,13 @@ from typing import Any
 
 from moto.sts.models import STSBackend
 
-from labkit.sandbox.aws_iam.models import new_secret, unique_id
+from labkit.sandbox.aws_iam.models import access_key_id, new_secret
+from labkit.sandbox.aws_sts.sessions import Session
 
 
 def session_token() -> str:
     """A session token: opaque, long, base64 (AWS's are several hundred characters)."""
     return "IQoJb3JpZ2luX2Vj" + base64.b64encode(secrets.token_bytes(300)).decode()
-
-
-class Credentials:
-    """Temporary credentials as GetSessionToken and GetFederationToken hand them out."""
-
-    def __init__(self, expiration: Any) -> None:
-        self.access_key_id = unique_id("ASIA")
-        self.secret_access_key = new_secret()
-        self.session_token = session_token()
-        self.expiration = expiration
 
 
 class SandboxSTSBackend(STSBackend):
@@ -39,10 +30,24 @@ class SandboxSTSBackend(STSBackend):
         remember(role.secret_access_key, role.session_token)
         return role
 
-    def issue(self, expiration: Any) -> Credentials:
-        """Fresh credentials for a GetSessionToken / GetFederationToken answer."""
-        credentials = Credentials(expiration)
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self.sessions: dict[str, Session] = {}  # access key ID -> GetSessionToken's answers
+
+    def issue(self, expiration: Any, user_name: str, user_id: str, federated: str | None = None,
+              policy: str | None = None) -> Session:
+        """Fresh credentials for a GetSessionToken / GetFederationToken answer, which then sign
+        as the user (or the federated user) they were issued to."""
+        made = Session(access_key_id("ASIA"), new_secret(), session_token(), expiration, user_name,
+                       user_id, federated, policy)
+        self.sessions[made.access_key_id] = made
         from labkit.sandbox.account_state import remember
 
-        remember(credentials.secret_access_key, credentials.session_token)
-        return credentials
+        remember(made.secret_access_key, made.session_token)
+        return made
+
+    def get_caller_identity(self, access_key_id: str, region: str) -> tuple[str, str, str]:
+        session = self.sessions.get(access_key_id)
+        if session is not None:
+            return session.caller_id, session.arn, self.account_id
+        return super().get_caller_identity(access_key_id, region)  # type: ignore[no-any-return]

@@ -19,12 +19,23 @@ MAX_DURATION = "The requested DurationSeconds exceeds the MaxSessionDuration set
 class SandboxTokenResponse(AnswersUnmodelled, TokenResponse):
     """STS's answers as AWS shapes them."""
 
-    def _fresh(self, result: ActionResult) -> ActionResult:
+    def _fresh(self, result: ActionResult, federated: str | None = None) -> ActionResult:
         answer: Any = result.result
         backend: SandboxSTSBackend = self.backend  # type: ignore[assignment]
-        answer["Credentials"] = backend.issue(answer["Credentials"]["Expiration"])
-        if self._get_param("Policy") is None:
-            answer.pop("PackedPolicySize", None)  # AWS sends it only for a session policy
+        iam = iam_backends[self.current_account][self.partition]
+        key = iam.access_keys.get(self.get_access_key())
+        user = iam.get_user(key.user_name) if key is not None and key.user_name else None
+        policy = self._get_param("Policy")
+        session = backend.issue(answer["Credentials"]["Expiration"],
+                                user.name if user else "", user.id if user else "",
+                                federated, policy)
+        answer["Credentials"] = {
+            "AccessKeyId": session.access_key_id, "SecretAccessKey": session.secret_access_key,
+            "SessionToken": session.session_token, "Expiration": session.expiration}
+        if policy is None and federated is None:
+            answer.pop("PackedPolicySize", None)  # AWS sends it only for a session policy ...
+        elif policy is None:
+            answer["PackedPolicySize"] = 0  # ... but GetFederationToken's answer always has it
         return result
 
     def get_session_token(self) -> ActionResult:
@@ -33,7 +44,7 @@ class SandboxTokenResponse(AnswersUnmodelled, TokenResponse):
 
     def get_federation_token(self) -> ActionResult:
         result = super().get_federation_token()
-        return self._fresh(result)
+        return self._fresh(result, federated=self._get_param("Name"))
 
     def assume_role(self) -> ActionResult:
         duration = self._get_int_param("DurationSeconds", 3600)
