@@ -398,8 +398,9 @@ def test_last_used_of_an_unknown_key_from_a_role_names_its_session(account: Acco
     session = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/lab-reader-role/lesson-07"
     got = _error(lambda: iam.get_access_key_last_used(AccessKeyId="AKIAIOSFODNN7EXAMPLE"))
     assert got["Code"] == "AccessDenied"
+    # Recorded from AWS ("perform iam:...", no colon: unlike a policy's refusal above).
     assert got["Message"] == (
-        f"User: {session} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: "
+        f"User: {session} is not authorized to perform iam:GetAccessKeyLastUsed on resource: "
         "access key AKIAIOSFODNN7EXAMPLE")
 
 

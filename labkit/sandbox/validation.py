@@ -11,6 +11,9 @@ from xmltodict import unparse
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
+_VERSION = re.compile(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?")
+_VERSION_ACTIONS = ("iam:GetPolicyVersion", "iam:DeletePolicyVersion",
+                    "iam:SetDefaultPolicyVersion")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
 _SESSION_PATTERN = r"[\w+=,.@-]*"
 _POLICY_ARN_ACTIONS = ("iam:AttachUserPolicy", "iam:AttachRolePolicy", "iam:AttachGroupPolicy",
@@ -93,6 +96,11 @@ def problem(action: str, data: Any) -> str | None:
         arn = _value(data, "PolicyArn")
         if arn is not None and not _POLICY_ARN.match(arn):
             return f"ARN {arn} is not valid."
+    version = _value(data, "VersionId")
+    if action in _VERSION_ACTIONS and version is not None and not _VERSION.fullmatch(version):
+        # Recorded from AWS: this message does not repeat the value.
+        return ("1 validation error detected: Value at 'versionId' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {_VERSION.pattern}")
     return None
 
 

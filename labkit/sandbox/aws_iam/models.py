@@ -11,7 +11,9 @@ from typing import Any
 from moto.core.utils import utcnow
 from moto.iam.exceptions import (
     DeleteConflictException,
+    DuplicateTags,
     EntityAlreadyExists,
+    MalformedPolicyDocument,
     NotFoundException,
     ReportNotPresentException,
     ValidationError,
@@ -42,6 +44,31 @@ def access_key_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
 
 
+# The course's AWS managed policies, as AWS's managed policy reference describes them.
+MANAGED_POLICY_DESCRIPTIONS = {
+    "AdministratorAccess": "Provides full access to AWS services and resources.",
+    "IAMReadOnlyAccess": "Provides read only access to IAM via the AWS Management Console.",
+    "IAMFullAccess": "Provides full access to IAM via the AWS Management Console.",
+    "IAMUserChangePassword": "Provides the ability for an IAM user to change their own password.",
+    "IAMSelfManageServiceSpecificCredentials":
+        "Allows an IAM user to manage their own Service Specific Credentials.",
+    "PowerUserAccess": "Provides full access to AWS services and resources, but does not allow "
+                       "management of Users and groups.",
+    "AWSCloudTrail_ReadOnlyAccess": "Provides read only access to AWS CloudTrail.",
+}
+_NO_VERSION = "Policy {arn} version {version} does not exist or is not attachable."
+_NO_MFA = "MFA Device with serial number {serial} does not exist."
+_BAD_PATH = ("The specified value for path is invalid. It must begin and end with / and contain "
+             "only alphanumeric characters and/or / characters.")
+# moto's words for a trust policy it refuses -> AWS's (recorded, UpdateAssumeRolePolicy).
+_TRUST_POLICY_WORDS = (
+    ("Syntax errors in policy.", "This policy contains invalid Json"),
+    ("Trust Policy statement actions can only be",
+     "AssumeRole policy may only specify STS AssumeRole actions."),
+    ("Has prohibited field Resource.", "Has prohibited field Resource"),
+)
+
+
 @contextmanager
 def _says(message: str, error: type[Exception] = NotFoundException) -> Iterator[None]:
     """Re-raise moto's `error` with AWS's message."""
@@ -59,8 +86,12 @@ class SandboxIAMBackend(IAMBackend):
     course_policies: dict[str, Any] = {}
 
     def _init_aws_policies(self) -> list[Any]:
-        return [AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+        made = [AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
                 for name, data in self.course_policies.items()]
+        for policy in made:  # GetPolicy's members, as AWS sends them (recorded)
+            policy.description = MANAGED_POLICY_DESCRIPTIONS.get(policy.name, "")
+            policy.permissions_boundary_usage_count = 0
+        return made
 
     # -- users ------------------------------------------------------------------------------
     def create_user(self, region_name: str, user_name: str, *args: Any, **kwargs: Any) -> Any:
@@ -91,7 +122,8 @@ class SandboxIAMBackend(IAMBackend):
             raise ValidationError(
                 f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
                 "constraint: Member must satisfy enum value set: [Active, Inactive]")
-        return super().update_access_key(user_name, access_key_id, status)
+        with _says(f"The Access Key with id {access_key_id} cannot be found."):
+            return super().update_access_key(user_name, access_key_id, status)
 
     # -- the credential report ----------------------------------------------------------------
     labkit_report: tuple[Any, str] | None = None
@@ -152,9 +184,59 @@ class SandboxIAMBackend(IAMBackend):
         super().delete_group(group_name)
 
     def get_policy_version(self, policy_arn: str, version_id: str) -> Any:
-        with _says(f"Policy {policy_arn} version {version_id} does not exist or is not "
-                   "attachable."):
+        with _says(_NO_VERSION.format(arn=policy_arn, version=version_id)):
             return super().get_policy_version(policy_arn, version_id)
+
+    def delete_policy_version(self, policy_arn: str, version_id: str) -> None:
+        with _says(_NO_VERSION.format(arn=policy_arn, version=version_id)):
+            super().delete_policy_version(policy_arn, version_id)
+
+    def set_default_policy_version(self, policy_arn: str, version_id: str) -> bool:
+        with _says(_NO_VERSION.format(arn=policy_arn, version=version_id)):
+            return bool(super().set_default_policy_version(policy_arn, version_id))
+
+    def _check_tag_duplicate(self, all_tags: dict[str, Any], tag_key: str) -> None:
+        if tag_key in all_tags:
+            raise DuplicateTags("Duplicate tag keys found.")  # (moto adds STS's sentence)
+
+    # -- groups -------------------------------------------------------------------------------
+    def update_group(self, group_name: str, new_group_name: str | None,
+                     new_path: str | None) -> None:
+        if new_group_name and new_group_name in self.groups:
+            raise EntityAlreadyExists(f"Group with name {new_group_name} already exists.")
+        super().update_group(group_name, new_group_name, new_path)
+
+    def remove_user_from_group(self, group_name: str, user_name: str) -> None:
+        user = self.get_user(user_name)  # AWS names a missing user first
+        group = self.get_group(group_name)
+        if user in group.users:  # removing a non-member is no error
+            group.users.remove(user)
+
+    # -- MFA devices and trust policies ------------------------------------------------------
+    def deactivate_mfa_device(self, user_name: str, serial_number: str) -> None:
+        self.get_user(user_name)  # a missing user is named as such
+        with _says(_NO_MFA.format(serial=serial_number)):
+            super().deactivate_mfa_device(user_name, serial_number)
+
+    def delete_virtual_mfa_device(self, serial_number: str) -> None:
+        with _says(_NO_MFA.format(serial=serial_number)):
+            super().delete_virtual_mfa_device(serial_number)
+
+    def create_virtual_mfa_device(self, device_name: str, path: str) -> Any:
+        path = path or "/"
+        if not (path.startswith("/") and path.endswith("/")):  # moto accepts half of it
+            raise ValidationError(_BAD_PATH)
+        with _says("MFA device already exists.", EntityAlreadyExists):
+            return super().create_virtual_mfa_device(device_name, path)
+
+    def update_assume_role_policy(self, role_name: str, policy_document: str) -> None:
+        try:
+            super().update_assume_role_policy(role_name, policy_document)
+        except MalformedPolicyDocument as error:
+            said = str(getattr(error, "message", "") or "")
+            raise MalformedPolicyDocument(next(
+                (aws for moto, aws in _TRUST_POLICY_WORDS if said.startswith(moto)), said)) \
+                from None
 
     def delete_access_key(self, access_key_id: str, user_name: str) -> None:
         with _says(f"The Access Key with id {access_key_id} cannot be found."):
@@ -176,12 +258,18 @@ class SandboxIAMBackend(IAMBackend):
     def get_login_profile(self, user_name: str) -> Any:
         return self._login_profile(user_name)
 
-    def update_login_profile(self, user_name: str, password: str,
-                             password_reset_required: bool) -> Any:
-        self._login_profile(user_name)
-        user = super().update_login_profile(user_name, password, password_reset_required)
-        user.labkit_password_changed = utcnow()  # the report's password_last_changed
-        return user
+    def update_login_profile(self, user_name: str, password: str | None,
+                             password_reset_required: bool | None) -> Any:
+        user = self._login_profile(user_name)
+        # Each is optional (IAM API reference): what is not given stays as it was (moto took a
+        # missing password for "no password", which removed the login profile).
+        if password is None:
+            password = user.password
+        else:
+            user.labkit_password_changed = utcnow()  # the report's password_last_changed
+        if password_reset_required is None:
+            password_reset_required = user.password_reset_required
+        return super().update_login_profile(user_name, password, password_reset_required)
 
     def delete_login_profile(self, user_name: str) -> None:
         self._login_profile(user_name)

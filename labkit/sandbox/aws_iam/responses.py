@@ -30,6 +30,9 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         # AWS's CreateRole answer stops before these two (GetRole has them).
         "CreateRoleResponse.Role.MaxSessionDuration": never_return,
         "CreateRoleResponse.Role.RoleLastUsed": never_return,
+        # A policy version's document comes only with GetPolicyVersion (recorded from AWS).
+        "CreatePolicyVersionResponse.PolicyVersion.Document": never_return,
+        "ListPolicyVersionsResponse.Versions.PolicyVersion.Document": never_return,
     }
 
     def _user_name_or_refuse(self) -> None:
@@ -48,6 +51,18 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         result = super().list_policy_versions()
         answer: Any = result.result
         answer["IsTruncated"] = False  # at most five versions
+        return result
+
+    def get_group(self) -> ActionResult:
+        result = super().get_group()
+        answer: Any = result.result
+        answer["IsTruncated"] = False  # (recorded from AWS, with or without members)
+        return result
+
+    def list_group_policies(self) -> ActionResult:
+        result = super().list_group_policies()
+        answer: Any = result.result
+        answer["IsTruncated"] = False
         return result
 
     def delete_access_key(self) -> ActionResult:
@@ -78,6 +93,9 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         answer: Any = result.result
         # Agrees with the credential report's <root_account> row (a lesson may plant a root key).
         answer["SummaryMap"]["AccountAccessKeysPresent"] = int(ROOT_KEY["active"] is not None)
+        # The root user's password, set when the account was created (recorded from AWS: the
+        # member is there; moto leaves it out).
+        answer["SummaryMap"]["AccountPasswordPresent"] = 1
         return result
 
     def get_credential_report(self) -> ActionResult:
@@ -103,15 +121,17 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
             return super().get_access_key_last_used()
         except NotFoundException:
             # AWS does not say whether a key exists elsewhere: it refuses to tell.
-            raise access_denied(self._caller_arn(), "iam:GetAccessKeyLastUsed",
-                                f"access key {self._get_param('AccessKeyId')}") from None
+            raise last_used_refused(self._caller_arn(), self._get_param("AccessKeyId")) \
+                from None
 
 
-def access_denied(caller: str, action: str, resource: str) -> AccessDeniedError:
-    """moto's AccessDenied, with AWS's whole message (moto's stops after the action)."""
+def last_used_refused(caller: str, key_id: str) -> AccessDeniedError:
+    """AWS's AccessDenied for GetAccessKeyLastUsed of a key it will not talk about (recorded:
+    "perform iam:..." with no colon, unlike its policy refusals)."""
     from labkit.sandbox.account_state import reword
 
+    action = "iam:GetAccessKeyLastUsed"
     error = AccessDeniedError(user_arn=caller, action=action)
-    reword(error, f"User: {caller} is not authorized to perform: {action} on resource: "
-                  f"{resource}")
+    reword(error, f"User: {caller} is not authorized to perform {action} on resource: "
+                  f"access key {key_id}")
     return error
