@@ -510,3 +510,13 @@ def test_federation_token_validates_name_and_policy_length(account: Account) -> 
     assert got["Message"] == (f"1 validation error detected: Value '{policy}' at 'policy' failed "
                               "to satisfy constraint: Member must have length less than or "
                               "equal to 2048")
+
+
+def test_a_json_service_refuses_in_json(account: Account) -> None:
+    # CloudWatch Logs speaks JSON: AWS's refusal is AccessDeniedException (HTTP 400, AWS's common
+    # errors), which botocore reads; moto answered an XML page that botocore showed as "(403)".
+    got = _error(lambda: account.client("logs", _key(account)).describe_log_groups())
+    assert (got["Code"], got["status"]) == ("AccessDeniedException", 400)
+    assert got["Message"].startswith(
+        f"User: arn:aws:iam::{ACCOUNT_ID}:user/{USER} is not authorized to perform: "
+        "logs:DescribeLogGroups")

@@ -32,6 +32,7 @@ from labkit.sandbox.process_log import (
     rotating_log,
 )
 from labkit.sandbox.tls import CERT, server_context
+from labkit.sandbox.protocols import json_error_from_xml, speaks_json
 from labkit.sandbox.unmodelled import unmodelled_error
 
 __all__ = ["LOG_FORMAT", "LOG_MAX_BYTES", "SandboxApp", "one_malloc_arena", "rotating_log", "serve"]
@@ -95,9 +96,12 @@ class SandboxApp:
                 k.lower() == "content-type" and "html" in v for k, v in headers)
         except NotImplementedError:  # an operation moto lacks (it would answer an HTML page)
             unmodelled = True
-        if unmodelled:
-            chunks = _aws_error(environ, start_response, *unmodelled_error(environ, body))
-            status = "400"
+        in_json = None if unmodelled else json_error_from_xml(
+            environ, int(status.split()[0]), b"".join(chunks))
+        if unmodelled or in_json:
+            refusal = in_json or unmodelled_error(environ, body)
+            chunks = _aws_error(environ, start_response, *refusal)
+            status = str(refusal[1])
         else:
             start_response(status, headers)
         try:
@@ -159,7 +163,7 @@ def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status
                message: str) -> list[bytes]:
     """An error in the protocol the caller speaks: JSON for X-Amz-Target APIs, else XML."""
     request_id = os.urandom(16).hex()
-    if environ.get("HTTP_X_AMZ_TARGET") and "json" in environ.get("CONTENT_TYPE", ""):
+    if speaks_json(environ):
         body = json.dumps({"__type": code, "message": message}).encode()
         ctype = "application/x-amz-json-1.1"
     else:
