@@ -143,7 +143,43 @@ def fig_inventory(cfg: Config) -> Figure:
     ]
 
 
+CALL_TARGET = 0.015  # seconds: an AWS call of a warm client (28 ms before keep-alive)
+
+
+def fig_calls(cfg: Config) -> Figure:
+    """One AWS call's round trip from a warm boto3 client, and a new client's first call."""
+    calls = 100 if cfg.quick else 300
+    with temp_home("calls") as home, lab_environ(home):
+        lab = session.connect(refresh=True)
+        sts = lab.client("sts")
+        for _ in range(5):
+            sts.get_caller_identity()
+        warm = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            sts.get_caller_identity()
+            warm.append(time.perf_counter() - t0)
+        first = []
+        for _ in range(10 if cfg.quick else 30):
+            client = lab.client_for(lab.session, "sts")  # a new client: a new connection
+            t0 = time.perf_counter()
+            client.get_caller_identity()
+            first.append(time.perf_counter() - t0)
+    warm_b, first_b = record("aws_call/warm", warm), record("aws_call/new_client", first)
+    return [warm_b, first_b], [
+        Row(f"AWS call, warm client: GetCallerIdentity round trip (median of {calls})",
+            f"{median(warm_b) * 1000:.1f} ms", f"≤ {CALL_TARGET * 1000:.0f} ms",
+            check(median(warm_b), CALL_TARGET),
+            f"mean {warm_b.mean() * 1000:.1f} ± {warm_b.stdev() * 1000:.1f} ms; one kept-alive "
+            "TLS connection"),
+        Row("  a new client's first call (TCP connection and TLS handshake included)",
+            f"{median(first_b) * 1000:.1f} ms",
+            detail=f"median of {first_b.get_nvalue()}; mean {first_b.mean() * 1000:.1f} ms"),
+    ]
+
+
 FIGURES: dict[str, tuple[str, Callable[[Config], Figure]]] = {
+    "calls": ("an AWS call's round trip", fig_calls),
     "cold_start": ("sandbox cold start", fig_cold_start),
     "warm_attach": ("warm attach", fig_warm_attach),
     "lessons": ("lesson overhead and memory per learner",

@@ -112,3 +112,13 @@ def test_a_run_replaces_only_its_own_section(bench: ModuleType, tmp_path: Path,
     bench.write_results(bench.FULL, "new full\n")
     assert "<!-- bench:full:start -->\nnew full\n<!-- bench:full:end -->" in page.read_text()
     assert "new quick" in page.read_text() and "old quick" not in page.read_text()
+
+
+def test_an_aws_calls_round_trip_is_timed_and_its_sandbox_stopped(bench: ModuleType,
+                                                                   tiny: object) -> None:
+    before = bench_sandboxes()
+    benches, rows = bench.fig_calls(tiny)
+    got = {b.get_name(): b.get_nvalue() for b in benches}
+    assert got == {"aws_call/warm": 100, "aws_call/new_client": 10}
+    assert rows[0].target == "≤ 15 ms" and rows[0].result in ("PASS", "FAIL")
+    assert bench_sandboxes() == before  # the figure's sandbox is gone
