@@ -24,8 +24,8 @@ from tests.test_fidelity import (  # noqa: F401  (fixtures)
     stock_account,
 )
 
-# An access key ID: AKIA (a user's) or ASIA (temporary) and 16 more, 20 in all (AWS's examples:
-# AKIAIOSFODNN7EXAMPLE, ASIAIOSFODNN7EXAMPLE); moto's server finds the key only at that length.
+# An access key ID: AKIA (a user's) or ASIA (temporary) and 16 more, 20 in all, as in AWS's
+# documentation's example key; moto's server finds the key only at that length.
 AWS_KEY_ID = r"^{}[A-Z0-9]{{16}}$"
 
 pytestmark = pytest.mark.slow  # sandboxes, kernels or OS users: the full tier
