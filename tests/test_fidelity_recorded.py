@@ -218,3 +218,152 @@ def test_update_login_profile_without_a_password_keeps_it(account: Account) -> N
     iam.update_login_profile(UserName=USER, PasswordResetRequired=True)
     profile = iam.get_login_profile(UserName=USER)["LoginProfile"]
     assert profile["PasswordResetRequired"] is True
+
+
+# --- the second sweep ------------------------------------------------------------------------
+
+def _role(acct: Account, name: str, **kwargs) -> dict:
+    try:
+        acct.iam.delete_role(RoleName=name)
+    except ClientError:
+        pass
+    return acct.iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_ACCOUNT,
+                                **kwargs)["Role"]
+
+
+# test_iam_roles :: test_update_role: what UpdateRole is not given stays; the answers' members
+def test_update_role_changes_only_what_it_is_given(account: Account) -> None:
+    iam = account.iam
+    made = _role(account, "lab-update", Description="made", MaxSessionDuration=7200)
+    assert "Description" not in made  # CreateRole does not echo it
+    described = iam.update_role_description(RoleName="lab-update", Description="described")
+    assert set(described["Role"]) == {"Arn", "AssumeRolePolicyDocument", "CreateDate",
+                                      "Description", "Path", "RoleId", "RoleName"}
+    iam.update_role(RoleName="lab-update")
+    role = iam.get_role(RoleName="lab-update")["Role"]
+    assert (role["Description"], role["MaxSessionDuration"]) == ("described", 7200)
+
+
+# test_iam_roles :: list roles with PathPrefix, MaxItems, Marker: in the order they were made
+def test_roles_are_listed_in_the_order_they_were_made(account: Account) -> None:
+    names = [f"lab-order-{i}" for i in range(5)]
+    for name in names:
+        try:
+            account.iam.delete_role(RoleName=name)
+        except ClientError:
+            pass
+    for name in names:
+        account.iam.create_role(RoleName=name, Path="/lab-order/",
+                                AssumeRolePolicyDocument=TRUST_ACCOUNT)
+    first = account.iam.list_roles(PathPrefix="/lab-order/", MaxItems=2)
+    assert [r["RoleName"] for r in first["Roles"]] == names[:2] and first["IsTruncated"]
+    rest = account.iam.list_roles(PathPrefix="/lab-order/", Marker=first["Marker"])
+    assert [r["RoleName"] for r in rest["Roles"]] == names[2:]
+
+
+# test_iam_roles :: role tag validation; test_iam_policies :: policy tag validation
+@pytest.mark.parametrize("tags, message", [
+    ([{"Key": str(i), "Value": str(i)} for i in range(51)],
+     "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must "
+     "have length less than or equal to 50"),
+    ([{"Key": "k" * 129, "Value": "v"}],
+     "1 validation error detected: Value at 'tags.1.member.key' failed to satisfy constraint: "
+     "Member must have length less than or equal to 128"),
+    ([{"Key": "ok", "Value": "v"}, {"Key": "invalid!key", "Value": "v"}],
+     "1 validation error detected: Value at 'tags.2.member.key' failed to satisfy constraint: "
+     r"Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+"),
+    ([{"Key": "k", "Value": "v" * 257}],
+     "1 validation error detected: Value at 'tags.1.member.value' failed to satisfy "
+     "constraint: Member must have length less than or equal to 256"),
+], ids=["51-tags", "long-key", "bad-key", "long-value"])
+def test_tags_are_refused_in_aws_words(account: Account, tags: list, message: str) -> None:
+    got = _error(lambda: account.iam.tag_role(RoleName="lab-tags-nobody", Tags=tags))
+    assert (got["Code"], got["status"], got["Message"]) == ("ValidationError", 400, message)
+
+
+def test_untagging_bad_keys_is_refused_in_aws_words(account: Account) -> None:
+    _role(account, "lab-untag")
+    got = _error(lambda: account.iam.untag_role(RoleName="lab-untag", TagKeys=["invalid!key"]))
+    assert got["Message"] == (
+        "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member "
+        "must satisfy constraint: [Member must have length less than or equal to 128, Member "
+        "must have length greater than or equal to 1, Member must satisfy regular expression "
+        r"pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+, Member must not be null]")
+
+
+def test_duplicate_role_tags_are_refused_case_insensitively(labkit_account: Account) -> None:
+    # Stock moto answers this as AWS does: checked here so that the policy's shorter words
+    # (above) do not spread to roles.
+    got = _error(lambda: _role(labkit_account, "lab-dup", Tags=[{"Key": "mykey", "Value": "a"},
+                                                        {"Key": "MyKey", "Value": "b"}]))
+    assert (got["Code"], got["Message"]) == (
+        "InvalidInput", "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+
+
+# test_iam_signing_certificates, test_iam_ssh_public_keys (DeleteUser's prerequisites)
+def test_ssh_keys_and_signing_certificates_answer_as_aws(account: Account) -> None:
+    iam = account.iam
+    assert iam.list_ssh_public_keys(UserName=USER)["IsTruncated"] is False
+    assert iam.list_signing_certificates(UserName=USER)["IsTruncated"] is False
+    for call in (lambda: iam.get_ssh_public_key(UserName=USER, SSHPublicKeyId="APKAEXAMPLEEXAMPLE00",
+                                                Encoding="SSH"),
+                 lambda: iam.delete_ssh_public_key(UserName=USER, SSHPublicKeyId="APKAEXAMPLEEXAMPLE00")):
+        got = _error(call)
+        assert (got["Code"], got["Message"]) == (
+            "NoSuchEntity", "The Public Key with id APKAEXAMPLEEXAMPLE00 cannot be found.")
+    got = _error(lambda: iam.upload_signing_certificate(UserName=USER,
+                                                        CertificateBody="not-a-certificate"))
+    assert (got["Code"], got["Message"]) == (
+        "MalformedCertificate", "Certificate not-a-certificate is malformed.")
+
+
+# test_iam_account_password_policy
+def test_password_policy_answers_as_aws(account: Account) -> None:
+    iam = account.iam
+    got = _error(lambda: iam.update_account_password_policy(
+        MinimumPasswordLength=129, PasswordReusePrevention=25, MaxPasswordAge=1096))
+    assert got["Message"] == (
+        "3 validation errors detected: Value at 'minimumPasswordLength' failed to satisfy "
+        "constraint: Member must have value less than or equal to 128; Value at "
+        "'passwordReusePrevention' failed to satisfy constraint: Member must have value less "
+        "than or equal to 24; Value at 'maxPasswordAge' failed to satisfy constraint: Member "
+        "must have value less than or equal to 1095")
+    iam.update_account_password_policy()
+    try:
+        policy = iam.get_account_password_policy()["PasswordPolicy"]
+        assert "MaxPasswordAge" not in policy and "HardExpiry" not in policy
+    finally:
+        iam.delete_account_password_policy()
+
+
+# test_iam_policies :: ListEntitiesForPolicy; group IDs AGPA (as users' AIDA)
+def test_entities_for_policy_answer_as_aws(account: Account) -> None:
+    missing = f"arn:aws:iam::{ACCOUNT_ID}:policy/NonExistentPolicy"
+    got = _error(lambda: account.iam.list_entities_for_policy(PolicyArn=missing))
+    assert (got["Code"], got["Message"]) == (
+        "NoSuchEntity", f"Policy {missing} does not exist or is not attachable.")
+    arn = _customer_policy(account, "lab-entities")
+    account.iam.attach_user_policy(UserName=USER, PolicyArn=arn)
+    try:
+        none = account.iam.list_entities_for_policy(PolicyArn=arn,
+                                                    EntityFilter="LocalManagedPolicy")
+        assert (none["PolicyUsers"], none["PolicyGroups"], none["PolicyRoles"]) == ([], [], [])
+    finally:
+        account.iam.detach_user_policy(UserName=USER, PolicyArn=arn)
+
+
+def test_group_ids_have_aws_form(account: Account) -> None:
+    import re
+
+    group = account.iam.get_group(GroupName=_group(account, "lab-ids"))["Group"]
+    assert re.fullmatch(r"AGPA[A-Z0-9]{17}", group["GroupId"]), group["GroupId"]
+
+
+# test_iam_policies :: invalid policy document: AWS's words
+def test_a_bad_resource_path_in_aws_words(account: Account) -> None:
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:iam:::example"}]})
+    got = _error(lambda: account.iam.create_policy(PolicyName="lab-bad-path",
+                                                   PolicyDocument=document))
+    assert got["Code"] == "MalformedPolicyDocument"
+    assert got["Message"].startswith('IAM resource path must either be "*", root, or start with')

@@ -28,6 +28,8 @@ RELIES_ON: dict[str, str] = {
     "moto.core.responses.ActionResult.result": "response members (IsTruncated, credentials)",
     "moto.iam.models.IAMBackend": "aws_iam.models.SandboxIAMBackend",
     "moto.iam.models.IAMBackend._init_aws_policies": "only the course's managed policies",
+    "moto.iam.models.IAMBackend._tag_verification": "AWS's tag messages (aws_iam/tags.py)",
+    "moto.iam.models.IAMBackend._check_tag_duplicate": "a policy's duplicate-tag message",
     "moto.iam.models.iam_backends": "aws_iam.register()",
     "moto.iam.responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER": "CreateRole's members",
     "moto.iam.urls.url_bases": "aws_iam/urls.py",

@@ -38,6 +38,9 @@ from labkit.sandbox.unmodelled import unmodelled_error
 __all__ = ["LOG_FORMAT", "LOG_MAX_BYTES", "SandboxApp", "one_malloc_arena", "rotating_log", "serve"]
 
 TOKEN_HEADER = "HTTP_X_LABKIT_TOKEN"
+# AWS's common error for a failure of its own (HTTP 500).
+INTERNAL_FAILURE = ("InternalFailure", 500, "The request processing has failed because of an "
+                    "unknown error, exception or failure.")
 # The services the course calls, by signing name and model name: their moto apps and request
 # routers are built as the sandbox starts, not by a learner's first call to each (30-110 ms).
 COURSE_SERVICES = (("iam", "iam"), ("sts", "sts"), ("logs", "logs"), ("sns", "sns"),
@@ -96,6 +99,11 @@ class SandboxApp:
                 k.lower() == "content-type" and "html" in v for k, v in headers)
         except NotImplementedError:  # an operation moto lacks (it would answer an HTML page)
             unmodelled = True
+        except Exception:  # noqa: BLE001 - moto failed: AWS's InternalFailure, not an HTML page
+            logging.getLogger("labkit.sandbox").exception("moto failed on a request")
+            chunks = _aws_error(environ, start_response, *INTERNAL_FAILURE)
+            self.trail.record(event(environ, body, 500, b"".join(chunks)))
+            return chunks
         in_json = None if unmodelled else json_error_from_xml(
             environ, int(status.split()[0]), b"".join(chunks))
         if unmodelled or in_json:

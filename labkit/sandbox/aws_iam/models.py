@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from moto.core.utils import utcnow
 from moto.iam.exceptions import (
     DeleteConflictException,
-    DuplicateTags,
     EntityAlreadyExists,
-    MalformedPolicyDocument,
     NotFoundException,
     ReportNotPresentException,
     ValidationError,
@@ -22,6 +18,13 @@ from moto.iam.models import AWSManagedPolicy, IAMBackend, generate_access_key_id
 
 from labkit.sandbox import account_state
 from labkit.sandbox.aws_iam import credential_report
+from labkit.sandbox.aws_iam.recorded import (
+    NO_VERSION,
+    RecordedAnswers,
+    aws_policy_words,
+    policy_tags,
+    says,
+)
 
 # AWS's secret access keys: 40 characters of base64's alphabet.
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
@@ -56,29 +59,8 @@ MANAGED_POLICY_DESCRIPTIONS = {
                        "management of Users and groups.",
     "AWSCloudTrail_ReadOnlyAccess": "Provides read only access to AWS CloudTrail.",
 }
-_NO_VERSION = "Policy {arn} version {version} does not exist or is not attachable."
-_NO_MFA = "MFA Device with serial number {serial} does not exist."
-_BAD_PATH = ("The specified value for path is invalid. It must begin and end with / and contain "
-             "only alphanumeric characters and/or / characters.")
-# moto's words for a trust policy it refuses -> AWS's (recorded, UpdateAssumeRolePolicy).
-_TRUST_POLICY_WORDS = (
-    ("Syntax errors in policy.", "This policy contains invalid Json"),
-    ("Trust Policy statement actions can only be",
-     "AssumeRole policy may only specify STS AssumeRole actions."),
-    ("Has prohibited field Resource.", "Has prohibited field Resource"),
-)
 
-
-@contextmanager
-def _says(message: str, error: type[Exception] = NotFoundException) -> Iterator[None]:
-    """Re-raise moto's `error` with AWS's message."""
-    try:
-        yield
-    except error:
-        raise error(message) from None
-
-
-class SandboxIAMBackend(IAMBackend):
+class SandboxIAMBackend(RecordedAnswers, IAMBackend):
     """IAM as AWS answers it where moto's own backend differs."""
 
     # The AWS managed policies the course uses, by name (fidelity.install fills it): loading all
@@ -122,7 +104,7 @@ class SandboxIAMBackend(IAMBackend):
             raise ValidationError(
                 f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
                 "constraint: Member must satisfy enum value set: [Active, Inactive]")
-        with _says(f"The Access Key with id {access_key_id} cannot be found."):
+        with says(f"The Access Key with id {access_key_id} cannot be found."):
             return super().update_access_key(user_name, access_key_id, status)
 
     # -- the credential report ----------------------------------------------------------------
@@ -143,21 +125,21 @@ class SandboxIAMBackend(IAMBackend):
 
     # -- AWS's NoSuchEntity / EntityAlreadyExists texts -------------------------------------
     def get_role(self, role_name: str) -> Any:
-        with _says(f"The role with name {role_name} cannot be found."):
+        with says(f"The role with name {role_name} cannot be found."):
             return super().get_role(role_name)
 
     def get_group(self, group_name: str) -> Any:
-        with _says(f"The group with name {group_name} cannot be found."):
+        with says(f"The group with name {group_name} cannot be found."):
             return super().get_group(group_name)
 
     def get_policy(self, policy_arn: str) -> Any:
-        with _says(f"Policy {policy_arn} was not found."):
+        with says(f"Policy {policy_arn} was not found."):
             return super().get_policy(policy_arn)
 
     def _inline_policy(self, kind: str, owner: str, policy_name: str, call: Any) -> Any:
         """An inline policy call: the owner's own NoSuchEntity first, then AWS's for the policy."""
         getattr(self, f"get_{kind}")(owner)
-        with _says(f"The {kind} policy with name {policy_name} cannot be found."):
+        with says(f"The {kind} policy with name {policy_name} cannot be found."):
             return call(owner, policy_name)
 
     def get_user_policy(self, user_name: str, policy_name: str) -> Any:
@@ -175,7 +157,9 @@ class SandboxIAMBackend(IAMBackend):
     def create_group(self, group_name: str, path: str = "/") -> Any:
         if group_name in self.groups:
             raise EntityAlreadyExists(f"Group with name {group_name} already exists.")
-        return super().create_group(group_name, path)
+        group = super().create_group(group_name, path)
+        group.id = generate_access_key_id_from_account_id(group.account_id, "AGPA", 21)
+        return group
 
     def delete_group(self, group_name: str) -> None:
         if self.get_group(group_name).users:
@@ -184,62 +168,12 @@ class SandboxIAMBackend(IAMBackend):
         super().delete_group(group_name)
 
     def get_policy_version(self, policy_arn: str, version_id: str) -> Any:
-        with _says(_NO_VERSION.format(arn=policy_arn, version=version_id)):
+        with says(NO_VERSION.format(arn=policy_arn, version=version_id)):
             return super().get_policy_version(policy_arn, version_id)
 
-    def delete_policy_version(self, policy_arn: str, version_id: str) -> None:
-        with _says(_NO_VERSION.format(arn=policy_arn, version=version_id)):
-            super().delete_policy_version(policy_arn, version_id)
-
-    def set_default_policy_version(self, policy_arn: str, version_id: str) -> bool:
-        with _says(_NO_VERSION.format(arn=policy_arn, version=version_id)):
-            return bool(super().set_default_policy_version(policy_arn, version_id))
-
-    def _check_tag_duplicate(self, all_tags: dict[str, Any], tag_key: str) -> None:
-        if tag_key in all_tags:
-            raise DuplicateTags("Duplicate tag keys found.")  # (moto adds STS's sentence)
-
-    # -- groups -------------------------------------------------------------------------------
-    def update_group(self, group_name: str, new_group_name: str | None,
-                     new_path: str | None) -> None:
-        if new_group_name and new_group_name in self.groups:
-            raise EntityAlreadyExists(f"Group with name {new_group_name} already exists.")
-        super().update_group(group_name, new_group_name, new_path)
-
-    def remove_user_from_group(self, group_name: str, user_name: str) -> None:
-        user = self.get_user(user_name)  # AWS names a missing user first
-        group = self.get_group(group_name)
-        if user in group.users:  # removing a non-member is no error
-            group.users.remove(user)
-
-    # -- MFA devices and trust policies ------------------------------------------------------
-    def deactivate_mfa_device(self, user_name: str, serial_number: str) -> None:
-        self.get_user(user_name)  # a missing user is named as such
-        with _says(_NO_MFA.format(serial=serial_number)):
-            super().deactivate_mfa_device(user_name, serial_number)
-
-    def delete_virtual_mfa_device(self, serial_number: str) -> None:
-        with _says(_NO_MFA.format(serial=serial_number)):
-            super().delete_virtual_mfa_device(serial_number)
-
-    def create_virtual_mfa_device(self, device_name: str, path: str) -> Any:
-        path = path or "/"
-        if not (path.startswith("/") and path.endswith("/")):  # moto accepts half of it
-            raise ValidationError(_BAD_PATH)
-        with _says("MFA device already exists.", EntityAlreadyExists):
-            return super().create_virtual_mfa_device(device_name, path)
-
-    def update_assume_role_policy(self, role_name: str, policy_document: str) -> None:
-        try:
-            super().update_assume_role_policy(role_name, policy_document)
-        except MalformedPolicyDocument as error:
-            said = str(getattr(error, "message", "") or "")
-            raise MalformedPolicyDocument(next(
-                (aws for moto, aws in _TRUST_POLICY_WORDS if said.startswith(moto)), said)) \
-                from None
 
     def delete_access_key(self, access_key_id: str, user_name: str) -> None:
-        with _says(f"The Access Key with id {access_key_id} cannot be found."):
+        with says(f"The Access Key with id {access_key_id} cannot be found."):
             super().delete_access_key(access_key_id, user_name)
 
     def _login_profile(self, user_name: str) -> Any:
@@ -291,7 +225,8 @@ class SandboxIAMBackend(IAMBackend):
         super().delete_policy(policy_arn)
 
     def create_policy(self, *args: Any, **kwargs: Any) -> Any:
-        policy = super().create_policy(*args, **kwargs)
+        with policy_tags(), aws_policy_words():
+            policy = super().create_policy(*args, **kwargs)
         policy.id = unique_id("ANPA")
         policy.permissions_boundary_usage_count = 0  # AWS reports it; moto's policy lacks it
         return policy

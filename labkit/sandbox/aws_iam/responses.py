@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from moto.core.exceptions import AccessDeniedError, ServiceException
-from moto.core.responses import ActionResult
-from moto.core.serialize import never_return
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.serialize import never_return, return_if_not_empty
 from moto.iam.exceptions import NotFoundException
 from moto.iam.responses import IamResponse
 
@@ -22,6 +22,11 @@ class OrganizationNotFound(ServiceException):
     code = "OrganizationNotFoundException"
 
 
+def return_if_set(value: Any) -> Any:
+    """The value when it was set (not 0, False or empty), else nothing (moto's transformer)."""
+    return value or None
+
+
 class SandboxIamResponse(AnswersUnmodelled, IamResponse):
     """IAM's answers as AWS shapes them."""
 
@@ -33,6 +38,16 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         # A policy version's document comes only with GetPolicyVersion (recorded from AWS).
         "CreatePolicyVersionResponse.PolicyVersion.Document": never_return,
         "ListPolicyVersionsResponse.Versions.PolicyVersion.Document": never_return,
+        # Recorded: CreateRole does not echo the description; UpdateRoleDescription's role
+        # stops before these; CreateInstanceProfile has Tags only when given some; the password
+        # policy leaves out what was never set.
+        "CreateRoleResponse.Role.Description": never_return,
+        "UpdateRoleDescriptionResponse.Role.MaxSessionDuration": never_return,
+        "UpdateRoleDescriptionResponse.Role.RoleLastUsed": never_return,
+        "UpdateRoleDescriptionResponse.Role.Tags": never_return,
+        "CreateInstanceProfileResponse.InstanceProfile.Tags": return_if_not_empty,
+        "GetAccountPasswordPolicyResponse.PasswordPolicy.MaxPasswordAge": return_if_set,
+        "GetAccountPasswordPolicyResponse.PasswordPolicy.HardExpiry": return_if_set,
     }
 
     def _user_name_or_refuse(self) -> None:
@@ -64,6 +79,34 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         answer: Any = result.result
         answer["IsTruncated"] = False
         return result
+
+    def list_signing_certificates(self) -> ActionResult:
+        result = super().list_signing_certificates()
+        answer: Any = result.result
+        answer["IsTruncated"] = False
+        return result
+
+    def list_ssh_public_keys(self) -> ActionResult:
+        result = super().list_ssh_public_keys()
+        answer: Any = result.result
+        answer["IsTruncated"] = False
+        return result
+
+    def update_role(self) -> ActionResult:
+        # What is left out stays as it was (moto's response class filled in an hour).
+        self.backend.update_role(self._get_param("RoleName"), self._get_param("Description"),
+                                 self._get_param("MaxSessionDuration"))
+        return EmptyResult()
+
+    def list_entities_for_policy(self) -> ActionResult:
+        arn = self._get_param("PolicyArn")
+        with_message(lambda: self.backend.get_policy(arn),
+                     f"Policy {arn} does not exist or is not attachable.")
+        if self._get_param("EntityFilter") in ("LocalManagedPolicy", "AWSManagedPolicy"):
+            # Policies are not attached to policies: nothing to list (recorded).
+            return ActionResult({"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": [],
+                                 "IsTruncated": False})
+        return super().list_entities_for_policy()
 
     def delete_access_key(self) -> ActionResult:
         self._user_name_or_refuse()
@@ -135,3 +178,11 @@ def last_used_refused(caller: str, key_id: str) -> AccessDeniedError:
     reword(error, f"User: {caller} is not authorized to perform {action} on resource: "
                   f"access key {key_id}")
     return error
+
+
+def with_message(call: Any, message: str) -> Any:
+    """`call()`, with AWS's message on moto's NoSuchEntity."""
+    try:
+        return call()
+    except NotFoundException:
+        raise NotFoundException(message) from None
