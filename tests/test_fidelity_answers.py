@@ -520,3 +520,27 @@ def test_a_json_service_refuses_in_json(account: Account) -> None:
     assert got["Message"].startswith(
         f"User: arn:aws:iam::{ACCOUNT_ID}:user/{USER} is not authorized to perform: "
         "logs:DescribeLogGroups")
+
+
+def test_a_request_moto_fails_on_gets_aws_internal_failure(labkit_account: Account) -> None:
+    # MaxItems that is not a number: botocore refuses to send it, a hand-made request gets
+    # through to moto, which fails; the caller gets AWS's InternalFailure, not an HTML page.
+    import urllib3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    acct = labkit_account
+    body = "Action=ListUsers&Version=2010-05-08&MaxItems=many"
+    request = AWSRequest(method="POST", url=acct.url + "/", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    key = acct.console
+    SigV4Auth(Credentials(key.access_key_id, key.reveal_secret()), "iam",
+              "us-east-1").add_auth(request)
+    got = urllib3.PoolManager(ca_certs=acct.ca).request("POST", acct.url + "/", body=body,
+                                                         headers=dict(request.headers))
+    assert got.status == 500
+    assert b"<Code>InternalFailure</Code>" in got.data and b"<Type>Receiver</Type>" in got.data
+    events = acct.box.admin("GET", "trail?since=0")["events"]
+    assert (events[-1]["event"], events[-1]["status"], events[-1]["error"]) == (
+        "ListUsers", 500, "InternalFailure")

@@ -176,7 +176,8 @@ def _aws_error(environ: dict[str, Any], start_response: Start, code: str, status
         ctype = "application/x-amz-json-1.1"
     else:
         body = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error>'
-                f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error>"
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
         ctype = "text/xml"
     start_response(f"{status} {HTTPStatus(status).phrase}", [
