@@ -367,3 +367,24 @@ def test_a_bad_resource_path_in_aws_words(account: Account) -> None:
                                                    PolicyDocument=document))
     assert got["Code"] == "MalformedPolicyDocument"
     assert got["Message"].startswith('IAM resource path must either be "*", root, or start with')
+
+
+# test_iam_roles :: permissions boundaries
+def test_permissions_boundaries_answer_as_aws(account: Account) -> None:
+    arn = _customer_policy(account, "lab-boundary")
+    role = _role(account, "lab-bounded", PermissionsBoundary=arn)
+    assert role["PermissionsBoundary"] == {"PermissionsBoundaryType": "Policy",
+                                           "PermissionsBoundaryArn": arn}
+    assert account.iam.get_role(RoleName="lab-bounded")["Role"]["PermissionsBoundary"][
+        "PermissionsBoundaryType"] == "Policy"
+    bad = f"arn:aws:iam::{ACCOUNT_ID}:not_a_policy/invalid"
+    got = _error(lambda: account.iam.put_role_permissions_boundary(
+        RoleName="lab-bounded", PermissionsBoundary=bad))
+    assert (got["Code"], got["status"], got["Message"]) == (
+        "InvalidInput", 400, f"ARN {bad} is not valid.")
+    missing = f"arn:aws:iam::{ACCOUNT_ID}:policy/nonexistent-policy"
+    got = _error(lambda: _role(account, "lab-unbounded", PermissionsBoundary=missing))
+    assert (got["Code"], got["status"], got["Message"]) == (
+        "NoSuchEntity", 404, f"Scope ARN: {missing} does not exist or is not attachable.")
+    account.iam.delete_role_permissions_boundary(RoleName="lab-bounded")
+    account.iam.delete_role(RoleName="lab-bounded")

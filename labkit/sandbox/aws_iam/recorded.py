@@ -14,6 +14,7 @@ from moto.iam.exceptions import (
     DuplicateTags,
     EntityAlreadyExists,
     IAMException,
+    InvalidInput,
     MalformedCertificate,
     MalformedPolicyDocument,
     NotFoundException,
@@ -67,6 +68,7 @@ class Malformed(IAMException):
 # moto's words for a policy document it refuses -> AWS's (recorded, CreatePolicy).
 _POLICY_WORDS = (('IAM resource path must either be "*" or start with',
                   'IAM resource path must either be "*", root, or start with'),)
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
 # moto's `Value "129" at "minimumPasswordLength"` -> AWS's `Value at 'minimumPasswordLength'`.
 _VALUE_AT = re.compile(r'Value "[^"]*" at "([^"]+)"')
 
@@ -85,6 +87,25 @@ def aws_policy_words() -> Iterator[None]:
 
 class RecordedAnswers:
     """moto IAMBackend methods with AWS's recorded answers (mixed in before IAMBackend)."""
+
+    # -- permissions boundaries (recorded: test_iam_roles) -------------------------------------
+    def _check_boundary(self, arn: str | None) -> None:
+        if not arn:
+            return
+        if not _POLICY_ARN.match(arn):
+            raise InvalidInput(f"ARN {arn} is not valid.")
+        with says(f"Scope ARN: {arn} does not exist or is not attachable."):
+            self.get_policy(arn)  # type: ignore[attr-defined]
+
+    def create_role(self, role_name: str, assume_role_policy_document: str, path: str,
+                    permissions_boundary: str | None, *args: Any, **kwargs: Any) -> Any:
+        self._check_boundary(permissions_boundary)
+        return super().create_role(  # type: ignore[misc]
+            role_name, assume_role_policy_document, path, permissions_boundary, *args, **kwargs)
+
+    def put_role_permissions_boundary(self, role_name: str, permissions_boundary: str) -> None:
+        self._check_boundary(permissions_boundary)
+        super().put_role_permissions_boundary(role_name, permissions_boundary)  # type: ignore[misc]
 
     def update_account_password_policy(self, *args: Any, **kwargs: Any) -> None:
         try:

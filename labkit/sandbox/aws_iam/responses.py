@@ -27,6 +27,11 @@ def return_if_set(value: Any) -> Any:
     return value or None
 
 
+def boundary(value: Any) -> Any:
+    """A permissions boundary as AWS names its type ("Policy"; moto: PermissionsBoundaryPolicy)."""
+    return {**value, "PermissionsBoundaryType": "Policy"} if value else None
+
+
 class SandboxIamResponse(AnswersUnmodelled, IamResponse):
     """IAM's answers as AWS shapes them."""
 
@@ -48,6 +53,9 @@ class SandboxIamResponse(AnswersUnmodelled, IamResponse):
         "CreateInstanceProfileResponse.InstanceProfile.Tags": return_if_not_empty,
         "GetAccountPasswordPolicyResponse.PasswordPolicy.MaxPasswordAge": return_if_set,
         "GetAccountPasswordPolicyResponse.PasswordPolicy.HardExpiry": return_if_set,
+        "CreateRoleResponse.Role.PermissionsBoundary": boundary,
+        "GetRoleResponse.Role.PermissionsBoundary": boundary,
+        "GetUserResponse.User.PermissionsBoundary": boundary,
     }
 
     def _user_name_or_refuse(self) -> None:
