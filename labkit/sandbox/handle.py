@@ -6,8 +6,8 @@ else started), so neither imports the other's internals.
 
 from __future__ import annotations
 
-import http.client
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,26 +63,44 @@ def request(url: str, method: str, path: str, body: Any = None, token: str | Non
              timeout: float = 2.0, headers: dict[str, str] | None = None,
              ca: str | None = None) -> tuple[int, bytes]:
     """One HTTP(S) request to a sandbox (or a moto server): its status and body. Over https
-    only the certificate `ca` is trusted."""
-    parts = urlsplit(url)
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        from labkit.sandbox.tls import client_context
+    only the certificate `ca` is trusted. The connection is kept for the next request (the
+    sandbox keeps it open too: one TLS handshake, not one per admin call); a failure to
+    connect or to read is an OSError, as http.client raises them."""
+    import urllib3
 
-        conn = http.client.HTTPSConnection(parts.hostname or "127.0.0.1", parts.port or 443,
-                                           timeout=timeout, context=client_context(ca))
-    else:
-        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
-                                          timeout=timeout)
+    hdrs = dict(headers or {})
+    if token:
+        hdrs[TOKEN_HEADER] = token
     try:
-        hdrs = dict(headers or {})
-        if token:
-            hdrs[TOKEN_HEADER] = token
-        conn.request(method, path, body=body, headers=hdrs)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+        resp = _pool(url, ca).request(method, path, body=body, headers=hdrs, retries=False,
+                                      timeout=urllib3.Timeout(connect=timeout, read=timeout))
+    except urllib3.exceptions.HTTPError as exc:  # refused, reset, timed out, TLS refused
+        raise OSError(f"{url}: {exc}") from exc
+    return resp.status, resp.data
+
+
+_pools: dict[tuple[str, str | None], Any] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(url: str, ca: str | None) -> Any:
+    """The kept connections to `url` (a few; a dropped one is replaced before it is used)."""
+    import urllib3
+
+    with _pools_lock:
+        pool = _pools.get((url, ca))
+        if pool is None:
+            parts = urlsplit(url)
+            host = parts.hostname or "127.0.0.1"
+            if parts.scheme == "https":
+                from labkit.sandbox.tls import client_context
+
+                pool = urllib3.HTTPSConnectionPool(host, parts.port or 443, maxsize=4,
+                                                   ssl_context=client_context(ca))
+            else:
+                pool = urllib3.HTTPConnectionPool(host, parts.port or 80, maxsize=4)
+            _pools[(url, ca)] = pool
+        return pool
 
 
 def console_key(data: dict[str, str]) -> AccessKey:
