@@ -20,7 +20,7 @@ if sys.argv[1] == "no-walk":  # a second kernel must not walk botocore's folders
     def walk(*args, **kwargs):
         raise AssertionError("walked botocore's folders")
     botocore.loaders.Loader.list_available_services = walk
-session = new_session(aws_access_key_id="AKIAEXAMPLEEXAMPLE00", aws_secret_access_key="x" * 40)
+session = new_session(aws_access_key_id="testing", aws_secret_access_key="testing")
 print(json.dumps(sorted(session.client("iam").meta.service_model.operation_names)[:2]))
 """
 
