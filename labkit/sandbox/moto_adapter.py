@@ -57,7 +57,7 @@ RELIES_ON: dict[str, str] = {
     # public, relied on for speed only
     "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_application":
         "server.warm_up(): the course's services built at start",
-    "moto.core.routing.get_service_router": "server.warm_up(): the course's services built at start",
+    "moto.core.utils.get_service_model": "server.warm_up(): the course's service models read at start",
 }
 
 # Attributes moto's request objects set in __init__ (IAMRequestBase, IAMUserAccessKey): checked
