@@ -38,6 +38,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: in the full tier only (`pytest --full`)")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Lessons' kernels import the installed labkit: refuse to test a copy older than the code."""
+    from tools.installed import stale_install
+
+    said = stale_install(ROOT)
+    if said:
+        pytest.exit(said, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 def is_slow(item: pytest.Item) -> bool:
     """Whether `item` belongs to the full tier only."""
     path = Path(str(item.path)).resolve()

@@ -258,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path,
                         help="save the pyperf JSON here (default: bench/results-KIND.json)")
     args = parser.parse_args(argv)
+    from tools.installed import stale_install
+
+    said = stale_install(ROOT)  # the lessons' kernels must run the code being measured
+    if said:
+        print(said, file=sys.stderr)
+        return 2
     cfg = QUICK if args.quick else FULL
     write = not args.no_write and not args.only
     output = args.output or (BENCH / f"results-{'quick' if cfg.quick else 'full'}.json"
